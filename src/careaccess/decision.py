@@ -1,0 +1,55 @@
+"""The access decision: DESIGN.md's table as one pure function.
+
+Rows are checked in the table's order and the first that matches wins. Nothing here
+reads storage or the clock: the caller passes the facts, the moment and its local date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from careaccess.area import matching_rule
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import Decision, Reason, Residence
+from careaccess.store import DecisionFacts
+
+__all__ = ["decide"]
+
+
+def decide(
+    facts: DecisionFacts,
+    pnr: PersonalIdentityNumber,
+    clinic_id: str,
+    case_type_id: str,
+    at: dt.datetime,
+    day: dt.date,
+    residence_of: Callable[[], Residence | None],
+) -> Decision:
+    """Decide from stored *facts* at the moment *at*, whose local date is *day*.
+
+    :param residence_of: called only when a service area could decide, so a directory
+        lookup is made only where it matters; ``None`` means residence unknown.
+    """
+    clinic = facts.clinic
+    if clinic is None:
+        return Decision(False, Reason.UNKNOWN_CLINIC, pnr, clinic_id, case_type_id, at)
+    case_type = facts.case_type
+    if case_type is None:
+        return Decision(False, Reason.UNKNOWN_CASE_TYPE, pnr, clinic_id, case_type_id, at)
+    if case_type.restricted:
+        grant = facts.grant
+        if grant is None:
+            return Decision(False, Reason.NOT_GRANTED, pnr, clinic_id, case_type_id, at)
+        if grant.is_valid_on(day):
+            return Decision(True, Reason.GRANTED, pnr, clinic_id, case_type_id, at, grant=grant)
+        return Decision(False, Reason.GRANT_EXPIRED, pnr, clinic_id, case_type_id, at, grant=grant)
+    if facts.approval is not None:
+        return Decision(True, Reason.APPROVED, pnr, clinic_id, case_type_id, at, approval=facts.approval)
+    if clinic.service_area.rules:
+        residence = residence_of()
+        if residence is not None:
+            rule = matching_rule(clinic.service_area, residence, pnr, day)
+            if rule is not None:
+                return Decision(True, Reason.SERVICE_AREA, pnr, clinic_id, case_type_id, at, rule=rule)
+    return Decision(False, Reason.NOT_APPROVED, pnr, clinic_id, case_type_id, at)

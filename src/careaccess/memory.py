@@ -1,0 +1,257 @@
+"""The in-memory store (``memory://``): the embedded default, safe under threads.
+
+Everything lives in plain dicts guarded by one lock; records are immutable, so reads
+hand them out without copying.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Sequence
+
+from attrs import define, field
+
+from careaccess.hookspecs import hookimpl
+from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.store import (
+    ApprovalKey,
+    CaseTypeKey,
+    CaseTypeRestricted,
+    CaseTypeUnused,
+    Changeset,
+    ClinicKey,
+    DecisionFacts,
+    Delete,
+    FactsRequest,
+    GrantKey,
+    Key,
+    MustBeAbsent,
+    MustExist,
+    MustHaveVersion,
+    Precondition,
+    Put,
+    Record,
+    ResidentQuery,
+)
+
+__all__ = ["MemoryStore", "MemoryStorePlugin"]
+
+
+@define
+class _Listed:
+    """One resident's rows at one clinic."""
+
+    approval: Approval | None = None
+    grants: dict[str, Grant] = field(factory=dict)
+
+    def empty(self) -> bool:
+        return self.approval is None and not self.grants
+
+    def access(self) -> ResidentAccess:
+        pnr = self.approval.pnr if self.approval is not None else next(iter(self.grants.values())).pnr
+        return ResidentAccess.of(pnr, self.approval, list(self.grants.values()))
+
+
+@define
+class _Clinic:
+    clinic: Clinic
+    case_types: dict[str, CaseType] = field(factory=dict)
+    residents: dict[str, _Listed] = field(factory=dict)
+    order: list[str] = field(factory=list)  # sorted identity numbers of listed residents
+    grants_of: dict[str, int] = field(factory=dict)  # case type id -> number of grants
+    events: list[int] = field(factory=list)  # positions in MemoryStore._events
+
+
+_NO_FACTS = DecisionFacts(None, None, None, None)
+
+
+class MemoryStore:
+    """A :class:`~careaccess.store.Store` kept in process memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._clinics: dict[str, _Clinic] = {}
+        self._events: list[Event] = []
+
+    # -- reads -------------------------------------------------------------------------
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        with self._lock:
+            held = self._clinics.get(request.clinic_id)
+            if held is None:
+                return _NO_FACTS
+            listed = held.residents.get(request.pnr)
+            if listed is None:
+                return DecisionFacts(held.clinic, held.case_types.get(request.case_type_id), None, None)
+            return DecisionFacts(
+                held.clinic,
+                held.case_types.get(request.case_type_id),
+                listed.approval,
+                listed.grants.get(request.case_type_id),
+            )
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        with self._lock:
+            return [self.load_facts(request) for request in requests]
+
+    def get_clinic(self, clinic_id: str) -> Clinic | None:
+        held = self._clinics.get(clinic_id)
+        return None if held is None else held.clinic
+
+    def list_case_types(self, clinic_id: str) -> list[CaseType]:
+        with self._lock:
+            held = self._clinics.get(clinic_id)
+            return [] if held is None else sorted(held.case_types.values(), key=lambda c: c.id)
+
+    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+        with self._lock:
+            held = self._clinics.get(clinic_id)
+            listed = None if held is None else held.residents.get(pnr)
+            return None if listed is None else listed.access()
+
+    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        with self._lock:
+            held = self._clinics.get(query.clinic_id)
+            if held is None:
+                return []
+            start = 0 if query.after is None else bisect.bisect_right(held.order, query.after)
+            needle = query.name_contains.casefold() if query.name_contains is not None else None
+            prefix = query.digits_prefix
+            page: list[ResidentAccess] = []
+            for pnr in held.order[start:] if (needle or prefix) else held.order[start : start + query.limit]:
+                if prefix is not None and not (pnr.startswith(prefix) or pnr.startswith(prefix, 2)):
+                    continue
+                access = held.residents[pnr].access()
+                if needle is not None and not _name_matches(held.residents[pnr], needle):
+                    continue
+                page.append(access)
+                if len(page) >= query.limit:
+                    break
+            return page
+
+    def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
+        with self._lock:
+            start = 0 if after is None else int(after)
+            if clinic_id is None:
+                return self._events[start : start + limit]
+            held = self._clinics.get(clinic_id)
+            if held is None:
+                return []
+            # Event ids are 1-based positions: the first index whose id exceeds `after`.
+            first = bisect.bisect_right(held.events, start - 1)
+            return [self._events[i] for i in held.events[first : first + limit]]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # -- writes ------------------------------------------------------------------------
+
+    def apply(self, changeset: Changeset) -> Event:
+        with self._lock:
+            for precondition in changeset.preconditions:
+                if not self._holds(precondition):
+                    raise precondition.conflict()
+            for write in changeset.writes:
+                if isinstance(write, Put):
+                    self._put(write.record)
+                else:
+                    self._delete(write.key)
+            event = changeset.event.with_id(f"{len(self._events) + 1:016d}")
+            self._events.append(event)
+            held = self._clinics.get(event.clinic_id)
+            if held is not None:
+                held.events.append(len(self._events) - 1)
+            return event
+
+    def _holds(self, precondition: Precondition) -> bool:
+        if isinstance(precondition, MustExist):
+            return self._get(precondition.key) is not None
+        if isinstance(precondition, MustBeAbsent):
+            return self._get(precondition.key) is None
+        if isinstance(precondition, MustHaveVersion):
+            grant = self._get(precondition.key)
+            return isinstance(grant, Grant) and grant.version == precondition.version
+        held = self._clinics.get(precondition.key.clinic_id)
+        if isinstance(precondition, CaseTypeUnused):
+            return held is None or not held.grants_of.get(precondition.key.case_type_id)
+        case_type = self._get(precondition.key)
+        return isinstance(case_type, CaseType) and case_type.restricted
+
+    def _get(self, key: Key) -> Record | None:
+        held = self._clinics.get(key.clinic_id)
+        if held is None:
+            return None
+        if isinstance(key, ClinicKey):
+            return held.clinic
+        if isinstance(key, CaseTypeKey):
+            return held.case_types.get(key.case_type_id)
+        listed = held.residents.get(key.pnr)
+        if listed is None:
+            return None
+        if isinstance(key, ApprovalKey):
+            return listed.approval
+        return listed.grants.get(key.case_type_id)
+
+    def _put(self, record: Record) -> None:
+        if isinstance(record, Clinic):
+            held = self._clinics.get(record.id)
+            if held is None:
+                self._clinics[record.id] = _Clinic(record)
+            else:
+                held.clinic = record
+            return
+        held = self._clinics[record.clinic_id]
+        if isinstance(record, CaseType):
+            held.case_types[record.id] = record
+            return
+        pnr = record.pnr.digits
+        listed = held.residents.get(pnr)
+        if listed is None:
+            listed = held.residents[pnr] = _Listed()
+            bisect.insort(held.order, pnr)
+        if isinstance(record, Approval):
+            listed.approval = record
+        else:
+            if record.case_type_id not in listed.grants:
+                held.grants_of[record.case_type_id] = held.grants_of.get(record.case_type_id, 0) + 1
+            listed.grants[record.case_type_id] = record
+
+    def _delete(self, key: Key) -> None:
+        held = self._clinics.get(key.clinic_id)
+        if held is None:
+            return
+        if isinstance(key, ClinicKey):
+            del self._clinics[key.clinic_id]
+            return
+        if isinstance(key, CaseTypeKey):
+            held.case_types.pop(key.case_type_id, None)
+            return
+        listed = held.residents.get(key.pnr)
+        if listed is None:
+            return
+        if isinstance(key, ApprovalKey):
+            listed.approval = None
+        elif listed.grants.pop(key.case_type_id, None) is not None:
+            held.grants_of[key.case_type_id] -= 1
+        if listed.empty():
+            del held.residents[key.pnr]
+            del held.order[bisect.bisect_left(held.order, key.pnr)]
+
+
+def _name_matches(listed: _Listed, needle: str) -> bool:
+    names = [listed.approval.name] if listed.approval is not None else []
+    names.extend(g.name for g in listed.grants.values())
+    return any(name is not None and needle in name.casefold() for name in names)
+
+
+class MemoryStorePlugin:
+    """Built-in plugin opening :class:`MemoryStore` for ``memory://`` URLs."""
+
+    @hookimpl(trylast=True)
+    def careaccess_open_store(self, url: str) -> MemoryStore | None:
+        return MemoryStore() if url.split(":", 1)[0] == "memory" else None
+
+    @hookimpl
+    def careaccess_store_schemes(self) -> list[str]:
+        return ["memory"]

@@ -1,0 +1,321 @@
+"""The records of the domain: frozen attrs classes, validated at construction.
+
+Validation here guards the boundary: a record that exists is well formed. Rules that
+need stored facts (does the clinic exist, is the grant current) live in
+:mod:`careaccess.service` and :mod:`careaccess.decision`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from attrs import field, frozen
+
+from careaccess import regions
+from careaccess.errors import InvalidRequest
+from careaccess.identity import Gender, PersonalIdentityNumber
+
+__all__ = [
+    "Action",
+    "Actor",
+    "AreaRule",
+    "Approval",
+    "CaseType",
+    "Clinic",
+    "Decision",
+    "Event",
+    "Grant",
+    "Page",
+    "Reason",
+    "Residence",
+    "Resident",
+    "ResidentAccess",
+    "ServiceArea",
+]
+
+T = TypeVar("T")
+
+
+def _invalid(code: str, en: str, sv: str) -> InvalidRequest:
+    return InvalidRequest(code, en, sv)
+
+
+def _identifier(instance: object, attribute: Any, value: object) -> None:
+    if not isinstance(value, str) or not value or value != value.strip() or len(value) > 200:
+        raise _invalid(
+            "invalid_identifier",
+            f"{attribute.name} must be a non-empty string without surrounding spaces (at most 200 characters).",
+            f"{attribute.name} måste vara en icke-tom text utan inledande eller avslutande blanksteg.",
+        )
+
+
+def _pnr(instance: object, attribute: Any, value: object) -> None:
+    if not isinstance(value, PersonalIdentityNumber):
+        raise _invalid(
+            "invalid_identifier",
+            f"{attribute.name} must be a PersonalIdentityNumber.",
+            f"{attribute.name} måste vara ett PersonalIdentityNumber.",
+        )
+
+
+def _aware(instance: object, attribute: Any, value: dt.datetime | None) -> None:
+    if value is not None and (not isinstance(value, dt.datetime) or value.utcoffset() is None):
+        raise _invalid(
+            "naive_datetime",
+            f"{attribute.name} must be a timezone-aware datetime.",
+            f"{attribute.name} måste vara en tidpunkt med tidszon.",
+        )
+
+
+def _date(instance: object, attribute: Any, value: object) -> None:
+    if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+        raise _invalid(
+            "invalid_date",
+            f"{attribute.name} must be a date (not a datetime).",
+            f"{attribute.name} måste vara ett datum.",
+        )
+
+
+class Reason(enum.StrEnum):
+    """Why a decision came out as it did (DESIGN.md's decision table, in order)."""
+
+    UNKNOWN_CLINIC = "unknown_clinic"
+    UNKNOWN_CASE_TYPE = "unknown_case_type"
+    GRANTED = "granted"
+    GRANT_EXPIRED = "grant_expired"
+    NOT_GRANTED = "not_granted"
+    APPROVED = "approved"
+    SERVICE_AREA = "service_area"
+    NOT_APPROVED = "not_approved"
+
+
+class Action(enum.StrEnum):
+    """What an :class:`Event` records; also the action names authorization is asked about."""
+
+    CLINIC_SAVED = "clinic_saved"
+    CASE_TYPE_SAVED = "case_type_saved"
+    CASE_TYPE_REMOVED = "case_type_removed"
+    RESIDENT_APPROVED = "resident_approved"
+    APPROVAL_REVOKED = "approval_revoked"
+    CASE_TYPE_GRANTED = "case_type_granted"
+    GRANT_CHANGED = "grant_changed"
+    GRANT_REMOVED = "grant_removed"
+
+
+@frozen
+class Residence:
+    """Where a resident is registered (folkbokförd): county code and municipality code."""
+
+    region: str
+    municipality: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_area(self.region, self.municipality)
+
+
+def _check_area(region: str | None, municipality: str | None) -> None:
+    if region is not None and regions.county(region) is None:
+        raise _invalid(
+            "unknown_region",
+            "Unknown county code; use a two-digit SCB code such as '01'.",
+            "Okänd länskod; ange en tvåsiffrig SCB-kod, till exempel '01'.",
+        )
+    if municipality is None:
+        return
+    found = regions.municipality(municipality)
+    if found is None:
+        raise _invalid(
+            "unknown_municipality",
+            "Unknown municipality code; use a four-digit SCB code such as '0180'.",
+            "Okänd kommunkod; ange en fyrsiffrig SCB-kod, till exempel '0180'.",
+        )
+    if region is None or found.county_code != region:
+        raise _invalid(
+            "municipality_outside_region",
+            "The municipality does not lie in the given county.",
+            "Kommunen ligger inte i det angivna länet.",
+        )
+
+
+@frozen
+class AreaRule:
+    """One rule of a service area; every field that is set must match.
+
+    ``region=None`` means the whole country. Ages are inclusive and judged on the local
+    date of the decision.
+    """
+
+    region: str | None = None
+    municipality: str | None = None
+    gender: Gender | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_area(self.region, self.municipality)
+        for age in (self.min_age, self.max_age):
+            if age is not None and (not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 150):
+                raise _invalid(
+                    "invalid_age",
+                    "Ages must be whole numbers between 0 and 150.",
+                    "Åldrar måste vara heltal mellan 0 och 150.",
+                )
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise _invalid(
+                "invalid_age",
+                "min_age must not be greater than max_age.",
+                "Lägsta ålder får inte vara större än högsta ålder.",
+            )
+
+
+@frozen
+class ServiceArea:
+    """The residents a clinic exposes itself to; no rules means nobody."""
+
+    rules: tuple[AreaRule, ...] = field(default=(), converter=tuple)
+
+
+@frozen
+class Clinic:
+    """A clinic (mottagning)."""
+
+    id: str = field(validator=_identifier)
+    name: str
+    service_area: ServiceArea = ServiceArea()
+
+
+@frozen
+class CaseType:
+    """A case type (ärendetyp) of a clinic; ``restricted`` means only grant holders may use it."""
+
+    clinic_id: str = field(validator=_identifier)
+    id: str = field(validator=_identifier)
+    name: str
+    restricted: bool = False
+
+
+@frozen
+class Resident:
+    """A resident as the population register (directory hook) knows them."""
+
+    pnr: PersonalIdentityNumber = field(validator=_pnr)
+    name: str | None = None
+    residence: Residence | None = None
+
+
+@frozen
+class Actor:
+    """Who makes a change: a local administrator of the clinics in ``clinics``."""
+
+    id: str = field(validator=_identifier)
+    clinics: frozenset[str] = field(default=frozenset(), converter=frozenset)
+
+    def administers(self, clinic_id: str) -> bool:
+        return clinic_id in self.clinics
+
+
+@frozen
+class Approval:
+    """A resident approved for communication with a clinic."""
+
+    clinic_id: str
+    pnr: PersonalIdentityNumber = field(validator=_pnr)
+    name: str | None
+    approved_at: dt.datetime = field(validator=_aware)
+    approved_by: str
+
+
+@frozen
+class Grant:
+    """A restricted case type granted to one resident, through ``until`` (inclusive) or
+    until further notice (``until=None``)."""
+
+    clinic_id: str
+    pnr: PersonalIdentityNumber = field(validator=_pnr)
+    case_type_id: str
+    until: dt.date | None = field(validator=_date)
+    version: int
+    granted_at: dt.datetime = field(validator=_aware)
+    granted_by: str
+    changed_at: dt.datetime = field(validator=_aware)
+    #: The resident's name when granted, so the resident list can show it.
+    name: str | None = None
+
+    def is_valid_on(self, day: dt.date) -> bool:
+        """True when the grant still holds on the local date *day* (``until`` inclusive)."""
+        return self.until is None or day <= self.until
+
+
+@frozen
+class ResidentAccess:
+    """What a clinic's resident list shows for one resident: approval and grants."""
+
+    pnr: PersonalIdentityNumber
+    name: str | None
+    approval: Approval | None
+    grants: tuple[Grant, ...] = field(converter=tuple)
+
+    @classmethod
+    def of(
+        cls, pnr: PersonalIdentityNumber, approval: Approval | None, grants: tuple[Grant, ...] | list[Grant]
+    ) -> ResidentAccess:
+        """Build from the stored records; the name is the approval's, else the first grant's that has one."""
+        name = approval.name if approval is not None else None
+        if name is None:
+            name = next((g.name for g in grants if g.name is not None), None)
+        return cls(pnr, name, approval, tuple(sorted(grants, key=lambda g: g.case_type_id)))
+
+    def expired_grants(self, day: dt.date) -> tuple[Grant, ...]:
+        """The grants that ended before the local date *day* (shown as expired until purged)."""
+        return tuple(g for g in self.grants if not g.is_valid_on(day))
+
+
+@frozen
+class Page(Generic[T]):
+    """One page of a list; pass ``next_cursor`` back to get the next (None: no more)."""
+
+    items: tuple[T, ...] = field(converter=tuple)
+    next_cursor: str | None = None
+
+
+@frozen
+class Event:
+    """One committed change, as recorded in the append-only log.
+
+    ``before``/``after`` hold the changed record as JSON-ready data without its
+    identity number (that is in ``pnr``); ``None`` where the record did not exist.
+    """
+
+    id: str
+    at: dt.datetime
+    actor_id: str
+    action: Action = field(converter=Action)
+    clinic_id: str
+    pnr: PersonalIdentityNumber | None = None
+    case_type_id: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
+@frozen
+class Decision:
+    """The answer to "may this resident use this case type at this clinic now?".
+
+    Truthy iff allowed. ``approval``, ``grant`` or ``rule`` names the fact that decided it.
+    """
+
+    allowed: bool
+    reason: Reason
+    pnr: PersonalIdentityNumber
+    clinic_id: str
+    case_type_id: str
+    at: dt.datetime
+    approval: Approval | None = None
+    grant: Grant | None = None
+    rule: AreaRule | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed

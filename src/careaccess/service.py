@@ -1,0 +1,721 @@
+"""``CareAccess``: the local-administrator workflows and the access decision.
+
+Every change goes the same way: authorize the actor, validate the request against
+the stored facts, build a :class:`~careaccess.store.Changeset` (writes, the
+preconditions that make them safe under races, and exactly one event), let the store
+apply it atomically, then tell the notification hooks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import logging
+import re
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import pluggy
+
+from careaccess import decision
+from careaccess.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, UnknownStore
+from careaccess.identity import PersonalIdentityNumber, as_pnr, redact
+from careaccess.models import (
+    Action,
+    Actor,
+    Approval,
+    CaseType,
+    Clinic,
+    Decision,
+    Event,
+    Grant,
+    Page,
+    Residence,
+    Resident,
+    ResidentAccess,
+)
+from careaccess.plugins import make_plugin_manager
+from careaccess.serialization import converter
+from careaccess.store import (
+    ApprovalKey,
+    CaseTypeKey,
+    CaseTypeRestricted,
+    CaseTypeUnused,
+    Changeset,
+    ClinicKey,
+    Delete,
+    EventDraft,
+    FactsRequest,
+    GrantKey,
+    MustBeAbsent,
+    MustExist,
+    MustHaveVersion,
+    Precondition,
+    Put,
+    Record,
+    ResidentQuery,
+    Store,
+    Write,
+)
+
+__all__ = ["VIEW", "CareAccess", "connect"]
+
+log = logging.getLogger("careaccess")
+
+#: The action name authorization is asked about for reading a clinic's residents.
+VIEW = "view"
+MAX_LIMIT = 1000
+_PNR_SEARCH = re.compile(r"[\d\-+]+")
+_CURSOR_TAG = "r1:"
+
+PnrLike = str | PersonalIdentityNumber
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def connect(
+    url: str | Store = "memory://",
+    *,
+    plugins: Iterable[object] = (),
+    clock: Clock | None = None,
+    timezone: str = "Europe/Stockholm",
+) -> CareAccess:
+    """Open a store and return the service on it.
+
+    :param url: a store URL (``memory://``, ``sqlite:///file.db``, ``redis://...``), or
+        a ready :class:`~careaccess.store.Store` object.
+    :param plugins: objects with ``@careaccess.hookimpl`` methods, registered after
+        the installed (entry-point) plugins.
+    :param clock: zero-argument callable returning an aware datetime; default: now in UTC.
+    :param timezone: IANA zone in which dates (grant ends, ages) are judged.
+    :raises UnknownStore: when no installed plugin opens the URL.
+    """
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidRequest(
+            "unknown_timezone",
+            f"Unknown time zone {timezone!r}.",
+            f"Okänd tidszon {timezone!r}.",
+        ) from error
+    manager = make_plugin_manager(plugins)
+    if isinstance(url, str):
+        store = manager.hook.careaccess_open_store(url=url)
+        if store is None:
+            raise _unknown_store(url, manager)
+    else:
+        store = url
+    return CareAccess(store, manager, clock or _utc_now, zone)
+
+
+_PACKAGE_FOR_SCHEME = {
+    "redis": "careaccess-redis",
+    "rediss": "careaccess-redis",
+    "unix": "careaccess-redis",
+    "sqlite": "careaccess-sql",
+    "postgresql": "careaccess-sql",
+    "postgres": "careaccess-sql",
+    "mysql": "careaccess-sql",
+    "mariadb": "careaccess-sql",
+}
+
+
+def _unknown_store(url: str, manager: pluggy.PluginManager) -> UnknownStore:
+    scheme = url.split(":", 1)[0]
+    installed = sorted({s for schemes in manager.hook.careaccess_store_schemes() for s in schemes})
+    package = _PACKAGE_FOR_SCHEME.get(scheme.split("+", 1)[0])
+    hint_en = f" Install {package} to use it." if package else ""
+    hint_sv = f" Installera {package} för att använda det." if package else ""
+    return UnknownStore(
+        "unknown_store_scheme",
+        f"No installed store opens {scheme!r} URLs; installed schemes: {', '.join(installed)}.{hint_en}",
+        f"Ingen installerad lagring öppnar {scheme!r}-adresser; installerade: {', '.join(installed)}.{hint_sv}",
+    )
+
+
+def _snapshot(record: Record | None) -> dict[str, Any] | None:
+    """A record as event data: JSON-ready, without the identity number (the event has it)."""
+    if record is None:
+        return None
+    data: dict[str, Any] = converter.unstructure(record)
+    data.pop("pnr", None)
+    return data
+
+
+def _encode_cursor(pnr: str) -> str:
+    return base64.urlsafe_b64encode((_CURSOR_TAG + pnr).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    pnr = text.removeprefix(_CURSOR_TAG)
+    if not text.startswith(_CURSOR_TAG) or len(pnr) != 12 or not pnr.isdigit():
+        raise InvalidRequest(
+            "invalid_cursor",
+            "The cursor is not one this list returned.",
+            "Markören kommer inte från den här listan.",
+        )
+    return pnr
+
+
+def _check_limit(limit: int) -> None:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest(
+            "invalid_limit",
+            f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+            f"limit måste vara ett heltal från 1 till {MAX_LIMIT}.",
+        )
+
+
+def _unknown_clinic() -> NotFound:
+    return NotFound("unknown_clinic", "There is no such clinic.", "Mottagningen finns inte.")
+
+
+def _unknown_case_type() -> NotFound:
+    return NotFound(
+        "unknown_case_type", "The clinic has no such case type.", "Mottagningen har ingen sådan ärendetyp."
+    )
+
+
+def _grant_not_found() -> NotFound:
+    return NotFound(
+        "grant_not_found",
+        "The resident does not hold that case type.",
+        "Invånaren har inte den ärendetypen utdelad.",
+    )
+
+
+class CareAccess:
+    """The service: answers access questions and runs local-administrator workflows.
+
+    Stateless apart from its store connection, so any number of instances (in any
+    number of processes) may share one store. Build it with :func:`connect`.
+    """
+
+    def __init__(self, store: Store, plugin_manager: pluggy.PluginManager, clock: Clock, timezone: ZoneInfo) -> None:
+        self.store = store
+        self.plugin_manager = plugin_manager
+        self.timezone = timezone
+        self._clock = clock
+        self._hook = plugin_manager.hook
+
+    def __repr__(self) -> str:
+        return f"CareAccess(store={type(self.store).__name__}, timezone={self.timezone.key!r})"
+
+    def __enter__(self) -> CareAccess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.store.close()
+
+    # -- time --------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The injected clock's current time (always aware)."""
+        return self._aware(self._clock(), "clock")
+
+    def today(self) -> dt.date:
+        """The current date in the configured time zone."""
+        return self.now().astimezone(self.timezone).date()
+
+    def local_date(self, at: dt.datetime) -> dt.date:
+        """The date of the moment *at* in the configured time zone."""
+        return self._aware(at, "at").astimezone(self.timezone).date()
+
+    @staticmethod
+    def _aware(at: dt.datetime, name: str) -> dt.datetime:
+        if not isinstance(at, dt.datetime) or at.utcoffset() is None:
+            raise InvalidRequest(
+                "naive_datetime",
+                f"{name} must be a timezone-aware datetime.",
+                f"{name} måste vara en tidpunkt med tidszon.",
+            )
+        return at
+
+    # -- lookups -----------------------------------------------------------------------
+
+    def lookup_resident(self, pnr: PnrLike) -> Resident | None:
+        """Ask the directory hook for a resident's name and residence."""
+        result: Resident | None = self._hook.careaccess_lookup_resident(pnr=as_pnr(pnr))
+        return result
+
+    def clinic(self, clinic_id: str) -> Clinic | None:
+        """The clinic with this id, or None."""
+        return self.store.get_clinic(clinic_id)
+
+    def case_types(self, clinic_id: str) -> list[CaseType]:
+        """The clinic's case types, ordered by id."""
+        return self.store.list_case_types(clinic_id)
+
+    def _case_type(self, clinic_id: str, case_type_id: str) -> CaseType:
+        if self.store.get_clinic(clinic_id) is None:
+            raise _unknown_clinic()
+        for case_type in self.store.list_case_types(clinic_id):
+            if case_type.id == case_type_id:
+                return case_type
+        raise _unknown_case_type()
+
+    def _require_clinic(self, clinic_id: str) -> Clinic:
+        clinic = self.store.get_clinic(clinic_id)
+        if clinic is None:
+            raise _unknown_clinic()
+        return clinic
+
+    # -- authorization -----------------------------------------------------------------
+
+    def authorized(self, actor: Actor, action: str, clinic_id: str) -> bool:
+        """Whether *actor* may do *action* at *clinic_id* (see ``careaccess_authorize``)."""
+        if not isinstance(actor, Actor):
+            return False
+        votes = self._hook.careaccess_authorize(actor=actor, action=str(action), clinic_id=clinic_id)
+        if False in votes:
+            return False
+        return True in votes or actor.administers(clinic_id)
+
+    def _authorize(self, actor: Actor, action: str, clinic_id: str) -> None:
+        if not self.authorized(actor, action, clinic_id):
+            raise PermissionDenied(
+                "permission_denied",
+                "You do not administer this clinic.",
+                "Du är inte administratör för den här mottagningen.",
+            )
+
+    # -- committing --------------------------------------------------------------------
+
+    def _commit(
+        self,
+        actor: Actor,
+        action: Action,
+        clinic_id: str,
+        preconditions: Sequence[Precondition],
+        writes: Sequence[Write],
+        *,
+        at: dt.datetime,
+        before: Record | None,
+        after: Record | None,
+        pnr: PersonalIdentityNumber | None = None,
+        case_type_id: str | None = None,
+    ) -> Event:
+        draft = EventDraft(at, actor.id, action, clinic_id, pnr, case_type_id, _snapshot(before), _snapshot(after))
+        event = self.store.apply(Changeset(tuple(preconditions), tuple(writes), draft))
+        self._notify(event)
+        return event
+
+    def _notify(self, event: Event) -> None:
+        for impl in self._hook.careaccess_notify.get_hookimpls():
+            try:
+                impl.function(*[event for _ in impl.argnames])
+            except Exception as error:  # a failing listener never undoes a committed change
+                details = redact("".join(traceback.format_exception(error)))
+                log.error(
+                    "careaccess_notify hook %r failed on event %s (%s):\n%s",
+                    impl.plugin_name,
+                    event.id,
+                    event.action.value,
+                    details,
+                )
+
+    # -- clinics and case types ----------------------------------------------------------
+
+    def put_clinic(self, actor: Actor, clinic: Clinic) -> Clinic:
+        """Create or update a clinic and its service area. No event if nothing changed."""
+        self._authorize(actor, Action.CLINIC_SAVED, clinic.id)
+        before = self.store.get_clinic(clinic.id)
+        if before == clinic:
+            return clinic
+        key = ClinicKey(clinic.id)
+        guard: Precondition = MustBeAbsent(key) if before is None else MustExist(key)
+        self._commit(
+            actor, Action.CLINIC_SAVED, clinic.id, [guard], [Put(clinic)], at=self.now(), before=before, after=clinic
+        )
+        return clinic
+
+    def put_case_type(self, actor: Actor, case_type: CaseType) -> CaseType:
+        """Create or update a case type. No event if nothing changed.
+
+        :raises NotFound: ``unknown_clinic``.
+        :raises Conflict: ``case_type_in_use`` when opening a restricted case type that is granted.
+        """
+        self._authorize(actor, Action.CASE_TYPE_SAVED, case_type.clinic_id)
+        self._require_clinic(case_type.clinic_id)
+        before = next((c for c in self.store.list_case_types(case_type.clinic_id) if c.id == case_type.id), None)
+        if before == case_type:
+            return case_type
+        key = CaseTypeKey(case_type.clinic_id, case_type.id)
+        guards: list[Precondition] = [MustExist(ClinicKey(case_type.clinic_id))]
+        guards.append(MustBeAbsent(key) if before is None else MustExist(key))
+        if not case_type.restricted:
+            guards.append(CaseTypeUnused(key))  # grants only make sense on restricted case types
+        self._commit(
+            actor,
+            Action.CASE_TYPE_SAVED,
+            case_type.clinic_id,
+            guards,
+            [Put(case_type)],
+            at=self.now(),
+            before=before,
+            after=case_type,
+            case_type_id=case_type.id,
+        )
+        return case_type
+
+    def remove_case_type(self, actor: Actor, clinic_id: str, case_type_id: str) -> None:
+        """Remove a case type.
+
+        :raises NotFound: ``unknown_clinic``, ``unknown_case_type``.
+        :raises Conflict: ``case_type_in_use`` while any grant of it exists.
+        """
+        self._authorize(actor, Action.CASE_TYPE_REMOVED, clinic_id)
+        before = self._case_type(clinic_id, case_type_id)
+        key = CaseTypeKey(clinic_id, case_type_id)
+        self._commit(
+            actor,
+            Action.CASE_TYPE_REMOVED,
+            clinic_id,
+            [MustExist(key), CaseTypeUnused(key)],
+            [Delete(key)],
+            at=self.now(),
+            before=before,
+            after=None,
+            case_type_id=case_type_id,
+        )
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def approve_resident(self, actor: Actor, clinic_id: str, pnr: PnrLike, *, name: str | None = None) -> Approval:
+        """Approve a resident for communication with the clinic (idempotent: no second event).
+
+        :param name: the resident's name; default: asked of the directory hook.
+        :raises NotFound: ``unknown_clinic``.
+        """
+        self._authorize(actor, Action.RESIDENT_APPROVED, clinic_id)
+        person = as_pnr(pnr)
+        self._require_clinic(clinic_id)
+        existing = self._approval(clinic_id, person)
+        if existing is not None:
+            return existing
+        if name is None:
+            resident = self.lookup_resident(person)
+            name = resident.name if resident is not None else None
+        now = self.now()
+        approval = Approval(clinic_id, person, name, now, actor.id)
+        key = ApprovalKey(clinic_id, person.digits)
+        try:
+            self._commit(
+                actor,
+                Action.RESIDENT_APPROVED,
+                clinic_id,
+                [MustExist(ClinicKey(clinic_id)), MustBeAbsent(key)],
+                [Put(approval)],
+                at=now,
+                before=None,
+                after=approval,
+                pnr=person,
+            )
+        except Conflict as conflict:
+            raced = self._approval(clinic_id, person) if conflict.code == "approval_exists" else None
+            if raced is None:
+                raise
+            return raced  # someone approved the same resident at the same moment
+        return approval
+
+    def _approval(self, clinic_id: str, pnr: PersonalIdentityNumber) -> Approval | None:
+        access = self.store.resident_access(clinic_id, pnr.digits)
+        return None if access is None else access.approval
+
+    def revoke_approval(self, actor: Actor, clinic_id: str, pnr: PnrLike) -> None:
+        """Remove the approval; grants stay.
+
+        :raises NotFound: ``approval_not_found``.
+        """
+        self._authorize(actor, Action.APPROVAL_REVOKED, clinic_id)
+        person = as_pnr(pnr)
+        approval = self._approval(clinic_id, person)
+        if approval is None:
+            raise NotFound(
+                "approval_not_found",
+                "The resident is not approved for communication with the clinic.",
+                "Invånaren är inte godkänd för kommunikation med mottagningen.",
+            )
+        key = ApprovalKey(clinic_id, person.digits)
+        self._commit(
+            actor,
+            Action.APPROVAL_REVOKED,
+            clinic_id,
+            [MustExist(key)],
+            [Delete(key)],
+            at=self.now(),
+            before=approval,
+            after=None,
+            pnr=person,
+        )
+
+    # -- grants ------------------------------------------------------------------------
+
+    def _check_until(self, until: dt.date | None, now: dt.datetime) -> None:
+        if until is None:
+            return
+        if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+            raise InvalidRequest(
+                "invalid_date", "until must be a date or None.", "Slutdatum måste vara ett datum eller tills vidare."
+            )
+        if until < now.astimezone(self.timezone).date():
+            raise InvalidRequest(
+                "end_date_in_past",
+                "The end date lies in the past; choose today or later, or until further notice.",
+                "Slutdatumet har redan passerat; välj i dag eller senare, eller tills vidare.",
+            )
+
+    def _grant(self, clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str) -> Grant | None:
+        access = self.store.resident_access(clinic_id, pnr.digits)
+        if access is None:
+            return None
+        return next((g for g in access.grants if g.case_type_id == case_type_id), None)
+
+    def grant_case_type(
+        self,
+        actor: Actor,
+        clinic_id: str,
+        pnr: PnrLike,
+        case_type_id: str,
+        until: dt.date | None = None,
+        *,
+        name: str | None = None,
+    ) -> Grant:
+        """Grant a restricted case type through *until* (inclusive) or until further notice.
+
+        :raises NotFound: ``unknown_clinic``, ``unknown_case_type``.
+        :raises InvalidRequest: ``case_type_not_restricted``, ``end_date_in_past``.
+        :raises Conflict: ``grant_exists``.
+        """
+        self._authorize(actor, Action.CASE_TYPE_GRANTED, clinic_id)
+        person = as_pnr(pnr)
+        now = self.now()
+        self._check_until(until, now)
+        case_type = self._case_type(clinic_id, case_type_id)
+        if not case_type.restricted:
+            raise InvalidRequest(
+                "case_type_not_restricted",
+                "Only case types with a restricted selection can be granted; this one is open to all.",
+                "Endast ärendetyper med begränsat urval kan delas ut; den här är öppen för alla.",
+            )
+        if self._grant(clinic_id, person, case_type_id) is not None:
+            raise MustBeAbsent(GrantKey(clinic_id, person.digits, case_type_id)).conflict()
+        if name is None:
+            resident = self.lookup_resident(person)
+            name = resident.name if resident is not None else None
+        grant = Grant(clinic_id, person, case_type_id, until, 1, now, actor.id, now, name)
+        key = GrantKey(clinic_id, person.digits, case_type_id)
+        self._commit(
+            actor,
+            Action.CASE_TYPE_GRANTED,
+            clinic_id,
+            [CaseTypeRestricted(CaseTypeKey(clinic_id, case_type_id)), MustBeAbsent(key)],
+            [Put(grant)],
+            at=now,
+            before=None,
+            after=grant,
+            pnr=person,
+            case_type_id=case_type_id,
+        )
+        return grant
+
+    def _current_grant(
+        self, clinic_id: str, person: PersonalIdentityNumber, case_type_id: str, expected_version: int | None
+    ) -> Grant:
+        grant = self._grant(clinic_id, person, case_type_id)
+        if grant is None:
+            raise _grant_not_found()
+        if expected_version is not None and grant.version != expected_version:
+            raise MustHaveVersion(GrantKey(clinic_id, person.digits, case_type_id), expected_version).conflict()
+        return grant
+
+    def change_grant(
+        self,
+        actor: Actor,
+        clinic_id: str,
+        pnr: PnrLike,
+        case_type_id: str,
+        until: dt.date | None,
+        expected_version: int | None = None,
+    ) -> Grant:
+        """Change how long a grant holds; returns it with ``version`` one higher.
+
+        :param expected_version: when given, the change is made only if the grant still
+            has this version (optimistic concurrency for edit forms).
+        :raises NotFound: ``grant_not_found``.
+        :raises Conflict: ``version_mismatch``.
+        :raises InvalidRequest: ``end_date_in_past``.
+        """
+        self._authorize(actor, Action.GRANT_CHANGED, clinic_id)
+        person = as_pnr(pnr)
+        now = self.now()
+        self._check_until(until, now)
+        before = self._current_grant(clinic_id, person, case_type_id, expected_version)
+        after = attrs.evolve(before, until=until, version=before.version + 1, changed_at=now)
+        key = GrantKey(clinic_id, person.digits, case_type_id)
+        self._commit(
+            actor,
+            Action.GRANT_CHANGED,
+            clinic_id,
+            [MustHaveVersion(key, before.version)],
+            [Put(after)],
+            at=now,
+            before=before,
+            after=after,
+            pnr=person,
+            case_type_id=case_type_id,
+        )
+        return after
+
+    def remove_grant(
+        self,
+        actor: Actor,
+        clinic_id: str,
+        pnr: PnrLike,
+        case_type_id: str,
+        expected_version: int | None = None,
+    ) -> None:
+        """Remove a grant (also how expired grants are purged).
+
+        :raises NotFound: ``grant_not_found``.
+        :raises Conflict: ``version_mismatch``.
+        """
+        self._authorize(actor, Action.GRANT_REMOVED, clinic_id)
+        person = as_pnr(pnr)
+        before = self._current_grant(clinic_id, person, case_type_id, expected_version)
+        key = GrantKey(clinic_id, person.digits, case_type_id)
+        self._commit(
+            actor,
+            Action.GRANT_REMOVED,
+            clinic_id,
+            [MustHaveVersion(key, before.version)],
+            [Delete(key)],
+            at=self.now(),
+            before=before,
+            after=None,
+            pnr=person,
+            case_type_id=case_type_id,
+        )
+
+    # -- the resident list -------------------------------------------------------------
+
+    def resident_access(self, actor: Actor, clinic_id: str, pnr: PnrLike) -> ResidentAccess:
+        """A resident's approval and grants at the clinic (empty if neither).
+
+        The name is the stored one, else the directory's.
+        """
+        self._authorize(actor, VIEW, clinic_id)
+        person = as_pnr(pnr)
+        self._require_clinic(clinic_id)
+        access = self.store.resident_access(clinic_id, person.digits)
+        if access is not None and access.name is not None:
+            return access
+        resident = self.lookup_resident(person)
+        name = resident.name if resident is not None else None
+        if access is None:
+            return ResidentAccess(person, name, None, ())
+        return attrs.evolve(access, name=name)
+
+    def list_residents(
+        self,
+        actor: Actor,
+        clinic_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        search: str | None = None,
+    ) -> Page[ResidentAccess]:
+        """One page of the residents who are approved or hold a grant, by identity number.
+
+        :param cursor: ``next_cursor`` of the previous page. Residents added or removed
+            between pages never make a page repeat or skip anyone listed throughout.
+        :param search: digits (with optional ``-``/``+``) match the start of the 12- or
+            10-digit identity number; anything else matches part of the name, ignoring case.
+        """
+        self._authorize(actor, VIEW, clinic_id)
+        _check_limit(limit)
+        self._require_clinic(clinic_id)
+        digits_prefix = name_contains = None
+        if search is not None and search.strip():
+            text = search.strip()
+            if _PNR_SEARCH.fullmatch(text):
+                digits_prefix = text.replace("-", "").replace("+", "")
+            else:
+                name_contains = text.casefold()
+        after = None if cursor is None else _decode_cursor(cursor)
+        rows = self.store.page_residents(ResidentQuery(clinic_id, limit + 1, after, digits_prefix, name_contains))
+        items = rows[:limit]
+        next_cursor = _encode_cursor(items[-1].pnr.digits) if len(rows) > limit else None
+        return Page(items, next_cursor)
+
+    # -- decisions ---------------------------------------------------------------------
+
+    def _residence_of(self, pnr: PersonalIdentityNumber, given: Residence | None) -> Callable[[], Residence | None]:
+        def residence() -> Residence | None:
+            if given is not None:
+                return given
+            resident = self.lookup_resident(pnr)
+            return None if resident is None else resident.residence
+
+        return residence
+
+    def decide(
+        self,
+        pnr: PnrLike,
+        clinic_id: str,
+        case_type_id: str,
+        at: dt.datetime | None = None,
+        residence: Residence | None = None,
+    ) -> Decision:
+        """May this resident use this case type at this clinic at *at*? And why (not)?
+
+        Never raises for unknown facts (it fails closed with a reason); raises
+        :class:`InvalidIdentityNumber` or ``InvalidRequest(naive_datetime)`` for bad input.
+
+        :param at: aware datetime; default: the clock's now.
+        :param residence: the resident's residence; default: asked of the directory hook
+            when a service area could decide.
+        """
+        person = as_pnr(pnr)
+        moment = self.now() if at is None else self._aware(at, "at")
+        facts = self.store.load_facts(FactsRequest(person.digits, clinic_id, case_type_id))
+        day = moment.astimezone(self.timezone).date()
+        return decision.decide(
+            facts, person, clinic_id, case_type_id, moment, day, self._residence_of(person, residence)
+        )
+
+    def decide_many(
+        self,
+        requests: Iterable[tuple[PnrLike, str, str]],
+        at: dt.datetime | None = None,
+    ) -> list[Decision]:
+        """Decide many ``(pnr, clinic_id, case_type_id)`` requests with one store round trip."""
+        moment = self.now() if at is None else self._aware(at, "at")
+        day = moment.astimezone(self.timezone).date()
+        parsed = [(as_pnr(pnr), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in requests]
+        facts = self.store.load_facts_many([FactsRequest(p.digits, c, t) for p, c, t in parsed])
+        return [
+            decision.decide(f, p, c, t, moment, day, self._residence_of(p, None))
+            for f, (p, c, t) in zip(facts, parsed, strict=True)
+        ]
+
+    # -- the change feed ---------------------------------------------------------------
+
+    def events(self, after: str | None = None, limit: int = 100, clinic_id: str | None = None) -> list[Event]:
+        """Committed changes after the event id *after*, oldest first (the durable change feed)."""
+        _check_limit(limit)
+        return self.store.read_events(after, limit, clinic_id)
