@@ -92,3 +92,17 @@ def careaccess_authorize(actor: Actor, action: str, clinic_id: str) -> bool | No
 
     .. versionadded:: 0.1
     """
+
+
+@hookspec(firstresult=True)
+def careaccess_upgrade_store(url: str) -> str | None:
+    """Create or upgrade the schema of the store a URL names (``careaccess db upgrade``).
+
+    Return ``None`` for URLs whose scheme the plugin does not handle.
+    Stops at first non-None result.
+
+    :param url: the store URL.
+    :returns: a one-line description of what was done, e.g. ``"upgraded to 0002"``.
+
+    .. versionadded:: 0.1
+    """

@@ -255,3 +255,7 @@ class MemoryStorePlugin:
     @hookimpl
     def careaccess_store_schemes(self) -> list[str]:
         return ["memory"]
+
+    @hookimpl(trylast=True)
+    def careaccess_upgrade_store(self, url: str) -> str | None:
+        return "memory stores have no schema" if url.split(":", 1)[0] == "memory" else None
