@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from attrs import define, field
 
+from careaccess.errors import InvalidRequest
 from careaccess.hookspecs import hookimpl
 from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
 from careaccess.store import (
@@ -131,8 +132,8 @@ class MemoryStore:
             return page
 
     def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
+        start = 0 if after is None else _event_position(after)
         with self._lock:
-            start = 0 if after is None else int(after)
             if clinic_id is None:
                 return self._events[start : start + limit]
             held = self._clinics.get(clinic_id)
@@ -237,6 +238,16 @@ class MemoryStore:
         if listed.empty():
             del held.residents[key.pnr]
             del held.order[bisect.bisect_left(held.order, key.pnr)]
+
+
+def _event_position(event_id: str) -> int:
+    if len(event_id) != 16 or not event_id.isdigit():
+        raise InvalidRequest(
+            "invalid_cursor",
+            "The event cursor is not an event id of this store.",
+            "Markören är inte ett händelse-id från den här lagringen.",
+        )
+    return int(event_id)
 
 
 def _name_matches(listed: _Listed, needle: str) -> bool:
