@@ -4,6 +4,9 @@ The canonical form is 12 digits ``YYYYMMDDNNNC``: the birth date (day + 60 for a
 coordination number), a three-digit serial and a Luhn check digit computed over the
 10-digit form. Nothing in this module ever puts the last four digits of a number into a
 ``repr``, an error message or a log line.
+
+The rules, the error codes and the deliberate differences from other validators are
+documented in ``docs/identity.md``.
 """
 
 from __future__ import annotations
@@ -11,70 +14,196 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import time
 from typing import Final
 
 from careaccess.errors import InvalidIdentityNumber
 
-__all__ = ["Gender", "PersonalIdentityNumber", "luhn_check_digit", "redact"]
+__all__ = [
+    "ERROR_CODES",
+    "Gender",
+    "PersonalIdentityNumber",
+    "as_pnr",
+    "luhn_check_digit",
+    "redact",
+]
 
 
 class Gender(enum.StrEnum):
-    """Legal gender as encoded in the identity number (odd ninth digit: male)."""
+    """Legal gender as encoded in the identity number (odd ninth digit of the 10-digit form: male)."""
 
     FEMALE = "female"
     MALE = "male"
 
 
-_INPUT: Final = re.compile(r"(\d{2})?(\d{6})([-+])?(\d{4})")
-_LETTERS: Final = re.compile(r"[A-Za-z]")
-# Any run that looks like a 10- or 12-digit identity number inside free text.
-_IN_TEXT: Final = re.compile(r"(?<!\d)((?:\d{2})?\d{6}[-+]?)\d{4}(?!\d)")
+#: Every ``.code`` :meth:`PersonalIdentityNumber.parse` can raise, in the order the rules are checked.
+ERROR_CODES: Final = (
+    "pnr_format",
+    "pnr_reserve_number",
+    "pnr_date",
+    "pnr_serial",
+    "pnr_checksum",
+    "pnr_future_birth_date",
+    "pnr_coordination_refused",
+)
+
+# ASCII digits only: \d would let Arabic-Indic or full-width digits through.
+_INPUT: Final = re.compile(r"\s*([0-9]{2})?([0-9]{2})([0-9]{2})([0-9]{2})([-+]?)([0-9]{3})([0-9])\s*")
+# The shape of a reserve or interim number: a date, then four characters at least one of which may be a letter.
+_RESERVE_SHAPE: Final = re.compile(r"\s*(?:[0-9]{2})?[0-9]{6}[-+]?([0-9A-Za-z]{4})\s*")
+_CANONICAL: Final = re.compile(r"[0-9]{12}")
+# Anything in free text that looks like an identity, reserve or interim number.
+_IN_TEXT: Final = re.compile(r"(?<![0-9])((?:[0-9]{2})?[0-9]{6}[-+ ]?)[0-9A-Za-z]{4}(?![0-9A-Za-z])")
+
+# Luhn contributions of a digit in a doubled (even index) and a plain (odd index) position.
+_DOUBLED: Final = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
+_PLAIN: Final = {str(d): d for d in range(10)}
+# Centuries a living person's 12-digit number can carry; the reserve-number formats use the others.
+_MIN_CENTURY: Final = 18
+_MAX_CENTURY: Final = 21
+_COORDINATION_OFFSET: Final = 60
 
 
 def luhn_check_digit(nine: str) -> int:
-    """The Luhn check digit for the first nine digits of the 10-digit form."""
+    """The Luhn check digit for the first nine digits of the 10-digit form (ASCII digits)."""
     total = 0
     for index, char in enumerate(nine):
-        product = (ord(char) - 48) * (2 - index % 2)
-        total += product - 9 if product > 9 else product
+        total += _DOUBLED[char] if index % 2 == 0 else _PLAIN[char]
     return (10 - total % 10) % 10
 
 
 def redact(text: str) -> str:
-    """Mask the last four digits of anything in *text* that looks like an identity number."""
-    return _IN_TEXT.sub(lambda m: m.group(1) + "****", text)
+    """Mask the last four characters of anything in *text* that looks like an identity number.
+
+    Also masks reserve and interim numbers (letters among the last four) and numbers typed with
+    a space as separator, so log lines and tracebacks are safe to keep.
+    """
+    return _IN_TEXT.sub(_mask_match, text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    return match.group(1) + "****"
+
+
+# (date, first second of it, first second of the next day) in local time; refreshed when time leaves the day.
+_today_cache: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
 
 
 def _local_today() -> dt.date:
-    return dt.date.today()
+    """The local date; cached per day because ``date.today()`` costs as much as the rest of a parse."""
+    global _today_cache  # noqa: PLW0603 -- one process-wide cache, replaced atomically
+    now = time.time()
+    today, start, end = _today_cache
+    if start <= now < end:
+        return today
+    today = dt.date.fromtimestamp(now)
+    midnight = dt.datetime(today.year, today.month, today.day)
+    _today_cache = (today, midnight.timestamp(), (midnight + dt.timedelta(days=1)).timestamp())
+    return today
 
 
-def _error(code: str, en: str, sv: str) -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(code, en, sv)
+def _format_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_format",
+        "Give the identity number as YYYYMMDD-NNNN or YYMMDD-NNNN (digits only, '-' or '+' as separator).",
+        "Ange personnumret som ÅÅÅÅMMDD-NNNN eller ÅÅMMDD-NNNN (bara siffror, '-' eller '+' som skiljetecken).",
+    )
+
+
+def _reserve_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_reserve_number",
+        "This is a reserve or interim number, not a personal identity number; use the resident's "
+        "personal identity number or coordination number.",
+        "Det här är ett reservnummer eller interimsnummer, inte ett personnummer; ange invånarens "
+        "personnummer eller samordningsnummer.",
+    )
+
+
+def _date_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_date",
+        "The birth date in the number is not a real date; check the year, month and day "
+        "(a coordination number has 60 added to the day).",
+        "Födelsedatumet i numret är inte ett giltigt datum; kontrollera år, månad och dag "
+        "(i ett samordningsnummer är dagen ökad med 60).",
+    )
+
+
+def _serial_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_serial",
+        "The birth serial (the three digits after the date) cannot be 000; check the number.",
+        "Födelsenumret (de tre siffrorna efter datumet) kan inte vara 000; kontrollera numret.",
+    )
+
+
+def _checksum_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_checksum",
+        "The check digit (the last digit) does not match; check the number for typing errors.",
+        "Kontrollsiffran (den sista siffran) stämmer inte; kontrollera numret efter skrivfel.",
+    )
+
+
+def _future_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_future_birth_date",
+        "The birth date in the number lies in the future; check the year and century.",
+        "Födelsedatumet i numret ligger i framtiden; kontrollera år och århundrade.",
+    )
+
+
+def _plus_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_format",
+        "'+' is only for people who turn 100 this year or earlier; use '-' or no separator.",
+        "'+' används bara för den som fyller 100 i år eller tidigare; använd '-' eller inget skiljetecken.",
+    )
+
+
+def _coordination_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_coordination_refused",
+        "Coordination numbers are not accepted here; use the resident's personal identity number.",
+        "Samordningsnummer godtas inte här; ange invånarens personnummer.",
+    )
+
+
+def _not_text_error() -> InvalidIdentityNumber:
+    return InvalidIdentityNumber(
+        "pnr_format",
+        "An identity number must be given as text.",
+        "Personnumret måste anges som text.",
+    )
+
+
+def _shape_error(text: str) -> InvalidIdentityNumber:
+    """The error for text that is not shaped like an identity number at all."""
+    reserve = _RESERVE_SHAPE.fullmatch(text)
+    if reserve is not None and not reserve.group(1).isdigit():
+        return _reserve_error()
+    return _format_error()
 
 
 class PersonalIdentityNumber:
     """A validated Swedish personal identity number or coordination number.
 
     Instances are immutable, hashable and ordered by their canonical digits, so they
-    work as dict keys and in sets. Build them with :meth:`parse`.
+    work as dict keys and in sets. Build them with :meth:`parse` (user input) or
+    :meth:`from_digits` (trusted storage).
     """
 
-    __slots__ = ("_birth_date", "_digits", "_gender")
+    __slots__ = ("_birth_date", "_digits")
 
     _digits: str
     _birth_date: dt.date
-    _gender: Gender
 
-    def __init__(self, digits: str) -> None:
-        """Build from the 12 canonical digits; prefer :meth:`parse` for user input."""
-        parsed = type(self).parse(digits)
-        self._set(parsed._digits, parsed._birth_date, parsed._gender)
-
-    def _set(self, digits: str, birth_date: dt.date, gender: Gender) -> None:
-        object.__setattr__(self, "_digits", digits)
-        object.__setattr__(self, "_birth_date", birth_date)
-        object.__setattr__(self, "_gender", gender)
+    def __init__(self, text: str) -> None:
+        """Same as ``PersonalIdentityNumber.parse(text)``, judged against the local date."""
+        parsed = type(self).parse(text)
+        _set_digits(self, parsed._digits)
+        _set_birth_date(self, parsed._birth_date)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("PersonalIdentityNumber is immutable")
@@ -83,120 +212,98 @@ class PersonalIdentityNumber:
         raise AttributeError("PersonalIdentityNumber is immutable")
 
     @classmethod
-    def _new(cls, digits: str, birth_date: dt.date, gender: Gender) -> PersonalIdentityNumber:
-        self = object.__new__(cls)
-        self._set(digits, birth_date, gender)
-        return self
-
-    @classmethod
     def parse(
         cls,
-        text: str,
+        text: str | PersonalIdentityNumber,
         *,
         today: dt.date | None = None,
         allow_coordination: bool = True,
     ) -> PersonalIdentityNumber:
         """Parse a 10- or 12-digit number, with or without ``-``/``+``.
 
-        :param text: the number as typed; surrounding whitespace is ignored.
+        Accepted: ``YYMMDD-NNNC``, ``YYMMDD+NNNC``, ``YYMMDDNNNC``, ``YYYYMMDD-NNNC``,
+        ``YYYYMMDDNNNC`` and ``YYYYMMDD+NNNC`` (the last only for someone who turns 100
+        this year or earlier), with surrounding whitespace. A 10-digit number belongs to the
+        most recent century that does not put the birth date after *today*; ``+`` moves it
+        to the most recent century in which the person turns 100 by this calendar year.
+
+        :param text: the number as typed (surrounding whitespace is ignored), or an already
+            parsed number, which is returned as it is.
         :param today: the date century inference and the future-birth check are judged
             against; defaults to the local date.
         :param allow_coordination: refuse coordination numbers (samordningsnummer) when false.
-        :raises InvalidIdentityNumber: with a code naming the rule that failed.
+        :raises InvalidIdentityNumber: with ``.code`` naming the first rule that failed, in the
+            order of :data:`ERROR_CODES`; the message never contains the input.
         """
-        if isinstance(text, cls):
-            return text
-        if not isinstance(text, str):
-            raise _error(
-                "pnr_format",
-                "An identity number must be given as text.",
-                "Personnumret måste anges som text.",
-            )
-        match = _INPUT.fullmatch(text.strip())
+        match = _INPUT.fullmatch(text) if isinstance(text, str) else None
         if match is None:
-            stripped = text.strip()
-            if _LETTERS.search(stripped) and sum(c.isdigit() for c in stripped) >= 6:
-                raise _error(
-                    "pnr_reserve_number",
-                    "Reserve and interim numbers are not accepted; use the resident's "
-                    "personal identity number or coordination number.",
-                    "Reservnummer och interimsnummer godtas inte; ange invånarens "
-                    "personnummer eller samordningsnummer.",
-                )
-            raise _error(
-                "pnr_format",
-                "Give the identity number as YYYYMMDD-NNNN or YYMMDD-NNNN.",
-                "Ange personnumret som ÅÅÅÅMMDD-NNNN eller ÅÅMMDD-NNNN.",
-            )
-        century, rest, separator, tail = match.groups()
-        if today is None:
-            today = _local_today()
-        if century is not None and century not in ("18", "19", "20"):
-            raise _error(
-                "pnr_reserve_number",
-                "The century is not one a personal identity number can have; reserve "
-                "numbers are not accepted.",
-                "Århundradet kan inte förekomma i ett personnummer; reservnummer godtas inte.",
-            )
-        yy, month, day = int(rest[:2]), int(rest[2:4]), int(rest[4:6])
-        ten = rest + tail
-        if int(tail[:3]) == 0:
-            raise _error(
-                "pnr_serial",
-                "The birth serial (the three digits after the date) cannot be 000.",
-                "Födelsenumret (de tre siffrorna efter datumet) kan inte vara 000.",
-            )
-        if luhn_check_digit(ten[:9]) != ord(ten[9]) - 48:
-            raise _error(
-                "pnr_checksum",
-                "The check digit does not match; check the number for typing errors.",
-                "Kontrollsiffran stämmer inte; kontrollera numret efter skrivfel.",
-            )
-        coordination = day > 60
-        if coordination and not allow_coordination:
-            raise _error(
-                "pnr_coordination_refused",
-                "Coordination numbers are not accepted here.",
-                "Samordningsnummer godtas inte här.",
-            )
-        real_day = day - 60 if coordination else day
-        if century is not None:
-            year = int(century) * 100 + yy
-            birth = _date_or_none(year, month, real_day)
+            return _parse_other(text, allow_coordination=allow_coordination)
+        century, yy, mm, dd, separator, serial, check = match.groups()
+        month = int(mm)
+        day = int(dd)
+        coordination = day > _COORDINATION_OFFSET
+        if coordination:
+            day -= _COORDINATION_OFFSET
+        if century is None:
+            today = today if today is not None else _local_today()
+            if separator == "+":
+                base = today.year - 100
+                year = base - (base - int(yy)) % 100
+                birth = _date(year, month, day)
+            else:
+                year = today.year - (today.year - int(yy)) % 100
+                birth = _date(year, month, day)
+                if birth > today:
+                    year -= 100
+                    birth = _date(year, month, day)
+            _check_serial_and_luhn(yy, mm, dd, serial, check)
         else:
-            limit = today.year - 100 if separator == "+" else today.year
-            year = limit - (limit - yy) % 100
-            birth = _date_or_none(year, month, real_day)
-            if birth is not None and separator != "+" and birth > today:
-                year -= 100
-                birth = _date_or_none(year, month, real_day)
-        if birth is None:
-            raise _error(
-                "pnr_date",
-                "The birth date in the number is not a real date.",
-                "Födelsedatumet i numret är inte ett giltigt datum.",
-            )
-        if birth > today:
-            raise _error(
-                "pnr_future_birth_date",
-                "The birth date in the number lies in the future.",
-                "Födelsedatumet i numret ligger i framtiden.",
-            )
-        gender = Gender.MALE if (ord(ten[8]) - 48) % 2 else Gender.FEMALE
-        return cls._new(f"{year // 100:02d}{ten}", birth, gender)
+            hundreds = int(century)
+            if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
+                raise _reserve_error()
+            year = hundreds * 100 + int(yy)
+            birth = _date(year, month, day)
+            _check_serial_and_luhn(yy, mm, dd, serial, check)
+            today = today if today is not None else _local_today()
+            if birth > today:
+                raise _future_error()
+            if separator == "+" and today.year - year < 100:
+                raise _plus_error()
+        if coordination and not allow_coordination:
+            raise _coordination_error()
+        self = object.__new__(cls)
+        _set_digits(self, f"{year}{mm}{dd}{serial}{check}")
+        _set_birth_date(self, birth)
+        return self
 
     @classmethod
     def from_digits(cls, digits: str) -> PersonalIdentityNumber:
-        """Rebuild a number read back from storage (12 canonical digits).
+        """Rebuild a number read back from storage: exactly the 12 canonical digits.
 
-        Validates format, date and check digit, but not against today's date, so a
-        stored number never becomes unreadable.
+        Checks the century, date, serial and check digit, but never against today's date,
+        so a stored number stays readable whatever the clock says.
+
+        :raises InvalidIdentityNumber: when *digits* is not a canonical number.
         """
-        return cls.parse(digits, today=dt.date.max)
+        if type(digits) is not str or _CANONICAL.fullmatch(digits) is None:
+            raise _format_error()
+        hundreds = int(digits[:2])
+        if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
+            raise _reserve_error()
+        yy, mm, dd, serial, check = digits[2:4], digits[4:6], digits[6:8], digits[8:11], digits[11]
+        day = int(dd)
+        birth = _date(
+            hundreds * 100 + int(yy), int(mm), day - _COORDINATION_OFFSET if day > _COORDINATION_OFFSET else day
+        )
+        _check_serial_and_luhn(yy, mm, dd, serial, check)
+        self = object.__new__(cls)
+        _set_digits(self, digits)
+        _set_birth_date(self, birth)
+        return self
 
     @property
     def digits(self) -> str:
-        """The 12 canonical digits, as stored and serialized."""
+        """The 12 canonical digits (coordination day kept), as stored and serialized."""
         return self._digits
 
     @property
@@ -206,7 +313,8 @@ class PersonalIdentityNumber:
 
     @property
     def gender(self) -> Gender:
-        return self._gender
+        """MALE when the ninth digit of the 10-digit form is odd, else FEMALE."""
+        return Gender.MALE if self._digits[10] in "13579" else Gender.FEMALE
 
     @property
     def is_coordination_number(self) -> bool:
@@ -217,8 +325,10 @@ class PersonalIdentityNumber:
         """Age in whole years on the date *on* (default: the local date).
 
         A person born on 29 February has their birthday on 1 March in non-leap years.
+        Before the birth date the result is negative.
         """
-        on = on or _local_today()
+        if on is None:
+            on = _local_today()
         born = self._birth_date
         years = on.year - born.year
         if (on.month, on.day) < (born.month, born.day):
@@ -226,8 +336,13 @@ class PersonalIdentityNumber:
         return years
 
     def short(self, today: dt.date | None = None) -> str:
-        """The 10-digit form ``YYMMDD-NNNN``; ``+`` from the calendar year the person turns 100."""
-        today = today or _local_today()
+        """The 10-digit form ``YYMMDD-NNNC``; ``+`` from the calendar year the person turns 100.
+
+        ``parse(p.short(today=d), today=d) == p`` for every *d* from the birth date until the
+        year the person turns 199.
+        """
+        if today is None:
+            today = _local_today()
         separator = "+" if today.year - self._birth_date.year >= 100 else "-"
         return f"{self._digits[2:8]}{separator}{self._digits[8:]}"
 
@@ -236,6 +351,7 @@ class PersonalIdentityNumber:
         return f"{self._digits[:8]}-****"
 
     def __str__(self) -> str:
+        """``YYYYMMDD-NNNC``, for display in an admin UI."""
         return f"{self._digits[:8]}-{self._digits[8:]}"
 
     def __repr__(self) -> str:
@@ -249,17 +365,25 @@ class PersonalIdentityNumber:
             return self._digits == other._digits
         return NotImplemented
 
-    def __lt__(self, other: PersonalIdentityNumber) -> bool:
-        return self._digits < other._digits
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, PersonalIdentityNumber):
+            return self._digits < other._digits
+        return NotImplemented
 
-    def __le__(self, other: PersonalIdentityNumber) -> bool:
-        return self._digits <= other._digits
+    def __le__(self, other: object) -> bool:
+        if isinstance(other, PersonalIdentityNumber):
+            return self._digits <= other._digits
+        return NotImplemented
 
-    def __gt__(self, other: PersonalIdentityNumber) -> bool:
-        return self._digits > other._digits
+    def __gt__(self, other: object) -> bool:
+        if isinstance(other, PersonalIdentityNumber):
+            return self._digits > other._digits
+        return NotImplemented
 
-    def __ge__(self, other: PersonalIdentityNumber) -> bool:
-        return self._digits >= other._digits
+    def __ge__(self, other: object) -> bool:
+        if isinstance(other, PersonalIdentityNumber):
+            return self._digits >= other._digits
+        return NotImplemented
 
     def __reduce__(self) -> tuple[object, ...]:
         return (PersonalIdentityNumber.from_digits, (self._digits,))
@@ -271,15 +395,54 @@ class PersonalIdentityNumber:
         return self
 
 
-def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
+# Slot descriptors write past the __setattr__ that makes instances immutable, faster than object.__setattr__.
+_set_digits: Final = PersonalIdentityNumber.__dict__["_digits"].__set__
+_set_birth_date: Final = PersonalIdentityNumber.__dict__["_birth_date"].__set__
+
+
+def _parse_other(value: object, *, allow_coordination: bool) -> PersonalIdentityNumber:
+    """``parse`` for anything but a well-shaped string: an already parsed number, or an error."""
+    if isinstance(value, PersonalIdentityNumber):
+        if not allow_coordination and value.is_coordination_number:
+            raise _coordination_error()
+        return value
+    if isinstance(value, str):
+        raise _shape_error(value)
+    raise _not_text_error()
+
+
+def _date(year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        return None
+        raise _date_error() from None
+
+
+def _check_serial_and_luhn(yy: str, mm: str, dd: str, serial: str, check: str) -> None:
+    if serial == "000":
+        raise _serial_error()
+    # Unrolled: this runs on every decision, and a loop costs several times more.
+    total = (
+        _DOUBLED[yy[0]]
+        + _PLAIN[yy[1]]
+        + _DOUBLED[mm[0]]
+        + _PLAIN[mm[1]]
+        + _DOUBLED[dd[0]]
+        + _PLAIN[dd[1]]
+        + _DOUBLED[serial[0]]
+        + _PLAIN[serial[1]]
+        + _DOUBLED[serial[2]]
+        + _PLAIN[check]
+    )
+    if total % 10:
+        raise _checksum_error()
 
 
 def as_pnr(value: str | PersonalIdentityNumber, *, today: dt.date | None = None) -> PersonalIdentityNumber:
-    """Accept a number as text or as a parsed value (what every ``pnr`` argument takes)."""
+    """Accept a number as text or as a parsed value (what every ``pnr`` argument takes).
+
+    :raises InvalidIdentityNumber: for text that :meth:`PersonalIdentityNumber.parse` refuses.
+    """
     if type(value) is PersonalIdentityNumber:
         return value
-    return PersonalIdentityNumber.parse(value, today=today)  # type: ignore[arg-type]
+    return PersonalIdentityNumber.parse(value, today=today)
