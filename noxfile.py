@@ -1,0 +1,81 @@
+"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``demo``, ``bench``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+BACKENDS = [path for path in (ROOT / "backends").glob("*") if (path / "pyproject.toml").is_file()]
+EXTRAS = {"sql": "[postgresql]"}
+
+
+def install_all(session: nox.Session, *extra: str) -> None:
+    """The core with its test extra plus every backend in this repository, editable."""
+    args = ["-e", ".[test]"]
+    for backend in BACKENDS:
+        args += ["-e", f"./backends/{backend.name}{EXTRAS.get(backend.name, '')}"]
+    session.install(*args, *extra)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: core (with branch coverage, at least 90%), then each backend."""
+    install_all(session)
+    session.run(
+        "pytest",
+        "--cov=careaccess",
+        "--cov-branch",
+        "--cov-report=term-missing:skip-covered",
+        "--cov-fail-under=90",
+        *session.posargs,
+        "tests",
+    )
+    for backend in BACKENDS:
+        session.run("pytest", *session.posargs, f"backends/{backend.name}/tests")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the core, its tests and every backend."""
+    install_all(session, "mypy")
+    session.run("mypy", "--strict", "src", "tests")
+    for backend in BACKENDS:
+        session.run("mypy", "--strict", f"backends/{backend.name}/src", f"backends/{backend.name}/tests")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx documentation; any warning fails the build."""
+    install_all(session, "sphinx", "myst-parser", "furo")
+    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the local-administrator workflow of the manual on the embedded default store."""
+    install_all(session)
+    session.run("careaccess", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks; ``nox -s bench -- --quick`` for small sizes."""
+    install_all(session, "personnummer", "python-stdnum")
+    env = {"CAREACCESS_BENCH_ARGS": " ".join(session.posargs)}
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs, env={**os.environ, **env})
