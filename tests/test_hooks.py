@@ -66,7 +66,9 @@ def test_hook_careaccess_open_store() -> None:
     assert opened == ["custom://anything"]
 
 
-def test_hook_careaccess_store_schemes() -> None:
+def test_hook_careaccess_store_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DISABLE_ENV, "*")  # only this test's plugin and the built-in
+
     class Schemes:
         @hookimpl
         def careaccess_store_schemes(self) -> list[str]:
@@ -211,9 +213,7 @@ def test_hook_careaccess_upgrade_store() -> None:
     assert manager.hook.careaccess_upgrade_store(url="other://x") is None
 
 
-def test_entry_point_plugins_are_loaded_once(
-    clean_entry_point_cache: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_entry_point_plugins_are_loaded_once(clean_entry_point_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
     loads: list[str] = []

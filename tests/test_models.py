@@ -46,8 +46,8 @@ NOW = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
         (lambda: CaseType("c1", "", "Tom"), "invalid_identifier"),
         (lambda: Actor(""), "invalid_identifier"),
         (lambda: Resident("191212121212"), "invalid_identifier"),  # type: ignore[arg-type]
-        (lambda: Approval("c1", PNR, None, dt.datetime(2026, 1, 1), "a"), "naive_datetime"),  # noqa: DTZ001
-        (lambda: Grant("c1", PNR, "t", NOW, 1, NOW, "a", NOW), "invalid_date"),  # type: ignore[arg-type]
+        (lambda: Approval("c1", PNR, None, dt.datetime(2026, 1, 1), "a"), "naive_datetime"),
+        (lambda: Grant("c1", PNR, "t", NOW, 1, NOW, "a", NOW), "invalid_date"),
     ],
 )
 def test_invalid_records_are_refused(build: object, code: str) -> None:
@@ -67,7 +67,7 @@ def test_records_are_frozen() -> None:
     clinic = Clinic("c1", "Mottagningen")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         clinic.name = "Annan"  # type: ignore[misc]
-    assert Actor("a", ["c1", "c1"]).clinics == frozenset({"c1"})  # type: ignore[arg-type]
+    assert Actor("a", ["c1", "c1"]).clinics == frozenset({"c1"})
 
 
 def test_grant_validity_is_inclusive() -> None:

@@ -46,7 +46,9 @@ def round_trip(value: Any, type_: Any) -> Any:
     birth=st.dates(dt.date(1930, 1, 1), dt.date(2010, 12, 31)),
     serial=st.integers(1, 999),
     moment=st.datetimes(
-        dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=2))])
+        dt.datetime(2020, 1, 1),
+        dt.datetime(2030, 1, 1),
+        timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=2))]),
     ),
     until=st.none() | st.dates(dt.date(2030, 1, 2), dt.date(2040, 1, 1)),
     name=st.none() | st.text(min_size=1, max_size=30),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from attrs import field, frozen
@@ -21,8 +21,8 @@ from careaccess.identity import Gender, PersonalIdentityNumber
 __all__ = [
     "Action",
     "Actor",
-    "AreaRule",
     "Approval",
+    "AreaRule",
     "CaseType",
     "Clinic",
     "Decision",
@@ -43,7 +43,7 @@ def _invalid(code: str, en: str, sv: str) -> InvalidRequest:
     return InvalidRequest(code, en, sv)
 
 
-def _identifier(instance: object, attribute: Any, value: object) -> None:
+def _identifier(instance: object, attribute: Any, value: Any) -> None:
     if not isinstance(value, str) or not value or value != value.strip() or len(value) > 200:
         raise _invalid(
             "invalid_identifier",
@@ -52,7 +52,7 @@ def _identifier(instance: object, attribute: Any, value: object) -> None:
         )
 
 
-def _pnr(instance: object, attribute: Any, value: object) -> None:
+def _pnr(instance: object, attribute: Any, value: Any) -> None:
     if not isinstance(value, PersonalIdentityNumber):
         raise _invalid(
             "invalid_identifier",
@@ -61,8 +61,8 @@ def _pnr(instance: object, attribute: Any, value: object) -> None:
         )
 
 
-def _aware(instance: object, attribute: Any, value: dt.datetime | None) -> None:
-    if value is not None and (not isinstance(value, dt.datetime) or value.utcoffset() is None):
+def _aware(instance: object, attribute: Any, value: Any) -> None:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise _invalid(
             "naive_datetime",
             f"{attribute.name} must be a timezone-aware datetime.",
@@ -70,13 +70,29 @@ def _aware(instance: object, attribute: Any, value: dt.datetime | None) -> None:
         )
 
 
-def _date(instance: object, attribute: Any, value: object) -> None:
+def _date(instance: object, attribute: Any, value: Any) -> None:
     if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
         raise _invalid(
             "invalid_date",
             f"{attribute.name} must be a date (not a datetime).",
             f"{attribute.name} måste vara ett datum.",
         )
+
+
+def _rules(rules: Iterable[AreaRule]) -> tuple[AreaRule, ...]:
+    return tuple(rules)
+
+
+def _clinic_ids(clinics: Iterable[str]) -> frozenset[str]:
+    return frozenset(clinics)
+
+
+def _grants(grants: Iterable[Grant]) -> tuple[Grant, ...]:
+    return tuple(grants)
+
+
+def _items(items: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(items)
 
 
 class Reason(enum.StrEnum):
@@ -175,7 +191,7 @@ class AreaRule:
 class ServiceArea:
     """The residents a clinic exposes itself to; no rules means nobody."""
 
-    rules: tuple[AreaRule, ...] = field(default=(), converter=tuple)
+    rules: tuple[AreaRule, ...] = field(default=(), converter=_rules)
 
 
 @frozen
@@ -211,7 +227,7 @@ class Actor:
     """Who makes a change: a local administrator of the clinics in ``clinics``."""
 
     id: str = field(validator=_identifier)
-    clinics: frozenset[str] = field(default=frozenset(), converter=frozenset)
+    clinics: frozenset[str] = field(default=frozenset(), converter=_clinic_ids)
 
     def administers(self, clinic_id: str) -> bool:
         return clinic_id in self.clinics
@@ -256,28 +272,31 @@ class ResidentAccess:
     pnr: PersonalIdentityNumber
     name: str | None
     approval: Approval | None
-    grants: tuple[Grant, ...] = field(converter=tuple)
+    grants: tuple[Grant, ...] = field(converter=_grants)
 
     @classmethod
-    def of(
-        cls, pnr: PersonalIdentityNumber, approval: Approval | None, grants: tuple[Grant, ...] | list[Grant]
-    ) -> ResidentAccess:
+    def of(cls, pnr: PersonalIdentityNumber, approval: Approval | None, grants: Iterable[Grant]) -> ResidentAccess:
         """Build from the stored records; the name is the approval's, else the first grant's that has one."""
+        ordered = sorted(grants, key=_case_type_id)
         name = approval.name if approval is not None else None
         if name is None:
-            name = next((g.name for g in grants if g.name is not None), None)
-        return cls(pnr, name, approval, tuple(sorted(grants, key=lambda g: g.case_type_id)))
+            name = next((g.name for g in ordered if g.name is not None), None)
+        return cls(pnr, name, approval, ordered)
 
     def expired_grants(self, day: dt.date) -> tuple[Grant, ...]:
         """The grants that ended before the local date *day* (shown as expired until purged)."""
         return tuple(g for g in self.grants if not g.is_valid_on(day))
 
 
+def _case_type_id(grant: Grant) -> str:
+    return grant.case_type_id
+
+
 @frozen
 class Page(Generic[T]):
     """One page of a list; pass ``next_cursor`` back to get the next (None: no more)."""
 
-    items: tuple[T, ...] = field(converter=tuple)
+    items: tuple[T, ...] = field(converter=_items)
     next_cursor: str | None = None
 
 

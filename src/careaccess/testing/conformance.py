@@ -55,6 +55,7 @@ from careaccess import (
 )
 from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
 from careaccess.models import Approval, Grant
+from careaccess.serialization import converter
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -74,7 +75,6 @@ from careaccess.store import (
     ResidentQuery,
     Store,
 )
-from careaccess.serialization import converter
 from careaccess.testing.clock import FrozenClock
 
 __all__ = ["StoreConformance", "make_pnr"]
@@ -479,9 +479,7 @@ class StoreConformance:
 
     def test_grant_case_type(self, world: CareAccess, admin: Actor, clock: FrozenClock) -> None:
         grant = world.grant_case_type(admin, C1, KAJSA, RESTRICTED, until=dt.date(2026, 6, 30))
-        assert grant == Grant(
-            C1, KAJSA, RESTRICTED, dt.date(2026, 6, 30), 1, clock(), admin.id, clock(), "Kajsa Anka"
-        )
+        assert grant == Grant(C1, KAJSA, RESTRICTED, dt.date(2026, 6, 30), 1, clock(), admin.id, clock(), "Kajsa Anka")
         event = world.events()[-1]
         assert (event.action, event.case_type_id, event.pnr) == (Action.CASE_TYPE_GRANTED, RESTRICTED, KAJSA)
         assert event.after is not None
@@ -577,9 +575,7 @@ class StoreConformance:
             world.remove_grant(admin, C1, KAJSA, RESTRICTED)
         assert raised.value.code == "grant_not_found"
 
-    def test_removing_an_expired_grant_purges_it(
-        self, world: CareAccess, admin: Actor, clock: FrozenClock
-    ) -> None:
+    def test_removing_an_expired_grant_purges_it(self, world: CareAccess, admin: Actor, clock: FrozenClock) -> None:
         world.grant_case_type(admin, C1, KAJSA, RESTRICTED, until=dt.date(2026, 1, 20))
         clock.advance(days=30)
         listed = world.list_residents(admin, C1).items
@@ -905,6 +901,7 @@ class StoreConformance:
         assert len(losses) == count - 1
         assert all(isinstance(e, Conflict) and e.code == "version_mismatch" for e in losses), losses
         (winner,) = wins
+        assert isinstance(winner, Grant)
         assert world.resident_access(admin, C1, KAJSA).grants == (winner,)
         changes = [e for e in world.events(limit=1000) if e.action is Action.GRANT_CHANGED]
         assert len(changes) == 1
