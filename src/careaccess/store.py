@@ -17,8 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 from attrs import frozen
 
 from careaccess.errors import Conflict
-from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess
 from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess
 
 __all__ = [
     "ApprovalKey",
@@ -27,8 +27,8 @@ __all__ = [
     "CaseTypeUnused",
     "Changeset",
     "ClinicKey",
-    "Delete",
     "DecisionFacts",
+    "Delete",
     "EventDraft",
     "FactsRequest",
     "GrantKey",
