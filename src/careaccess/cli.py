@@ -383,16 +383,6 @@ def _moment_option(ctx: click.Context, param: click.Parameter, value: str | None
 # -- running admin commands ------------------------------------------------------------
 
 
-def _administrator(actor_id: str, clinic_id: str) -> Actor:
-    # attrs types a `converter=frozenset` parameter as Iterable[_T_co], which nothing matches.
-    return Actor(actor_id, frozenset((clinic_id,)))  # type: ignore[arg-type, unused-ignore]
-
-
-def _service_area(rules: Sequence[AreaRule]) -> ServiceArea:
-    # attrs types a `converter=tuple` parameter as Iterable[_T_co], which nothing matches.
-    return ServiceArea(tuple(rules))  # type: ignore[arg-type, unused-ignore]
-
-
 @frozen
 class _Session:
     access: CareAccess
@@ -400,7 +390,7 @@ class _Session:
 
     def actor(self, clinic_id: str) -> Actor:
         # The operator is treated as administering the clinic the command acts on.
-        return _administrator(self.actor_id, clinic_id)
+        return Actor(self.actor_id, frozenset({clinic_id}))
 
 
 @frozen
@@ -538,7 +528,7 @@ def clinic_put(
     area_rules = list(rules)
     if region is not None or municipality is not None:
         area_rules.insert(0, AreaRule(_region_of(region, municipality), municipality))
-    saved = session.access.put_clinic(session.actor(clinic_id), Clinic(clinic_id, name, _service_area(area_rules)))
+    saved = session.access.put_clinic(session.actor(clinic_id), Clinic(clinic_id, name, ServiceArea(area_rules)))
     lines = [_confirmation(Action.CLINIC_SAVED), *_clinic_lines(saved, session.access.case_types(clinic_id))]
     return _Output(converter.unstructure(saved), lines)
 
@@ -871,7 +861,7 @@ class _Demo:
         self.clock = clock
         self.echo = echo
         self.zone = access.timezone
-        self.admin = _administrator("demo-admin", CLINIC_ID)
+        self.admin = Actor("demo-admin", frozenset({CLINIC_ID}))
         self.tolvan, self.greta = demo_residents()
         self.steps = 0
 
@@ -898,7 +888,7 @@ class _Demo:
 
     def setup(self) -> None:
         self.step("Set up the clinic, its service area and case types", "Inställningar")
-        area = _service_area([AreaRule("01", "0180")])
+        area = ServiceArea([AreaRule("01", "0180")])
         saved = self.access.put_clinic(self.admin, Clinic(CLINIC_ID, "Vårdcentralen Exempel", area))
         self.say(_confirmation(Action.CLINIC_SAVED))
         for case_type in (
