@@ -85,20 +85,28 @@ def _mask_match(match: re.Match[str]) -> str:
     return match.group(1) + "****"
 
 
-# (date, first second of it, first second of the next day) in local time; refreshed when time leaves the day.
+# (date, from, until): the local date for time.time() in [from, until); refreshed when time leaves the window.
 _today_cache: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
 
 
+def _local_date(timestamp: float) -> dt.date:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone().date()
+
+
 def _local_today() -> dt.date:
-    """The local date; cached per day because ``date.today()`` costs as much as the rest of a parse."""
+    """The local date; cached until the next local midnight because ``date.today()`` costs as much as a parse."""
     global _today_cache  # noqa: PLW0603 -- one process-wide cache, replaced atomically
     now = time.time()
     today, start, end = _today_cache
     if start <= now < end:
         return today
-    today = dt.date.fromtimestamp(now)
-    midnight = dt.datetime(today.year, today.month, today.day)
-    _today_cache = (today, midnight.timestamp(), (midnight + dt.timedelta(days=1)).timestamp())
+    local = dt.datetime.fromtimestamp(now, dt.UTC).astimezone()
+    today = local.date()
+    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=local.tzinfo).timestamp()
+    # A clock change before midnight moves it; then cache nothing rather than risk a wrong date.
+    if _local_date(midnight - 1) != today or _local_date(midnight) == today:
+        midnight = now
+    _today_cache = (today, now, midnight)
     return today
 
 

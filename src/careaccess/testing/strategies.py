@@ -56,7 +56,7 @@ _WHITESPACE: Final = st.sampled_from(["", "", "", " ", "  ", "\t", "\n", " \n"])
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today if today is not None else dt.date.today()
+    return today if today is not None else dt.datetime.now(dt.UTC).astimezone().date()
 
 
 def _canonical(birth: dt.date, serial: int, *, coordination: bool) -> str:
@@ -314,7 +314,7 @@ def _format_texts(draw: st.DrawFn, today: dt.date) -> str:
         return _pad(draw, text[:i] + draw(st.sampled_from(_NON_ASCII_DIGITS)) + text[i + 1 :])
     if kind == "separator":
         # Replace or add a separator no form allows, just before the last four digits.
-        bad = draw(st.sampled_from([" ", "/", ".", "_", ":", "--", "+-", "−", "–"]))  # noqa: RUF001 -- look-alike dashes are the point
+        bad = draw(st.sampled_from([" ", "/", ".", "_", ":", "--", "+-", "−", "–"]))
         head = text[:-4].rstrip("-+")
         return _pad(draw, head + bad + text[-4:])
     date_length = len(text) - 4 - (1 if text[-5] in "-+" else 0)
