@@ -1,0 +1,92 @@
+"""Engines: SQLite tuned for embedded use by several processes, PostgreSQL for production.
+
+Each store uses its engine in two modes, chosen by execution options:
+
+- reads run without a transaction (autocommit): one statement, one round trip, no
+  ``BEGIN``/``ROLLBACK`` around it;
+- writes run in one transaction; on SQLite it starts with ``BEGIN IMMEDIATE`` so a
+  writer takes the file's write lock up front and waits ``busy_timeout`` for it, instead
+  of failing halfway when another process wrote first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from careaccess_sql.options import StoreOptions
+
+__all__ = ["MODE", "make_engine", "reader", "writer"]
+
+#: The execution option that tells the begin hook whether a transaction is for writing.
+MODE = "careaccess_mode"
+
+
+def make_engine(options: StoreOptions) -> sa.Engine:
+    """A new engine for the database the options name."""
+    if options.is_sqlite:
+        return _sqlite_engine(options)
+    connect_args: dict[str, Any] = {}
+    if options.schema is not None:
+        # Set at connect time, so it costs no round trip per request.
+        connect_args["options"] = f"-c search_path={options.schema}"
+    # No pool_pre_ping: it would double every decision's round trips. A dropped
+    # connection invalidates the pool and the request is retried or reported instead.
+    return sa.create_engine(options.database_url, connect_args=connect_args)
+
+
+def _sqlite_engine(options: StoreOptions) -> sa.Engine:
+    timeout = options.busy_timeout_ms / 1000
+    if options.is_memory:
+        # One connection, so every use sees the same in-memory database.
+        engine = sa.create_engine(
+            options.database_url,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False, "timeout": timeout},
+        )
+    else:
+        engine = sa.create_engine(options.database_url, connect_args={"timeout": timeout})
+    memory = options.is_memory
+    busy = options.busy_timeout_ms
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: object) -> None:
+        # Hand transaction control to the begin hook below instead of pysqlite's guesswork.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy)}")
+            if not memory:
+                # WAL: readers never block the writer and vice versa, across processes.
+                cursor.execute("PRAGMA journal_mode = WAL")
+                # Durable at every checkpoint, and a crash never corrupts a WAL database.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        mode = connection.get_execution_options().get(MODE)
+        if mode == "write":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif mode != "read":
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def reader(engine: sa.Engine) -> sa.Engine:
+    """The engine in read mode: each statement on its own, no transaction."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{MODE: "read"})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def writer(engine: sa.Engine) -> sa.Engine:
+    """The engine in write mode: one transaction per connection use, READ COMMITTED on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{MODE: "write"})
+    return engine.execution_options(isolation_level="READ COMMITTED")

@@ -1,0 +1,124 @@
+"""Schema versions: Alembic migrations shipped inside the package, with their own version table.
+
+``careaccess db upgrade --store URL`` and ``?create=true`` run :func:`upgrade`; every
+store checks :func:`check_schema` when it opens and refuses a schema it does not know.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from careaccess.errors import InvalidRequest
+
+__all__ = ["SchemaMismatch", "check_schema", "current_revision", "head_revision", "upgrade"]
+
+SCRIPT_LOCATION = "careaccess_sql:migrations"
+
+
+class SchemaMismatch(InvalidRequest):
+    """The database's schema is missing, older or newer than this version of careaccess-sql.
+
+    ``code`` is ``schema_missing``, ``schema_out_of_date`` or ``schema_too_new``.
+    """
+
+    default_code = "schema_out_of_date"
+
+
+def alembic_config(prefix: str, connection: sa.Connection | None = None) -> Config:
+    """An Alembic configuration for this package's migrations, for *prefix*."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.attributes["prefix"] = prefix
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of careaccess-sql knows."""
+    head = _scripts().get_current_head()
+    if head is None:  # pragma: no cover - the package always ships its migrations
+        raise RuntimeError("careaccess-sql ships no migrations")
+    return head
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
+
+
+def version_table(prefix: str) -> str:
+    return f"{prefix}alembic_version"
+
+
+def current_revision(connection: sa.Connection, prefix: str) -> str | None:
+    """The revision the database is at, or None when the schema was never created."""
+    context = MigrationContext.configure(connection, opts={"version_table": version_table(prefix)})
+    return context.get_current_revision()
+
+
+def check_schema(connection: sa.Connection, prefix: str, display_url: str) -> None:
+    """Refuse a schema this version does not know, naming the command that fixes it.
+
+    :raises SchemaMismatch: ``schema_missing``, ``schema_out_of_date`` or ``schema_too_new``.
+    """
+    current = current_revision(connection, prefix)
+    head = head_revision()
+    if current == head:
+        return
+    fix = f"careaccess db upgrade --store {display_url}"
+    if current is None:
+        raise SchemaMismatch(
+            "schema_missing",
+            f"The database has no careaccess schema; run `{fix}` (or open it with ?create=true).",
+            f"Databasen saknar careaccess-schemat; kör `{fix}` (eller öppna med ?create=true).",
+        )
+    if current in known_revisions():
+        raise SchemaMismatch(
+            "schema_out_of_date",
+            f"The careaccess schema is at revision {current}, this version needs {head}; run `{fix}`.",
+            f"careaccess-schemat har version {current}, den här versionen behöver {head}; kör `{fix}`.",
+        )
+    raise SchemaMismatch(
+        "schema_too_new",
+        f"The careaccess schema is at revision {current}, newer than this careaccess-sql knows ({head}); "
+        f"upgrade careaccess-sql, then run `{fix}` if it asks for it.",
+        f"careaccess-schemat har version {current}, nyare än den här careaccess-sql känner till ({head}); "
+        "uppgradera careaccess-sql.",
+    )
+
+
+def _lock(connection: sa.Connection, prefix: str) -> None:
+    """Serialize upgrades of one schema by concurrent processes (SQLite: BEGIN IMMEDIATE does)."""
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(f"careaccess-sql:{prefix}".encode())
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def upgrade(connection: sa.Connection, prefix: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to *revision* in the caller's open transaction; returns (from, to) revisions.
+
+    :raises SchemaMismatch: ``schema_too_new`` when the database is newer than this package.
+    """
+    _lock(connection, prefix)
+    before = current_revision(connection, prefix)
+    if before is not None and before not in known_revisions():
+        raise SchemaMismatch(
+            "schema_too_new",
+            f"The careaccess schema is at revision {before}, newer than this careaccess-sql knows; "
+            "upgrade careaccess-sql instead.",
+            f"careaccess-schemat har version {before}, nyare än den här careaccess-sql känner till; "
+            "uppgradera careaccess-sql.",
+        )
+    command.upgrade(alembic_config(prefix, connection), revision)
+    return before, current_revision(connection, prefix)

@@ -1,0 +1,136 @@
+"""The tables, as SQLAlchemy Core metadata for one table-name prefix.
+
+The keys follow the questions asked of them: a decision looks every fact up by primary
+key, a clinic's resident list is a range scan of ``(clinic_id, pnr)`` and the event
+feed a scan of the event id (or of ``(clinic_id, id)``). The migrations create exactly
+this schema; a test compares them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from attrs import frozen
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["ID", "PNR", "Tables", "UtcDateTime", "make_tables"]
+
+# Binary ("C") collation on PostgreSQL so ids sort as Python strings sort, like MemoryStore.
+ID = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
+PNR = sa.String(12).with_variant(sa.String(12, collation="C"), "postgresql")
+ACTION = sa.String(40)
+
+NAMING_CONVENTION = {
+    "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime, stored as UTC and read back as an aware UTC datetime.
+
+    Equal to what was written (aware datetimes compare by instant), to the microsecond.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        utc = value.astimezone(dt.UTC)
+        # SQLite has no time zone type: it stores the naive UTC wall clock.
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+@frozen
+class Tables:
+    metadata: sa.MetaData
+    clinics: sa.Table
+    case_types: sa.Table
+    approvals: sa.Table
+    grants: sa.Table
+    events: sa.Table
+    event_counter: sa.Table
+
+
+def make_tables(prefix: str = "") -> Tables:
+    """The schema with every table name starting with *prefix*."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    clinics = sa.Table(
+        f"{prefix}clinics",
+        metadata,
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        # The service area as canonical JSON text: parsed once per distinct value.
+        sa.Column("service_area", sa.Text, nullable=False),
+    )
+    case_types = sa.Table(
+        f"{prefix}case_types",
+        metadata,
+        sa.Column("clinic_id", ID, sa.ForeignKey(clinics.c.id), primary_key=True),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("restricted", sa.Boolean(create_constraint=False), nullable=False),
+    )
+    approvals = sa.Table(
+        f"{prefix}approvals",
+        metadata,
+        sa.Column("clinic_id", ID, sa.ForeignKey(clinics.c.id), primary_key=True),
+        sa.Column("pnr", PNR, primary_key=True),
+        sa.Column("name", sa.Text),
+        # str.casefold() of the name, so searches match exactly as in Python on every database.
+        sa.Column("name_folded", sa.Text),
+        sa.Column("approved_at", UtcDateTime, nullable=False),
+        sa.Column("approved_by", ID, nullable=False),
+    )
+    grants = sa.Table(
+        f"{prefix}grants",
+        metadata,
+        sa.Column("clinic_id", ID, primary_key=True),
+        sa.Column("pnr", PNR, primary_key=True),
+        sa.Column("case_type_id", ID, primary_key=True),
+        sa.Column("until", sa.Date),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("granted_at", UtcDateTime, nullable=False),
+        sa.Column("granted_by", ID, nullable=False),
+        sa.Column("changed_at", UtcDateTime, nullable=False),
+        sa.Column("name", sa.Text),
+        sa.Column("name_folded", sa.Text),
+        # A grant can never outlive its case type, whatever races the application loses.
+        sa.ForeignKeyConstraint(["clinic_id", "case_type_id"], [case_types.c.clinic_id, case_types.c.id]),
+        sa.Index(None, "clinic_id", "case_type_id"),
+    )
+    events = sa.Table(
+        f"{prefix}events",
+        metadata,
+        # Assigned from event_counter inside the writing transaction, so ids follow commit order.
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("at", UtcDateTime, nullable=False),
+        sa.Column("actor_id", ID, nullable=False),
+        sa.Column("action", ACTION, nullable=False),
+        sa.Column("clinic_id", ID, nullable=False),
+        sa.Column("pnr", PNR),
+        sa.Column("case_type_id", ID),
+        sa.Column("before_data", sa.Text),
+        sa.Column("after_data", sa.Text),
+        sa.Index(None, "clinic_id", "id"),
+    )
+    event_counter = sa.Table(
+        f"{prefix}event_counter",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("last_event_id", sa.BigInteger, nullable=False),
+    )
+    return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter)

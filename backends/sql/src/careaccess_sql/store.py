@@ -1,0 +1,670 @@
+"""``SqlStore``: the careaccess Store on SQLite and PostgreSQL.
+
+Reads are single statements. ``apply`` runs one transaction: it checks the
+preconditions in order with locking reads (``FOR SHARE``/``FOR UPDATE`` on PostgreSQL;
+SQLite's ``BEGIN IMMEDIATE`` serializes writers), writes with guarded statements whose
+row counts are checked, takes the next event id from a counter row (so ids follow commit
+order and the feed never skips an event), inserts the event and commits. A race that a
+lock cannot cover (two inserts of the same absent key) ends in a unique-key violation;
+the transaction is then retried and its precondition check reports the conflict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from careaccess.errors import Conflict, InvalidRequest, StoreUnavailable
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess, ServiceArea
+from careaccess.serialization import converter
+from careaccess.store import (
+    ApprovalKey,
+    CaseTypeKey,
+    CaseTypeRestricted,
+    CaseTypeUnused,
+    Changeset,
+    ClinicKey,
+    DecisionFacts,
+    Delete,
+    EventDraft,
+    FactsRequest,
+    Key,
+    MustBeAbsent,
+    MustExist,
+    MustHaveVersion,
+    Precondition,
+    Put,
+    Record,
+    ResidentQuery,
+    key_of,
+)
+from sqlalchemy.dialects import postgresql
+
+from careaccess_sql import migrate
+from careaccess_sql.engine import make_engine, reader, writer
+from careaccess_sql.options import StoreOptions, parse_url
+from careaccess_sql.schema import Tables, make_tables
+
+__all__ = ["SqlStore"]
+
+T = TypeVar("T")
+
+_NO_FACTS = DecisionFacts(None, None, None, None)
+_EVENT_ID = re.compile(r"[0-9]{16}")
+# Lost unique-key races and deadlocks are retried this often before giving up.
+_ATTEMPTS = 8
+# PostgreSQL: serialization_failure, deadlock_detected.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+class _RetryError(Exception):
+    """The transaction lost a race the database caught; run it again."""
+
+
+class _ReconnectError(Exception):
+    """The connection died before COMMIT was sent; run the transaction again on a new one."""
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(
+        "store_unavailable",
+        f"The database is unavailable ({type(error).__name__}); nothing was half-written. Try again later.",
+        "Databasen går inte att nå; inget har sparats till hälften. Försök igen senare.",
+    )
+
+
+def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
+    state = getattr(error.orig, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def _json(data: Any) -> str | None:
+    if data is None:
+        return None
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _fold(name: str | None) -> str | None:
+    return None if name is None else name.casefold()
+
+
+def _like_pattern(text: str, *, anywhere: bool) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if anywhere else f"{escaped}%"
+
+
+class SqlStore:
+    """A :class:`~careaccess.store.Store` in a SQL database (SQLite or PostgreSQL).
+
+    Build it with :meth:`open` from a store URL, e.g. ``sqlite:///careaccess.db``,
+    ``sqlite://`` (in memory) or ``postgresql+psycopg://user@host/db?prefix=app_``.
+    Safe to share between threads; any number of processes may share one database.
+    """
+
+    def __init__(self, options: StoreOptions, engine: sa.Engine | None = None) -> None:
+        self.options = options
+        self.engine = engine if engine is not None else make_engine(options)
+        self.tables: Tables = make_tables(options.prefix)
+        self._reader = reader(self.engine)
+        self._writer = writer(self.engine)
+        # In-memory SQLite is one shared connection: operations must not interleave.
+        self._serial: contextlib.AbstractContextManager[object] = (
+            threading.RLock() if options.is_memory else contextlib.nullcontext()
+        )
+        self._service_areas: dict[str, ServiceArea] = {}
+        self._build_statements()
+
+    @classmethod
+    def open(cls, url: str, *, create: bool | None = None) -> SqlStore:
+        """Open the store a URL names, checking (or with *create*, creating) its schema.
+
+        :param create: overrides the URL's ``create`` option.
+        :raises SchemaMismatch: the schema is missing, out of date or too new.
+        :raises StoreUnavailable: the database cannot be reached.
+        """
+        options = parse_url(url)
+        store = cls(options)
+        try:
+            store._prepare(options.create if create is None else create)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _prepare(self, create: bool | None) -> None:
+        with self._guard():
+            if create:
+                self.upgrade()
+                return
+            with self._reader.connect() as connection:
+                new = migrate.current_revision(connection, self.options.prefix) is None
+                if create is None and self.options.is_sqlite and new:
+                    connection.close()
+                    self.upgrade()  # a new embedded database gets its schema
+                    return
+                migrate.check_schema(connection, self.options.prefix, self.options.display_url)
+
+    def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        """Create or migrate the schema; returns the (from, to) revisions."""
+        with self._guard(), self._writer.connect() as connection, connection.begin():
+            if self.options.schema is not None:
+                connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.options.schema}"'))
+            return migrate.upgrade(connection, self.options.prefix, revision)
+
+    def close(self) -> None:
+        """Release every pooled connection (an in-memory database is gone afterwards)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.options.display_url!r})"
+
+    # -- statements --------------------------------------------------------------------
+
+    def _build_statements(self) -> None:
+        t = self.tables
+        c, ct, a, g, e = t.clinics, t.case_types, t.approvals, t.grants, t.events
+        bp = sa.bindparam
+        self._clinic_cols = [c.c.name, c.c.service_area]
+        self._case_type_cols = [ct.c.id, ct.c.name, ct.c.restricted]
+        self._approval_cols = [a.c.pnr, a.c.name, a.c.approved_at, a.c.approved_by]
+        self._grant_cols = [
+            g.c.case_type_id,
+            g.c.until,
+            g.c.version,
+            g.c.granted_at,
+            g.c.granted_by,
+            g.c.changed_at,
+            g.c.name,
+        ]
+        facts_cols = [*self._clinic_cols, *self._case_type_cols, *self._approval_cols, *self._grant_cols]
+
+        self._get_clinic = sa.select(c.c.id, *self._clinic_cols).where(c.c.id == bp("clinic_id"))
+        self._list_case_types = (
+            sa.select(ct.c.clinic_id, ct.c.id, ct.c.name, ct.c.restricted)
+            .where(ct.c.clinic_id == bp("clinic_id"))
+            .order_by(ct.c.id)
+        )
+        # One decision: every fact by primary key, in one statement.
+        self._load_facts = (
+            sa.select(*facts_cols)
+            .select_from(
+                c.outerjoin(ct, sa.and_(ct.c.clinic_id == c.c.id, ct.c.id == bp("case_type_id")))
+                .outerjoin(a, sa.and_(a.c.clinic_id == c.c.id, a.c.pnr == bp("pnr")))
+                .outerjoin(
+                    g,
+                    sa.and_(g.c.clinic_id == c.c.id, g.c.pnr == bp("pnr"), g.c.case_type_id == bp("case_type_id")),
+                )
+            )
+            .where(c.c.id == bp("clinic_id"))
+        )
+        req = self._request_table()
+        self._load_facts_many = sa.select(req.c.i, *facts_cols).select_from(
+            req.outerjoin(c, c.c.id == req.c.clinic_id)
+            .outerjoin(ct, sa.and_(ct.c.clinic_id == req.c.clinic_id, ct.c.id == req.c.case_type_id))
+            .outerjoin(a, sa.and_(a.c.clinic_id == req.c.clinic_id, a.c.pnr == req.c.pnr))
+            .outerjoin(
+                g,
+                sa.and_(g.c.clinic_id == req.c.clinic_id, g.c.pnr == req.c.pnr, g.c.case_type_id == req.c.case_type_id),
+            )
+        )
+        self._listings: dict[tuple[bool, bool, bool, bool], sa.Select[Any]] = {}
+
+        self._events_all = sa.select(e).where(e.c.id > bp("after")).order_by(e.c.id).limit(bp("limit"))
+        self._events_of = (
+            sa.select(e)
+            .where(e.c.clinic_id == bp("clinic_id"), e.c.id > bp("after"))
+            .order_by(e.c.id)
+            .limit(bp("limit"))
+        )
+        counter = t.event_counter
+        bump = counter.update().where(counter.c.id == 1).values(last_event_id=counter.c.last_event_id + 1)
+        if self.engine.dialect.update_returning:
+            self._next_event_id: tuple[sa.Executable, ...] = (bump.returning(counter.c.last_event_id),)
+        else:  # pragma: no cover - both supported dialects can return from UPDATE
+            self._next_event_id = (bump, sa.select(counter.c.last_event_id).where(counter.c.id == 1))
+        self._insert_event = e.insert()
+
+    def _request_table(self) -> sa.Subquery | sa.TableValuedAlias:
+        """The batch of a decide_many as a table (i, pnr, clinic_id, case_type_id), bound as one parameter."""
+        if self.engine.dialect.name == "postgresql":
+            text_array = postgresql.ARRAY(sa.Text)
+            return (
+                sa.func.unnest(
+                    sa.bindparam("pnrs", type_=text_array),
+                    sa.bindparam("clinic_ids", type_=text_array),
+                    sa.bindparam("case_type_ids", type_=text_array),
+                )
+                .table_valued("pnr", "clinic_id", "case_type_id", with_ordinality="i")
+                .render_derived(name="req")
+            )
+        items = sa.func.json_each(sa.bindparam("batch", type_=sa.Text)).table_valued("key", "value")
+        return sa.select(
+            items.c.key.label("i"),
+            sa.func.json_extract(items.c.value, "$[0]").label("pnr"),
+            sa.func.json_extract(items.c.value, "$[1]").label("clinic_id"),
+            sa.func.json_extract(items.c.value, "$[2]").label("case_type_id"),
+        ).subquery("req")
+
+    def _listing(self, *, exact: bool, after: bool, prefix: bool, name: bool) -> sa.Select[Any]:
+        """Residents (approved or granted) of one clinic with their approval and grants, by pnr."""
+        key = (exact, after, prefix, name)
+        statement = self._listings.get(key)
+        if statement is not None:
+            return statement
+        a, g = self.tables.approvals, self.tables.grants
+        bp = sa.bindparam
+        limit = bp("limit", type_=sa.Integer)
+
+        def candidates(table: sa.Table) -> sa.Subquery:
+            where: list[sa.ColumnElement[bool]] = [table.c.clinic_id == bp("clinic_id")]
+            if exact:
+                where.append(table.c.pnr == bp("pnr"))
+            if after:
+                where.append(table.c.pnr > bp("after"))
+            if prefix:
+                pattern: sa.BindParameter[str] = bp("prefix_pattern", type_=sa.String)
+                where.append(
+                    sa.or_(
+                        table.c.pnr.like(pattern, escape="\\"),
+                        sa.func.substr(table.c.pnr, 3).like(pattern, escape="\\"),
+                    )
+                )
+            if name:
+                where.append(table.c.name_folded.like(bp("name_pattern"), escape="\\"))
+            # Each side is a keyset range scan of its (clinic_id, pnr) key, cut at the page size.
+            return sa.select(table.c.pnr).distinct().where(*where).order_by(table.c.pnr).limit(limit).subquery()
+
+        from_approvals, from_grants = candidates(a), candidates(g)
+        either = sa.union(sa.select(from_approvals.c.pnr), sa.select(from_grants.c.pnr)).subquery()
+        page = sa.select(either.c.pnr).order_by(either.c.pnr).limit(limit).subquery("page")
+        statement = (
+            sa.select(page.c.pnr, *self._approval_cols, *self._grant_cols)
+            .select_from(
+                page.outerjoin(a, sa.and_(a.c.clinic_id == bp("clinic_id"), a.c.pnr == page.c.pnr)).outerjoin(
+                    g, sa.and_(g.c.clinic_id == bp("clinic_id"), g.c.pnr == page.c.pnr)
+                )
+            )
+            .order_by(page.c.pnr, g.c.case_type_id)
+        )
+        self._listings[key] = statement
+        return statement
+
+    # -- running -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Database connection failures become StoreUnavailable."""
+        try:
+            yield
+        except (sa.exc.DBAPIError, sa.exc.DisconnectionError, sa.exc.TimeoutError) as error:
+            raise _unavailable(error) from error
+
+    def _read(self, run: Callable[[sa.Connection], T]) -> T:
+        """Run a read; a connection found dead (e.g. after a server restart) is replaced once."""
+        for attempt in range(2):
+            try:
+                with self._serial, self._reader.connect() as connection:
+                    return run(connection)
+            except (sa.exc.DBAPIError, sa.exc.DisconnectionError, sa.exc.TimeoutError) as error:
+                if attempt == 0 and isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+                    continue
+                raise _unavailable(error) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _clinic(self, clinic_id: str, name: str, service_area: str) -> Clinic:
+        area = self._service_areas.get(service_area)
+        if area is None:
+            area = converter.structure(json.loads(service_area), ServiceArea)
+            if len(self._service_areas) > 4096:  # bound the cache; clinics are few
+                self._service_areas.clear()
+            self._service_areas[service_area] = area
+        return Clinic(clinic_id, name, area)
+
+    @staticmethod
+    def _approval(clinic_id: str, pnr: PersonalIdentityNumber, row: Sequence[Any], at: int) -> Approval | None:
+        if row[at] is None:
+            return None
+        return Approval(clinic_id, pnr, row[at + 1], row[at + 2], row[at + 3])
+
+    @staticmethod
+    def _grant(clinic_id: str, pnr: PersonalIdentityNumber, row: Sequence[Any], at: int) -> Grant | None:
+        if row[at] is None:
+            return None
+        return Grant(
+            clinic_id, pnr, row[at], row[at + 1], row[at + 2], row[at + 3], row[at + 4], row[at + 5], row[at + 6]
+        )
+
+    def _facts(self, request: FactsRequest, row: Sequence[Any], at: int) -> DecisionFacts:
+        """Facts from the columns of one row starting at *at* (clinic, case type, approval, grant)."""
+        if row[at] is None:
+            return _NO_FACTS
+        clinic = self._clinic(request.clinic_id, row[at], row[at + 1])
+        case_type = None
+        if row[at + 2] is not None:
+            case_type = CaseType(request.clinic_id, row[at + 2], row[at + 3], bool(row[at + 4]))
+        if row[at + 5] is None and row[at + 9] is None:
+            return DecisionFacts(clinic, case_type, None, None)
+        pnr = PersonalIdentityNumber.from_digits(request.pnr)
+        return DecisionFacts(
+            clinic,
+            case_type,
+            self._approval(request.clinic_id, pnr, row, at + 5),
+            self._grant(request.clinic_id, pnr, row, at + 9),
+        )
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        params = {"clinic_id": request.clinic_id, "case_type_id": request.case_type_id, "pnr": request.pnr}
+        row = self._read(lambda connection: connection.execute(self._load_facts, params).first())
+        return _NO_FACTS if row is None else self._facts(request, row, 0)
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        if not requests:
+            return []
+        params: dict[str, Any]
+        if self.engine.dialect.name == "postgresql":
+            params = {
+                "pnrs": [r.pnr for r in requests],
+                "clinic_ids": [r.clinic_id for r in requests],
+                "case_type_ids": [r.case_type_id for r in requests],
+            }
+            base = 1  # WITH ORDINALITY counts from 1
+        else:
+            params = {"batch": json.dumps([[r.pnr, r.clinic_id, r.case_type_id] for r in requests])}
+            base = 0  # json_each keys count from 0
+        rows = self._read(lambda connection: connection.execute(self._load_facts_many, params).all())
+        facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
+        for row in rows:
+            index = int(row[0]) - base
+            facts[index] = self._facts(requests[index], row, 1)
+        return facts
+
+    def get_clinic(self, clinic_id: str) -> Clinic | None:
+        row = self._read(lambda connection: connection.execute(self._get_clinic, {"clinic_id": clinic_id}).first())
+        return None if row is None else self._clinic(row[0], row[1], row[2])
+
+    def list_case_types(self, clinic_id: str) -> list[CaseType]:
+        rows = self._read(lambda connection: connection.execute(self._list_case_types, {"clinic_id": clinic_id}).all())
+        return [CaseType(row[0], row[1], row[2], bool(row[3])) for row in rows]
+
+    def _residents(self, clinic_id: str, rows: Sequence[Sequence[Any]]) -> list[ResidentAccess]:
+        listed: list[ResidentAccess] = []
+        current: str | None = None
+        pnr: PersonalIdentityNumber | None = None
+        approval: Approval | None = None
+        grants: list[Grant] = []
+        for row in rows:
+            if row[0] != current:
+                if pnr is not None:
+                    listed.append(ResidentAccess.of(pnr, approval, grants))
+                current = row[0]
+                pnr = PersonalIdentityNumber.from_digits(row[0])
+                approval = self._approval(clinic_id, pnr, row, 1)
+                grants = []
+            assert pnr is not None
+            grant = self._grant(clinic_id, pnr, row, 5)
+            if grant is not None:
+                grants.append(grant)
+        if pnr is not None:
+            listed.append(ResidentAccess.of(pnr, approval, grants))
+        return listed
+
+    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+        statement = self._listing(exact=True, after=False, prefix=False, name=False)
+        params = {"clinic_id": clinic_id, "pnr": pnr, "limit": 1}
+        rows = self._read(lambda connection: connection.execute(statement, params).all())
+        listed = self._residents(clinic_id, rows)
+        return listed[0] if listed else None
+
+    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        statement = self._listing(
+            exact=False,
+            after=query.after is not None,
+            prefix=query.digits_prefix is not None,
+            name=query.name_contains is not None,
+        )
+        params: dict[str, Any] = {"clinic_id": query.clinic_id, "limit": query.limit}
+        if query.after is not None:
+            params["after"] = query.after
+        if query.digits_prefix is not None:
+            params["prefix_pattern"] = _like_pattern(query.digits_prefix, anywhere=False)
+        if query.name_contains is not None:
+            params["name_pattern"] = _like_pattern(query.name_contains.casefold(), anywhere=True)
+        rows = self._read(lambda connection: connection.execute(statement, params).all())
+        return self._residents(query.clinic_id, rows)
+
+    def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
+        if after is not None and not _EVENT_ID.fullmatch(after):
+            raise InvalidRequest(
+                "invalid_cursor",
+                "The event cursor is not an event id of this store.",
+                "Markören är inte ett händelse-id från den här lagringen.",
+            )
+        params: dict[str, Any] = {"after": 0 if after is None else int(after), "limit": limit}
+        if clinic_id is None:
+            statement = self._events_all
+        else:
+            statement = self._events_of
+            params["clinic_id"] = clinic_id
+        rows = self._read(lambda connection: connection.execute(statement, params).all())
+        return [self._event(row) for row in rows]
+
+    @staticmethod
+    def _event(row: Any) -> Event:
+        return Event(
+            f"{row.id:016d}",
+            row.at,
+            row.actor_id,
+            Action(row.action),
+            row.clinic_id,
+            None if row.pnr is None else PersonalIdentityNumber.from_digits(row.pnr),
+            row.case_type_id,
+            None if row.before_data is None else json.loads(row.before_data),
+            None if row.after_data is None else json.loads(row.after_data),
+        )
+
+    # -- writes ------------------------------------------------------------------------
+
+    def apply(self, changeset: Changeset) -> Event:
+        """Check the preconditions, write, and append the event, in one transaction.
+
+        :raises Conflict: the first failing precondition's; nothing written.
+        :raises StoreUnavailable: the database failed; the change is either fully
+            committed with its event or not at all (a failure during COMMIT cannot say which).
+        """
+        reconnects = 1
+        last: BaseException | None = None
+        for _ in range(_ATTEMPTS):
+            try:
+                return self._apply_once(changeset)
+            except _RetryError as retry:
+                last = retry.__cause__
+            except _ReconnectError as dead:
+                if reconnects == 0 or dead.__cause__ is None:
+                    raise _unavailable(dead) from dead.__cause__
+                reconnects -= 1
+        raise Conflict(
+            "concurrent_change",
+            "The change kept clashing with concurrent changes; reload and try again.",
+            "Ändringen krockade gång på gång med samtidiga ändringar; ladda om och försök igen.",
+        ) from last
+
+    def _apply_once(self, changeset: Changeset) -> Event:
+        committing = False
+        try:
+            with self._serial, self._writer.connect() as connection:
+                transaction = connection.begin()
+                try:
+                    self._check(connection, changeset)
+                    self._write(connection, changeset)
+                    event_id = self._append(connection, changeset.event)
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                committing = True
+                transaction.commit()
+                return changeset.event.with_id(f"{event_id:016d}")
+        except sa.exc.IntegrityError as error:
+            raise _RetryError from error  # a racing writer inserted first; the next check sees it
+        except (sa.exc.DBAPIError, sa.exc.DisconnectionError, sa.exc.TimeoutError) as error:
+            if not committing and isinstance(error, sa.exc.DBAPIError):
+                if _sqlstate(error) in _RETRY_SQLSTATES:
+                    raise _RetryError from error
+                if error.connection_invalidated:
+                    # The transaction never reached COMMIT, so it left nothing: safe to run again.
+                    raise _ReconnectError from error
+            raise _unavailable(error) from error
+
+    # The tables and key columns of each key type.
+    def _where(self, key: Key) -> tuple[sa.Table, sa.ColumnElement[bool]]:
+        t = self.tables
+        if isinstance(key, ClinicKey):
+            return t.clinics, t.clinics.c.id == key.clinic_id
+        if isinstance(key, CaseTypeKey):
+            table = t.case_types
+            return table, sa.and_(table.c.clinic_id == key.clinic_id, table.c.id == key.case_type_id)
+        if isinstance(key, ApprovalKey):
+            table = t.approvals
+            return table, sa.and_(table.c.clinic_id == key.clinic_id, table.c.pnr == key.pnr)
+        table = t.grants
+        return table, sa.and_(
+            table.c.clinic_id == key.clinic_id, table.c.pnr == key.pnr, table.c.case_type_id == key.case_type_id
+        )
+
+    def _locked(self, connection: sa.Connection, key: Key, column: str, *, exclusive: bool) -> Any:
+        """The *column* of the row under *key*, locked until commit; ``_MISSING`` when absent."""
+        table, where = self._where(key)
+        statement = sa.select(table.c[column]).where(where).with_for_update(read=not exclusive)
+        row = connection.execute(statement).first()
+        return _MISSING if row is None else row[0]
+
+    def _check(self, connection: sa.Connection, changeset: Changeset) -> None:
+        written = {key_of(w.record) if isinstance(w, Put) else w.key for w in changeset.writes}
+        for precondition in changeset.preconditions:
+            if not self._holds(connection, precondition, written):
+                raise precondition.conflict()
+
+    def _holds(self, connection: sa.Connection, precondition: Precondition, written: set[Key]) -> bool:
+        key = precondition.key
+        if isinstance(precondition, MustExist | MustBeAbsent):
+            first_column = self._where(key)[0].primary_key.columns.values()[0].name
+            found = self._locked(connection, key, first_column, exclusive=key in written)
+            return (found is not _MISSING) == isinstance(precondition, MustExist)
+        if isinstance(precondition, MustHaveVersion):
+            return bool(self._locked(connection, key, "version", exclusive=True) == precondition.version)
+        if isinstance(precondition, CaseTypeRestricted):
+            restricted = self._locked(connection, key, "restricted", exclusive=key in written)
+            return restricted is not _MISSING and bool(restricted)
+        # CaseTypeUnused: lock the case type against new grants (their key-share lock
+        # conflicts with this), then look for grants committed before the lock was ours.
+        assert isinstance(precondition, CaseTypeUnused)
+        case_type = precondition.key
+        self._locked(connection, case_type, "id", exclusive=True)
+        grants = self.tables.grants
+        in_use = connection.execute(
+            sa.select(grants.c.version)
+            .where(grants.c.clinic_id == case_type.clinic_id, grants.c.case_type_id == case_type.case_type_id)
+            .limit(1)
+        ).first()
+        return in_use is None
+
+    def _write(self, connection: sa.Connection, changeset: Changeset) -> None:
+        absent = {p.key for p in changeset.preconditions if isinstance(p, MustBeAbsent)}
+        versions: dict[Key, MustHaveVersion] = {
+            p.key: p for p in changeset.preconditions if isinstance(p, MustHaveVersion)
+        }
+        for write in changeset.writes:
+            key = key_of(write.record) if isinstance(write, Put) else write.key
+            table, where = self._where(key)
+            guard = versions.get(key)
+            if guard is not None:
+                where = sa.and_(where, self.tables.grants.c.version == guard.version)
+            if isinstance(write, Delete):
+                if isinstance(key, ClinicKey):
+                    self._delete_clinic(connection, key.clinic_id)
+                    continue
+                deleted = connection.execute(table.delete().where(where)).rowcount
+                if guard is not None and deleted != 1:
+                    raise guard.conflict()
+                continue
+            values = self._row(write.record)
+            if key in absent:
+                connection.execute(table.insert().values(values))  # a racing insert fails on the key
+                continue
+            updated = connection.execute(table.update().where(where).values(values)).rowcount
+            if guard is not None and updated != 1:
+                raise guard.conflict()
+            if updated == 0:
+                connection.execute(table.insert().values(values))
+
+    def _delete_clinic(self, connection: sa.Connection, clinic_id: str) -> None:
+        t = self.tables
+        for table in (t.grants, t.approvals, t.case_types):
+            connection.execute(table.delete().where(table.c.clinic_id == clinic_id))
+        connection.execute(t.clinics.delete().where(t.clinics.c.id == clinic_id))
+
+    @staticmethod
+    def _row(record: Record) -> dict[str, Any]:
+        if isinstance(record, Clinic):
+            area = _json(converter.unstructure(record.service_area))
+            return {"id": record.id, "name": record.name, "service_area": area}
+        if isinstance(record, CaseType):
+            return {
+                "clinic_id": record.clinic_id,
+                "id": record.id,
+                "name": record.name,
+                "restricted": record.restricted,
+            }
+        if isinstance(record, Approval):
+            return {
+                "clinic_id": record.clinic_id,
+                "pnr": record.pnr.digits,
+                "name": record.name,
+                "name_folded": _fold(record.name),
+                "approved_at": record.approved_at,
+                "approved_by": record.approved_by,
+            }
+        return {
+            "clinic_id": record.clinic_id,
+            "pnr": record.pnr.digits,
+            "case_type_id": record.case_type_id,
+            "until": record.until,
+            "version": record.version,
+            "granted_at": record.granted_at,
+            "granted_by": record.granted_by,
+            "changed_at": record.changed_at,
+            "name": record.name,
+            "name_folded": _fold(record.name),
+        }
+
+    def _append(self, connection: sa.Connection, draft: EventDraft) -> int:
+        """Insert the event under the next id; the counter row stays locked until commit."""
+        result = connection.execute(self._next_event_id[0])
+        if len(self._next_event_id) > 1:  # pragma: no cover - see _build_statements
+            result = connection.execute(self._next_event_id[1])
+        event_id = int(result.scalar_one())
+        connection.execute(
+            self._insert_event,
+            {
+                "id": event_id,
+                "at": draft.at,
+                "actor_id": draft.actor_id,
+                "action": draft.action.value,
+                "clinic_id": draft.clinic_id,
+                "pnr": None if draft.pnr is None else draft.pnr.digits,
+                "case_type_id": draft.case_type_id,
+                "before_data": _json(draft.before),
+                "after_data": _json(draft.after),
+            },
+        )
+        return event_id
+
+
+_MISSING: Any = object()
