@@ -1,0 +1,80 @@
+"""The key schema: every key of one clinic shares the hash tag ``{<clinic>}``.
+
+With the default prefix ``careaccess:`` and a clinic ``vc-ost``:
+
+=====================================  ========  ==============================================
+key                                    type      holds
+=====================================  ========  ==============================================
+``careaccess:{vc-ost}:clinic``         string    the clinic (JSON, without its id)
+``careaccess:{vc-ost}:types``          hash      case type id -> case type (JSON)
+``careaccess:{vc-ost}:uses``           hash      case type id -> number of grants of it
+``careaccess:{vc-ost}:r:<12 digits>``  hash      ``a`` -> approval, ``g:<case type id>`` -> grant
+``careaccess:{vc-ost}:residents``      zset      identity numbers of listed residents (score 0)
+``careaccess:{vc-ost}:events``         stream    the clinic's events, ids ``<µs>-<seq>``
+``careaccess:{vc-ost}:replay:<token>`` string    event id of an applied changeset (expires)
+``careaccess:clinics``                 set       ids of clinics that have events (feed index)
+=====================================  ========  ==============================================
+
+A changeset or a decision touches keys of one clinic only, so they all hash to one slot
+and one Lua script can check and write them atomically on Redis Cluster. Only the feed
+index lies elsewhere; it is written before a clinic's first event.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from attrs import frozen
+
+__all__ = ["ClinicKeys", "KeySchema", "hash_tag"]
+
+
+def hash_tag(clinic_id: str) -> str:
+    """The clinic id made safe inside ``{...}``: non-empty and free of braces, injectively."""
+    if not clinic_id:
+        return "%"  # no escaped id is a lone '%', and an empty tag would hash the whole key
+    return clinic_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+
+
+@frozen
+class ClinicKeys:
+    """The keys of one clinic."""
+
+    clinic: str
+    types: str
+    uses: str
+    residents: str
+    events: str
+    resident_prefix: str  # followed by 12 digits
+    replay_prefix: str  # followed by a changeset token
+
+    def resident(self, pnr: str) -> str:
+        return self.resident_prefix + pnr
+
+
+class KeySchema:
+    """Key names under a prefix (default ``careaccess:``)."""
+
+    def __init__(self, prefix: str = "careaccess:") -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("the key prefix must not contain '{' or '}' (they would change the hash slot)")
+        self.prefix = prefix
+        self.clinics = prefix + "clinics"
+        self.of = functools.lru_cache(maxsize=4096)(self._of)
+
+    def _of(self, clinic_id: str) -> ClinicKeys:
+        base = f"{self.prefix}{{{hash_tag(clinic_id)}}}:"
+        return ClinicKeys(
+            clinic=base + "clinic",
+            types=base + "types",
+            uses=base + "uses",
+            residents=base + "residents",
+            events=base + "events",
+            resident_prefix=base + "r:",
+            replay_prefix=base + "replay:",
+        )
+
+    def pattern(self) -> str:
+        """A SCAN MATCH pattern for every key under the prefix."""
+        escaped = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in self.prefix)
+        return escaped + "*"

@@ -1,0 +1,37 @@
+"""The careaccess plugin (entry point ``redis`` in the ``careaccess`` group)."""
+
+from __future__ import annotations
+
+from careaccess import hookimpl
+from careaccess_redis import SCHEMES
+from careaccess_redis.store import RedisStore
+
+__all__ = ["careaccess_open_store", "careaccess_store_schemes", "careaccess_upgrade_store"]
+
+
+def _ours(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in SCHEMES
+
+
+@hookimpl
+def careaccess_open_store(url: str) -> RedisStore | None:
+    """A :class:`RedisStore` for ``redis://``, ``rediss://`` and ``unix://`` URLs."""
+    return RedisStore.from_url(url) if _ours(url) else None
+
+
+@hookimpl
+def careaccess_store_schemes() -> list[str]:
+    return list(SCHEMES)
+
+
+@hookimpl
+def careaccess_upgrade_store(url: str) -> str | None:
+    """Redis has no schema: load the scripts so the first requests need not."""
+    if not _ours(url):
+        return None
+    store = RedisStore.from_url(url)
+    try:
+        store.load_scripts()
+    finally:
+        store.close()
+    return "redis stores have no schema; scripts loaded"

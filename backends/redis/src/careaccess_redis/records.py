@@ -1,0 +1,110 @@
+"""Records as the JSON stored in Redis, and back.
+
+Payloads come from :data:`careaccess.converter` minus the fields the key already names
+(clinic id, identity number, case type id), which saves memory on every approval and
+grant. The Lua scripts read two fields: ``restricted`` of a case type and ``version``
+of a grant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from careaccess import converter
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.store import EventDraft, Record
+
+__all__ = [
+    "dump_event",
+    "dump_record",
+    "load_approval",
+    "load_case_type",
+    "load_clinic",
+    "load_event",
+    "load_grant",
+    "load_resident",
+]
+
+_KEY_FIELDS: dict[type, tuple[str, ...]] = {
+    Clinic: ("id",),
+    CaseType: ("clinic_id", "id"),
+    Approval: ("clinic_id", "pnr"),
+    Grant: ("clinic_id", "pnr", "case_type_id"),
+}
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def dump_record(record: Record) -> str:
+    """The stored JSON of a record, without the fields its key holds."""
+    data: dict[str, Any] = converter.unstructure(record)
+    for name in _KEY_FIELDS[type(record)]:
+        del data[name]
+    return _dumps(data)
+
+
+# Clinics and case types are read on every decision and change rarely: structure each
+# stored text once (the text is the cache key, so a changed record is never served stale).
+@functools.lru_cache(maxsize=4096)
+def load_clinic(clinic_id: str, text: str) -> Clinic:
+    data = json.loads(text)
+    data["id"] = clinic_id
+    return converter.structure(data, Clinic)
+
+
+@functools.lru_cache(maxsize=16384)
+def load_case_type(clinic_id: str, case_type_id: str, text: str) -> CaseType:
+    data = json.loads(text)
+    data["clinic_id"] = clinic_id
+    data["id"] = case_type_id
+    return converter.structure(data, CaseType)
+
+
+def load_approval(clinic_id: str, pnr: PersonalIdentityNumber, text: str) -> Approval:
+    data = json.loads(text)
+    data["clinic_id"] = clinic_id
+    data["pnr"] = pnr
+    return converter.structure(data, Approval)
+
+
+def load_grant(clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str, text: str) -> Grant:
+    data = json.loads(text)
+    data["clinic_id"] = clinic_id
+    data["pnr"] = pnr
+    data["case_type_id"] = case_type_id
+    return converter.structure(data, Grant)
+
+
+def load_resident(clinic_id: str, pnr: str, fields: Mapping[str, str]) -> ResidentAccess | None:
+    """A resident hash (``a`` and ``g:<case type id>`` fields) as a resident-list row."""
+    if not fields:
+        return None
+    person = PersonalIdentityNumber.from_digits(pnr)
+    approval = None
+    grants = []
+    for name, text in fields.items():
+        if name == "a":
+            approval = load_approval(clinic_id, person, text)
+        else:
+            grants.append(load_grant(clinic_id, person, name[2:], text))
+    return ResidentAccess.of(person, approval, grants)
+
+
+def dump_event(draft: EventDraft) -> str:
+    """The stored JSON of an event (its clinic is the stream's, its id the stream id's)."""
+    data: dict[str, Any] = converter.unstructure(draft)
+    del data["clinic_id"]
+    return _dumps(data)
+
+
+def load_event(event_id: str, clinic_id: str, text: str) -> Event:
+    data = json.loads(text)
+    data["id"] = event_id
+    data["clinic_id"] = clinic_id
+    return converter.structure(data, Event)

@@ -1,0 +1,536 @@
+"""``RedisStore``: the careaccess Store on Redis or Redis Cluster."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from redis import Redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    ClusterError,
+    ConnectionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TimeoutError,
+    TryAgainError,
+)
+from redis.retry import Retry
+
+from careaccess import InvalidRequest, StoreUnavailable
+from careaccess.identity import PersonalIdentityNumber, redact
+from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.store import (
+    ApprovalKey,
+    CaseTypeKey,
+    CaseTypeRestricted,
+    CaseTypeUnused,
+    Changeset,
+    ClinicKey,
+    DecisionFacts,
+    Delete,
+    FactsRequest,
+    GrantKey,
+    Key,
+    MustBeAbsent,
+    MustExist,
+    MustHaveVersion,
+    Precondition,
+    Put,
+    ResidentQuery,
+    Write,
+    key_of,
+)
+from careaccess_redis import lua
+from careaccess_redis.feed import Position, event_id, parse_event_id
+from careaccess_redis.keys import ClinicKeys, KeySchema
+from careaccess_redis.records import (
+    dump_event,
+    dump_record,
+    load_approval,
+    load_case_type,
+    load_clinic,
+    load_event,
+    load_grant,
+    load_resident,
+)
+
+__all__ = ["RedisStore", "split_url"]
+
+Client = Redis | RedisCluster
+
+#: Errors that mean "Redis cannot serve this now", as opposed to a bug.
+_DOWN: Final = (ConnectionError, TimeoutError, ClusterError, TryAgainError, ReadOnlyError, OutOfMemoryError)
+#: Error replies with the same meaning that redis-py raises as a plain ResponseError.
+_DOWN_REPLIES: Final = frozenset({"MISCONF", "NOREPLICAS", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN"})
+#: How long an applied changeset's token is kept, so a retried call returns its event.
+REPLAY_SECONDS: Final = 300
+#: Residents fetched per round trip while searching by name (the name test needs Python).
+_NAME_SEARCH_BATCH: Final = 200
+#: How often the cross-clinic feed re-reads while events newer than its horizon wait.
+_HORIZON_ATTEMPTS: Final = 20
+_NO_FACTS: Final = DecisionFacts(None, None, None, None)
+_OPTIONS: Final = ("prefix", "cluster")
+
+
+def _is_down(error: BaseException) -> bool:
+    if isinstance(error, _DOWN):
+        return True
+    if isinstance(error, ResponseError):
+        return str(error).split(" ", 1)[0] in _DOWN_REPLIES
+    # redis-py raises its bare cluster exception when no node can be reached at all.
+    return type(error) is RedisClusterException
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(
+        "store_unavailable",
+        f"Redis is unavailable ({type(error).__name__}: {redact(str(error))}); try again.",
+        "Redis kan inte nås just nu; försök igen.",
+    )
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, RedisClusterException) as error:
+        if _is_down(error):
+            raise _unavailable(error) from error
+        raise
+
+
+def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """The URL for redis-py, and the careaccess options (``prefix``, ``cluster``) taken out of it."""
+    parts = urlsplit(url)
+    kept: list[tuple[str, str]] = []
+    options: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in _OPTIONS:
+            options[name] = value
+        else:
+            kept.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), options
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise InvalidRequest(
+        "invalid_store_url",
+        f"cluster= takes true or false, not {value!r}.",
+        f"cluster= tar true eller false, inte {value!r}.",
+    )
+
+
+def _retry() -> Retry:
+    # Retries span a server restart (~2 s); replay tokens make retried changesets safe.
+    return Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), retries=8)
+
+
+class RedisStore:
+    """A :class:`~careaccess.store.Store` on Redis (one server, or a Redis Cluster).
+
+    Build it with :meth:`from_url` or from a ready client (``decode_responses=True``).
+    Safe to share between threads: redis-py pools connections.
+    """
+
+    def __init__(self, client: Client, *, prefix: str = "careaccess:") -> None:
+        self.client = client
+        self.keys = KeySchema(prefix)
+        self._cluster = isinstance(client, RedisCluster)
+        self._indexed: set[str] = set()  # clinics this process has put into the feed index
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        """Open ``redis://``, ``rediss://`` or ``unix://`` URLs.
+
+        Query options: ``prefix`` (default ``careaccess:``), ``cluster=true`` for Redis
+        Cluster; every other query option is redis-py's (e.g. ``socket_timeout``).
+        """
+        plain, options = split_url(url)
+        prefix = options.get("prefix", "careaccess:")
+        settings: dict[str, Any] = {"decode_responses": True, "retry": _retry()}
+        with _reachable():
+            client: Client
+            if _flag(options.get("cluster", "")):
+                client = RedisCluster.from_url(plain, **settings)
+            else:
+                client = Redis.from_url(plain, **settings)
+        try:
+            return cls(client, prefix=prefix)
+        except ValueError as error:
+            client.close()
+            raise InvalidRequest("invalid_store_url", str(error), "Ogiltigt prefix i lagringsadressen.") from error
+
+    def close(self) -> None:
+        self.client.close()
+
+    def load_scripts(self) -> None:
+        """Load the Lua scripts now (they are also loaded on first use)."""
+        with _reachable():
+            for script in (lua.FACTS, lua.PAGE, lua.APPLY):
+                script.load(self.client)
+
+    # -- decisions ---------------------------------------------------------------------
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        keys = self.keys.of(request.clinic_id)
+        try:
+            found = lua.FACTS(
+                self.client, (keys.clinic, keys.types, keys.resident(request.pnr)), (request.case_type_id,)
+            )
+        except (RedisError, RedisClusterException) as error:
+            if _is_down(error):
+                raise _unavailable(error) from error
+            raise
+        return _facts(request, found)
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        if not requests:
+            return []
+        with _reachable():
+            results = self._pipelined_facts(requests)
+            if lua.needs_load(results):
+                lua.FACTS.load(self.client)
+                results = self._pipelined_facts(requests)
+        for result in results:
+            if isinstance(result, Exception):
+                raise _unavailable(result) if _is_down(result) else result
+        return [_facts(request, found) for request, found in zip(requests, results, strict=True)]
+
+    def _pipelined_facts(self, requests: Sequence[FactsRequest]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for request in requests:
+            keys = self.keys.of(request.clinic_id)
+            lua.FACTS.queue(pipe, (keys.clinic, keys.types, keys.resident(request.pnr)), (request.case_type_id,))
+        return pipe.execute(raise_on_error=False)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get_clinic(self, clinic_id: str) -> Clinic | None:
+        with _reachable():
+            text = self.client.get(self.keys.of(clinic_id).clinic)
+        return None if text is None else load_clinic(clinic_id, text)
+
+    def list_case_types(self, clinic_id: str) -> list[CaseType]:
+        with _reachable():
+            stored: dict[str, str] = self.client.hgetall(self.keys.of(clinic_id).types)
+        return [load_case_type(clinic_id, case_type_id, stored[case_type_id]) for case_type_id in sorted(stored)]
+
+    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+        with _reachable():
+            fields: dict[str, str] = self.client.hgetall(self.keys.of(clinic_id).resident(pnr))
+        return load_resident(clinic_id, pnr, fields)
+
+    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        keys = self.keys.of(query.clinic_id)
+        ranges = _prefix_ranges(query.digits_prefix)
+        needle = None if query.name_contains is None else query.name_contains.casefold()
+        batch = query.limit if needle is None else max(query.limit, _NAME_SEARCH_BATCH)
+        after = query.after
+        page: list[ResidentAccess] = []
+        while True:
+            bounds = _clip(ranges, after)
+            if not bounds:
+                return page
+            with _reachable():
+                flat = lua.PAGE(self.client, (keys.residents,), (keys.resident_prefix, batch, *bounds))
+            for pnr, pairs in zip(flat[::2], flat[1::2], strict=True):
+                access = load_resident(query.clinic_id, pnr, dict(zip(pairs[::2], pairs[1::2], strict=True)))
+                if access is None or (needle is not None and not _name_matches(access, needle)):
+                    continue
+                page.append(access)
+                if len(page) >= query.limit:
+                    return page
+            if len(flat) < 2 * batch:
+                return page
+            after = flat[-2]
+
+    # -- the change feed ---------------------------------------------------------------
+
+    def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
+        start = None if after is None else parse_event_id(after)
+        if clinic_id is not None:
+            with _reachable():
+                entries = self.client.xrange(
+                    self.keys.of(clinic_id).events, min=_start(start, clinic_id), max="+", count=limit
+                )
+            return [load_event(event_id(sid, clinic_id), clinic_id, fields["e"]) for sid, fields in entries]
+        with _reachable():
+            return self._read_all(start, limit)
+
+    def _read_all(self, start: Position | None, limit: int) -> list[Event]:
+        """Merge every clinic's stream up to a horizon that no later commit can undercut.
+
+        Every primary's clock is read first; an event stamped at or after the earliest
+        of them may still be joined by an earlier-stamped one elsewhere, so it waits
+        for a later read. Events stamped before it are all committed and visible.
+        """
+        merged: list[tuple[Position, str, str]] = []
+        for _ in range(_HORIZON_ATTEMPTS):
+            horizon = self._horizon()
+            clinics = sorted(self.client.smembers(self.keys.clinics))
+            pipe = self.client.pipeline(transaction=False)
+            for clinic_id in clinics:
+                pipe.xrange(self.keys.of(clinic_id).events, min=_start(start, clinic_id), max="+", count=limit)
+            merged = []
+            waiting = 0
+            for clinic_id, entries in zip(clinics, pipe.execute(), strict=True):
+                for sid, fields in entries:
+                    micros, _, seq = sid.partition("-")
+                    if int(micros) >= horizon:
+                        waiting = max(waiting, int(micros))
+                        break
+                    merged.append((Position(int(micros), int(seq), clinic_id), sid, fields["e"]))
+            merged.sort()
+            del merged[limit:]
+            if not waiting or len(merged) >= limit:
+                break
+            time.sleep(min((waiting - horizon + 1) / 1e6, 0.05))
+        return [load_event(event_id(sid, pos.clinic_id), pos.clinic_id, text) for pos, sid, text in merged]
+
+    def _horizon(self) -> int:
+        """The earliest primary clock, in microseconds."""
+        if isinstance(self.client, RedisCluster):
+            clocks = self.client.time(target_nodes=RedisCluster.PRIMARIES)
+            readings = list(clocks.values()) if isinstance(clocks, dict) else [clocks]
+        else:
+            readings = [self.client.time()]
+        return min(seconds * 1_000_000 + micros for seconds, micros in readings)
+
+    # -- changes -----------------------------------------------------------------------
+
+    def apply(self, changeset: Changeset) -> Event:
+        clinic_id = changeset.event.clinic_id
+        keys = self.keys.of(clinic_id)
+        key_names, ops, foreign = _plan(changeset, keys)
+        key_names[5] = keys.replay_prefix + uuid.uuid4().hex
+        checks = len(changeset.preconditions)
+        event_json = dump_event(changeset.event)
+        with _reachable():
+            if foreign:
+                verdicts = self._check_elsewhere([precondition for _, precondition in foreign])
+                for (position, _), holds in zip(foreign, verdicts, strict=True):
+                    ops[position] = "OK" if holds else "NO"
+            if clinic_id not in self._indexed:
+                self._index(clinic_id)
+            while True:
+                flag = "1" if clinic_id in self._indexed else "0"
+                reply = lua.APPLY(
+                    self.client, key_names, (flag, event_json, keys.resident_prefix, checks, REPLAY_SECONDS, *ops)
+                )
+                if reply[0] != "register":
+                    break
+                self._indexed.discard(clinic_id)  # the index lost this clinic (data loss): add it again
+                self._index(clinic_id)
+        if reply[0] == "conflict":
+            raise changeset.preconditions[int(reply[1]) - 1].conflict()
+        return changeset.event.with_id(event_id(reply[1], clinic_id))
+
+    def _check_elsewhere(self, preconditions: Sequence[Precondition]) -> list[bool]:
+        """Check preconditions on other clinics' keys, just before the script runs.
+
+        Their keys hash to other slots, so on a cluster no script can read them; the
+        service never builds such changesets, and for them this is not atomic.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        for precondition in preconditions:
+            key = precondition.key
+            keys = self.keys.of(key.clinic_id)
+            field = _field(key)
+            if isinstance(key, ClinicKey):
+                pipe.exists(keys.clinic)
+            elif isinstance(precondition, CaseTypeUnused):
+                pipe.hget(keys.uses, field)
+            elif isinstance(key, CaseTypeKey):
+                pipe.hget(keys.types, field)
+            else:
+                pipe.hget(keys.resident(key.pnr), field)
+        verdicts: list[bool] = []
+        for precondition, found in zip(preconditions, pipe.execute(), strict=True):
+            present = bool(found)
+            if isinstance(precondition, MustExist):
+                verdicts.append(present)
+            elif isinstance(precondition, MustBeAbsent):
+                verdicts.append(not present)
+            elif isinstance(precondition, MustHaveVersion):
+                verdicts.append(present and json.loads(found)["version"] == precondition.version)
+            elif isinstance(precondition, CaseTypeUnused):
+                verdicts.append(not present or int(found) <= 0)
+            else:
+                verdicts.append(present and json.loads(found)["restricted"] is True)
+        return verdicts
+
+    def _index(self, clinic_id: str) -> None:
+        self.client.sadd(self.keys.clinics, clinic_id)
+        self._indexed.add(clinic_id)
+
+
+def _facts(request: FactsRequest, found: Sequence[str | None]) -> DecisionFacts:
+    clinic_text, case_type_text, approval_text, grant_text = found
+    if clinic_text is None:
+        return _NO_FACTS
+    clinic_id = request.clinic_id
+    approval: Approval | None = None
+    grant: Grant | None = None
+    if approval_text is not None or grant_text is not None:
+        person = PersonalIdentityNumber.from_digits(request.pnr)
+        if approval_text is not None:
+            approval = load_approval(clinic_id, person, approval_text)
+        if grant_text is not None:
+            grant = load_grant(clinic_id, person, request.case_type_id, grant_text)
+    return DecisionFacts(
+        load_clinic(clinic_id, clinic_text),
+        None if case_type_text is None else load_case_type(clinic_id, request.case_type_id, case_type_text),
+        approval,
+        grant,
+    )
+
+
+def _start(start: Position | None, clinic_id: str) -> str:
+    return "-" if start is None else start.stream_start(clinic_id)
+
+
+def _name_matches(access: ResidentAccess, needle: str) -> bool:
+    names = [access.approval.name] if access.approval is not None else []
+    names.extend(g.name for g in access.grants)
+    return any(name is not None and needle in name.casefold() for name in names)
+
+
+def _prefix_ranges(prefix: str | None) -> list[tuple[str, str | None]]:
+    """Disjoint ascending ``[low, high)`` ranges of the numbers matching a digit prefix.
+
+    A prefix matches the start of the 12-digit form or of the 10-digit form (digits
+    from the third on), so besides ``prefix`` itself every century ``00``-``99``
+    followed by the prefix is a candidate. ``high=None`` means unbounded.
+    """
+    if not prefix:
+        return [("", None)]
+    starts = {prefix}
+    if len(prefix) <= 10:
+        starts.update(f"{century:02d}{prefix}" for century in range(100))
+    ranges: list[tuple[str, str | None]] = []
+    for low in sorted(starts):
+        high = low + ":"  # ':' follows '9': every digit string starting with `low` sorts below it
+        last = ranges[-1] if ranges else None
+        if last is not None and last[1] is not None and low <= last[1]:
+            ranges[-1] = (last[0], max(last[1], high))
+        else:
+            ranges.append((low, high))
+    return ranges
+
+
+def _clip(ranges: list[tuple[str, str | None]], after: str | None) -> list[str]:
+    """ZRANGEBYLEX min/max pairs for the parts of *ranges* above *after*."""
+    bounds: list[str] = []
+    for low, high in ranges:
+        if after is not None and high is not None and high <= after:
+            continue
+        if after is not None and after >= low:
+            bounds.append("(" + after)
+        else:
+            bounds.append("[" + low if low else "-")
+        bounds.append("+" if high is None else "(" + high)
+    return bounds
+
+
+def _field(key: Key) -> str:
+    """The hash field a key's record is stored under (unused for clinics)."""
+    if isinstance(key, ClinicKey):
+        return ""
+    if isinstance(key, CaseTypeKey):
+        return key.case_type_id
+    if isinstance(key, ApprovalKey):
+        return "a"
+    return "g:" + key.case_type_id
+
+
+def _plan(changeset: Changeset, keys: ClinicKeys) -> tuple[list[str], list[str], list[tuple[int, Precondition]]]:
+    """The APPLY script's keys and ops for a changeset (slot 5 is left for the replay key).
+
+    Preconditions on other clinics' keys get a placeholder op, listed with its position
+    in the ops, to be replaced by ``OK`` or ``NO`` once checked.
+    """
+    clinic_id = changeset.event.clinic_id
+    key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, ""]
+    positions: dict[str, str] = {}
+
+    def resident(pnr: str) -> str:
+        name = keys.resident(pnr)
+        if name not in positions:
+            key_names.append(name)
+            positions[name] = str(len(key_names))  # Lua indexes from 1
+        return positions[name]
+
+    def same_clinic(key: Key) -> None:
+        if key.clinic_id != clinic_id:
+            raise InvalidRequest(
+                "changeset_spans_clinics",
+                "Every record a changeset writes must belong to the event's clinic.",
+                "Alla nycklar i en ändring måste höra till händelsens mottagning.",
+            )
+
+    ops: list[str] = []
+    foreign: list[tuple[int, Precondition]] = []
+    for precondition in changeset.preconditions:
+        if precondition.key.clinic_id != clinic_id:
+            foreign.append((len(ops), precondition))
+            ops.extend(("NO", "", "", ""))
+            continue
+        ops.extend(_check_op(precondition, resident))
+    for write in changeset.writes:
+        key = write.key if isinstance(write, Delete) else key_of(write.record)
+        same_clinic(key)
+        ops.extend(_write_op(write, key, resident))
+    return key_names, ops, foreign
+
+
+def _check_op(precondition: Precondition, resident: Callable[[str], str]) -> tuple[str, str, str, str]:
+    key = precondition.key
+    if isinstance(precondition, MustExist | MustBeAbsent):
+        sign = "+" if isinstance(precondition, MustExist) else "-"
+        if isinstance(key, ClinicKey):
+            return ("C" + sign, "", "", "")
+        if isinstance(key, CaseTypeKey):
+            return ("T" + sign, key.case_type_id, "", "")
+        if isinstance(key, ApprovalKey):
+            return ("F" + sign, resident(key.pnr), "a", "")
+        return ("F" + sign, resident(key.pnr), "g:" + key.case_type_id, "")
+    if isinstance(precondition, MustHaveVersion):
+        return ("V", resident(precondition.key.pnr), "g:" + precondition.key.case_type_id, str(precondition.version))
+    if isinstance(precondition, CaseTypeUnused):
+        return ("U", precondition.key.case_type_id, "", "")
+    assert isinstance(precondition, CaseTypeRestricted)
+    return ("R", precondition.key.case_type_id, "", "")
+
+
+def _write_op(write: Write, key: Key, resident: Callable[[str], str]) -> tuple[str, str, str, str]:
+    if isinstance(write, Put):
+        text = dump_record(write.record)
+        if isinstance(key, ClinicKey):
+            return ("PC", text, "", "")
+        if isinstance(key, CaseTypeKey):
+            return ("PT", key.case_type_id, text, "")
+        if isinstance(key, ApprovalKey):
+            return ("PA", resident(key.pnr), text, "")
+        return ("PG", resident(key.pnr), key.case_type_id, text)
+    if isinstance(key, ClinicKey):
+        return ("DC", "", "", "")
+    if isinstance(key, CaseTypeKey):
+        return ("DT", key.case_type_id, "", "")
+    if isinstance(key, ApprovalKey):
+        return ("DA", resident(key.pnr), "", "")
+    return ("DG", resident(key.pnr), key.case_type_id, "")
