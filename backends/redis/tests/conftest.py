@@ -16,9 +16,9 @@ import pytest
 from redis import Redis
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
-from redis_servers import RedisClusterProcesses, RedisServer, free_port, redis_server_binary, unavailable
 
 from careaccess_redis import KeySchema, RedisStore
+from redis_servers import RedisClusterProcesses, RedisServer, free_port, redis_server_binary, unavailable
 
 SINGLE_URL = os.environ.get("CAREACCESS_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -15,6 +15,8 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
+from careaccess_redis.lua import execute
+
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
@@ -155,12 +157,12 @@ class RedisClusterProcesses:
         try:
             bounds = [0, 5461, 10923, 16384]
             for index, client in enumerate(clients):
-                client.execute_command("CLUSTER ADDSLOTSRANGE", bounds[index], bounds[index + 1] - 1)
+                execute(client, "CLUSTER ADDSLOTSRANGE", bounds[index], bounds[index + 1] - 1)
             for server in self.servers[1:]:
-                clients[0].execute_command("CLUSTER MEET", "127.0.0.1", server.port)
+                execute(clients[0], "CLUSTER MEET", "127.0.0.1", server.port)
             deadline = time.monotonic() + 30
-            while not all(c.execute_command("CLUSTER INFO")["cluster_state"] == "ok" for c in clients) or not all(
-                len(c.execute_command("CLUSTER NODES")) == 3 for c in clients
+            while not all(execute(c, "CLUSTER INFO")["cluster_state"] == "ok" for c in clients) or not all(
+                len(execute(c, "CLUSTER NODES")) == 3 for c in clients
             ):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the test cluster did not reach cluster_state:ok")

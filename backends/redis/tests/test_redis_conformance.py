@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import open_store
-
 from careaccess.store import Store
 from careaccess.testing.conformance import StoreConformance
+
+from conftest import open_store
 
 
 class TestRedisStore(StoreConformance):

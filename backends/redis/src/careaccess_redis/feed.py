@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from attrs import frozen
-
 from careaccess import InvalidRequest
 
 __all__ = ["Position", "event_id", "parse_event_id"]

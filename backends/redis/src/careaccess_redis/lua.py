@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 from redis import Redis
 from redis.client import Pipeline
 from redis.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
-__all__ = ["APPLY", "FACTS", "PAGE", "Script"]
+__all__ = ["APPLY", "FACTS", "PAGE", "Script", "execute", "needs_load"]
 
 Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
+
+
+class _Executes(Protocol):
+    """What redis-py's (untyped) ``execute_command`` is: any command, any reply."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any: ...
+
+
+def execute(target: Client | AnyPipeline, *args: str | int) -> Any:
+    """Send one command; on a pipeline, queue it."""
+    return cast(_Executes, target).execute_command(*args)
 
 
 class Script:
@@ -31,14 +42,14 @@ class Script:
 
     def __call__(self, client: Client, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         try:
-            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+            return execute(client, "EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
             self.load(client)
-            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+            return execute(client, "EVALSHA", self.sha, len(keys), *keys, *args)
 
     def queue(self, pipe: AnyPipeline, keys: Sequence[str], args: Sequence[str | int]) -> None:
         """Add a call to *pipe*; check its result with :func:`needs_load`."""
-        pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        execute(pipe, "EVALSHA", self.sha, len(keys), *keys, *args)
 
     def load(self, client: Client) -> None:
         """Load the script (on every primary of a cluster)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from careaccess import hookimpl
+
 from careaccess_redis import SCHEMES
 from careaccess_redis.store import RedisStore
 

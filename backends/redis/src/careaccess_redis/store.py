@@ -7,9 +7,32 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from careaccess import InvalidRequest, StoreUnavailable
+from careaccess.identity import PersonalIdentityNumber, redact
+from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.store import (
+    ApprovalKey,
+    CaseTypeKey,
+    CaseTypeRestricted,
+    CaseTypeUnused,
+    Changeset,
+    ClinicKey,
+    DecisionFacts,
+    Delete,
+    FactsRequest,
+    Key,
+    MustBeAbsent,
+    MustExist,
+    MustHaveVersion,
+    Precondition,
+    Put,
+    ResidentQuery,
+    Write,
+    key_of,
+)
 from redis import Redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
@@ -26,30 +49,6 @@ from redis.exceptions import (
 )
 from redis.retry import Retry
 
-from careaccess import InvalidRequest, StoreUnavailable
-from careaccess.identity import PersonalIdentityNumber, redact
-from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
-from careaccess.store import (
-    ApprovalKey,
-    CaseTypeKey,
-    CaseTypeRestricted,
-    CaseTypeUnused,
-    Changeset,
-    ClinicKey,
-    DecisionFacts,
-    Delete,
-    FactsRequest,
-    GrantKey,
-    Key,
-    MustBeAbsent,
-    MustExist,
-    MustHaveVersion,
-    Precondition,
-    Put,
-    ResidentQuery,
-    Write,
-    key_of,
-)
 from careaccess_redis import lua
 from careaccess_redis.feed import Position, event_id, parse_event_id
 from careaccess_redis.keys import ClinicKeys, KeySchema
@@ -67,6 +66,8 @@ from careaccess_redis.records import (
 __all__ = ["RedisStore", "split_url"]
 
 Client = Redis | RedisCluster
+#: XRANGE entries as redis-py returns them with decode_responses=True.
+_Entries = list[tuple[str, dict[str, str]]]
 
 #: Errors that mean "Redis cannot serve this now", as opposed to a bug.
 _DOWN: Final = (ConnectionError, TimeoutError, ClusterError, TryAgainError, ReadOnlyError, OutOfMemoryError)
@@ -227,12 +228,12 @@ class RedisStore:
 
     def list_case_types(self, clinic_id: str) -> list[CaseType]:
         with _reachable():
-            stored: dict[str, str] = self.client.hgetall(self.keys.of(clinic_id).types)
+            stored = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).types))
         return [load_case_type(clinic_id, case_type_id, stored[case_type_id]) for case_type_id in sorted(stored)]
 
     def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
         with _reachable():
-            fields: dict[str, str] = self.client.hgetall(self.keys.of(clinic_id).resident(pnr))
+            fields = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).resident(pnr)))
         return load_resident(clinic_id, pnr, fields)
 
     def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
@@ -265,8 +266,11 @@ class RedisStore:
         start = None if after is None else parse_event_id(after)
         if clinic_id is not None:
             with _reachable():
-                entries = self.client.xrange(
-                    self.keys.of(clinic_id).events, min=_start(start, clinic_id), max="+", count=limit
+                entries = cast(
+                    _Entries,
+                    self.client.xrange(
+                        self.keys.of(clinic_id).events, min=_start(start, clinic_id), max="+", count=limit
+                    ),
                 )
             return [load_event(event_id(sid, clinic_id), clinic_id, fields["e"]) for sid, fields in entries]
         with _reachable():
@@ -282,13 +286,14 @@ class RedisStore:
         merged: list[tuple[Position, str, str]] = []
         for _ in range(_HORIZON_ATTEMPTS):
             horizon = self._horizon()
-            clinics = sorted(self.client.smembers(self.keys.clinics))
+            clinics = sorted(cast("set[str]", self.client.smembers(self.keys.clinics)))
             pipe = self.client.pipeline(transaction=False)
             for clinic_id in clinics:
                 pipe.xrange(self.keys.of(clinic_id).events, min=_start(start, clinic_id), max="+", count=limit)
             merged = []
             waiting = 0
-            for clinic_id, entries in zip(clinics, pipe.execute(), strict=True):
+            streams: list[_Entries] = pipe.execute()
+            for clinic_id, entries in zip(clinics, streams, strict=True):
                 for sid, fields in entries:
                     micros, _, seq = sid.partition("-")
                     if int(micros) >= horizon:
