@@ -1,0 +1,94 @@
+"""Sphinx configuration: MyST pages, autodoc for the API, the furo theme.
+
+Build with ``sphinx-build -n -W -b html docs docs/_build/html``: every reference must
+resolve and any warning fails the build.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sphinx.util.nodes import make_refnode
+
+import careaccess
+
+if TYPE_CHECKING:
+    from docutils.nodes import Element
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
+
+project = "careaccess"
+author = "careaccess contributors"
+copyright = "careaccess contributors"
+release = careaccess.__version__
+version = release
+
+extensions = ["myst_parser", "sphinx.ext.autodoc"]
+source_suffix = {".md": "markdown"}
+exclude_patterns = ["_build"]
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+html_theme = "furo"
+html_title = f"careaccess {release}"
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_default_options = {"show-inheritance": False}
+
+nitpicky = True
+# Without network access there is no intersphinx: types from the standard library and
+# from attrs, cattrs, pluggy and click cannot resolve, so ignore exactly those.
+nitpick_ignore_regex = [
+    ("py:class", r"(datetime|dt)\.(date|datetime|tzinfo)"),
+    ("py:class", r"zoneinfo\.ZoneInfo|ZoneInfo"),
+    ("py:class", r"(collections\.abc|typing)\.\w+"),
+    ("py:class", r"(enum\.)?(Enum|StrEnum)"),
+    ("py:class", r"(builtins\.)?(str|int|bool|bytes|object|tuple|list|dict|frozenset|type)"),
+    ("py:class", r"(builtins\.)?(Exception|ValueError)"),
+    ("py:class", r"(pluggy\.|pluggy\._\w+\.)?(PluginManager|HookspecMarker|HookimplMarker)"),
+    ("py:class", r"(cattrs\.|cattrs\.converters\.)?Converter"),
+    ("py:class", r"(click\.)\w+"),
+    ("py:class", r"T"),
+]
+nitpick_ignore_regex += [
+    ("py:obj", r"careaccess\.models\.T"),  # the type variable of Page[T]
+    ("py:meth", r"PluginManager\.\w+"),
+]
+
+
+def _documented_name(target: str, objects: dict[str, Any]) -> str | None:
+    """The documented full name a docstring's short reference means, or None.
+
+    ``careaccess.X...`` names a top-level re-export: look up where ``X`` is defined.
+    Otherwise the name must end exactly one documented careaccess name.
+    """
+    short = target.removeprefix("careaccess.")
+    head, _, rest = short.partition(".")
+    module = getattr(getattr(careaccess, head, None), "__module__", "") if short != target else ""
+    if module.startswith("careaccess."):  # classes and functions know where they are defined
+        full = ".".join(part for part in (module, head, rest) if part)
+        return full if full in objects else None
+    matches = [name for name in objects if name.startswith("careaccess.") and name.endswith("." + short)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _resolve_short_names(app: Sphinx, env: BuildEnvironment, node: Element, contnode: Element) -> Element | None:
+    """Resolve ``:class:`StoreUnavailable``` or ``:func:`careaccess.connect``` in a docstring.
+
+    Docstrings name careaccess's objects as a reader imports them; the reference
+    documents them under their defining module. An ambiguous or unknown name stays
+    unresolved, so nitpicky mode still reports it.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    objects = env.get_domain("py").objects  # type: ignore[attr-defined]
+    name = _documented_name(node["reftarget"].lstrip(".~"), objects)
+    if name is None:
+        return None
+    found = objects[name]
+    return make_refnode(app.builder, node["refdoc"], found.docname, found.node_id, contnode, name)
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("missing-reference", _resolve_short_names)
