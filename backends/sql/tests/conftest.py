@@ -1,4 +1,4 @@
-"""Fixtures for careaccess-sql's tests: SQLite files and throwaway PostgreSQL schemas.
+"""Fixtures for careaccess-sql's tests: throwaway PostgreSQL schemas.
 
 PostgreSQL comes from ``CAREACCESS_TEST_POSTGRESQL`` (default: the local server). Each
 test gets its own schema, dropped afterwards. An unreachable server skips those tests,
@@ -7,32 +7,27 @@ except under ``CI=true``, where it fails them: CI must never pass by skipping.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-DEFAULT_POSTGRESQL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from sql_support import in_ci, postgresql_server_url, schema_url
 
 
 @pytest.fixture(scope="session")
 def postgresql_admin() -> Iterator[sa.Engine]:
     """An engine on the test server, for creating and dropping schemas."""
-    url = os.environ.get("CAREACCESS_TEST_POSTGRESQL", DEFAULT_POSTGRESQL)
+    url = postgresql_server_url()
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as error:
         engine.dispose()
-        reason = f"PostgreSQL at {sa.make_url(url).render_as_string()} is unreachable: {error.orig}"
-        if _in_ci():
+        reason = f"PostgreSQL at {url.render_as_string()} is unreachable: {error.orig}"
+        if in_ci():
             pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
         pytest.skip(f"{reason}; set CAREACCESS_TEST_POSTGRESQL to run these tests")
     yield engine
@@ -51,7 +46,6 @@ def postgresql_schema(postgresql_admin: sa.Engine) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgresql_url(postgresql_admin: sa.Engine, postgresql_schema: str) -> str:
-    """A store URL for a new schema (without ``create``)."""
-    base = postgresql_admin.url.set(query={**postgresql_admin.url.query, "schema": postgresql_schema})
-    return base.render_as_string(hide_password=False)
+def postgresql_url(postgresql_schema: str) -> str:
+    """A store URL for a new, empty schema (without ``create``)."""
+    return schema_url(postgresql_schema)

@@ -1,0 +1,51 @@
+"""The core's stateful model check, on SQLite in memory and on PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import sqlalchemy as sa
+from careaccess.store import Store
+from careaccess.testing.stateful import CareAccessMachine
+from hypothesis import HealthCheck, settings
+
+from careaccess_sql import SqlStore
+from sql_support import schema_url
+
+
+class SqliteMachine(CareAccessMachine):
+    def make_store(self) -> Store:
+        return SqlStore.open("sqlite://")
+
+
+TestSqliteMachine = SqliteMachine.TestCase
+TestSqliteMachine.settings = settings(
+    TestSqliteMachine.settings, stateful_step_count=40, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+class PostgresqlMachine(CareAccessMachine):
+    """Each example in its own schema, dropped when the example ends."""
+
+    def make_store(self) -> Store:
+        self.schema = f"careaccess_test_{secrets.token_hex(6)}"
+        store = SqlStore.open(schema_url(self.schema), create=True)
+        return store
+
+    def close_store(self, store: Store) -> None:
+        assert isinstance(store, SqlStore)
+        with store.engine.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            connection.commit()
+        store.close()
+
+
+@pytest.mark.usefixtures("postgresql_admin")
+class TestPostgresqlMachine(PostgresqlMachine.TestCase):  # type: ignore[name-defined,misc]
+    settings = settings(
+        max_examples=15,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
