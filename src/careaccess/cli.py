@@ -1024,7 +1024,7 @@ def demo(store_url: str) -> None:
 
 
 def main(args: Sequence[str] | None = None, **extra: Any) -> None:
-    """The ``careaccess`` console script; *extra* goes to :meth:`click.Command.main` (e.g. ``obj``)."""
+    """The ``careaccess`` console script; *extra* goes to click's ``Command.main`` (e.g. ``obj``)."""
     cli.main(args=list(args) if args is not None else None, prog_name="careaccess", **extra)
 
 
