@@ -490,6 +490,13 @@ class SqlStore:
                 if reconnects == 0 or dead.__cause__ is None:
                     raise _unavailable(dead) from dead.__cause__
                 reconnects -= 1
+        if isinstance(last, sa.exc.IntegrityError):
+            # Every precondition held, yet a key or reference refused the writes each time.
+            raise Conflict(
+                "constraint_violated",
+                "The change breaks a key or reference the database enforces; nothing was written.",
+                "Ändringen bryter mot en nyckel eller referens i databasen; inget sparades.",
+            ) from last
         raise Conflict(
             "concurrent_change",
             "The change kept clashing with concurrent changes; reload and try again.",
