@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -585,3 +586,22 @@ def test_main_is_the_console_entry_point(access: careaccess.CareAccess, capsys: 
     with pytest.raises(SystemExit) as usage:
         cli.main(["grant"])
     assert usage.value.code == 2
+
+
+def test_admin_commands_persist_in_a_sqlite_store(tmp_path: Path) -> None:
+    pytest.importorskip("careaccess_sql")  # the default store's backend, when installed
+    runner = CliRunner()
+    env = {"CAREACCESS_STORE": f"sqlite:///{tmp_path}/careaccess.db", "CAREACCESS_ACTOR": "anna"}
+
+    def invoke(*args: str) -> Result:
+        result = runner.invoke(cli.cli, list(args), env=env)
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result
+
+    assert invoke("db", "upgrade").stdout.strip()  # the backend's own description
+    invoke("clinic", "put", "c1", "--name", "VC")
+    invoke("case-type", "put", "c1", "lab", "--name", "Provsvar", "--restricted")
+    invoke("grant", "c1", TOLVAN, "lab", "--until", "2999-12-31")
+    decision = as_json(invoke("decide", TOLVAN, "c1", "lab", "--json"))
+    assert (decision["allowed"], decision["reason"]) == (True, "granted")
+    assert [e["actor_id"] for e in as_json(invoke("events", "--json"))] == ["anna"] * 3

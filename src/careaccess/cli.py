@@ -262,9 +262,15 @@ def _moment(at: dt.datetime, zone: ZoneInfo) -> str:
     return f"{local.isoformat(sep=' ')} {local.tzname()}"
 
 
-def _event(event: Event) -> str:
+def _event(event: Event, zone: ZoneInfo) -> str:
     # The event log is a log: identity numbers are masked here, as in every log line.
-    parts = [event.id, event.at.isoformat(), event.actor_id, event.action.value, f"clinic={event.clinic_id}"]
+    parts = [
+        event.id,
+        event.at.astimezone(zone).isoformat(),
+        event.actor_id,
+        event.action.value,
+        f"clinic={event.clinic_id}",
+    ]
     if event.pnr is not None:
         parts.append(f"resident={event.pnr.masked()}")
     if event.case_type_id is not None:
@@ -785,7 +791,10 @@ def decide(
 def events(session: _Session, *, after: str | None, limit: int, clinic_id: str | None) -> _Output:
     """Print the event log (the change feed), oldest first; identity numbers masked."""
     found = session.access.events(after=after, limit=limit, clinic_id=clinic_id)
-    return _Output(converter.unstructure(found), [_event(e) for e in found] or ["No events / Inga händelser"])
+    return _Output(
+        converter.unstructure(found),
+        [_event(e, session.access.timezone) for e in found] or ["No events / Inga händelser"],
+    )
 
 
 @cli.group(cls=_Group)
@@ -979,7 +988,7 @@ class _Demo:
         self.say(*[_listed(item, self.access.today()) for item in page.items] or [_NO_RESIDENTS])
 
         self.step("The event log, identity numbers masked", "händelselogg")
-        self.say(*[_event(event) for event in self.access.events()])
+        self.say(*[_event(event, self.zone) for event in self.access.events()])
 
 
 def run_demo(access: CareAccess, clock: DemoClock, echo: Callable[[str], None] = click.echo) -> None:
