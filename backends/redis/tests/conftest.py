@@ -50,9 +50,8 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def private_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of this test's own, with the append-only file fsynced on every write."""
-    server = RedisServer(
-        redis_server_binary(), tmp_path / "redis", free_port(), ["--appendonly", "yes", "--appendfsync", "always"]
-    )
+    durable = ["--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes"]
+    server = RedisServer(redis_server_binary(), tmp_path / "redis", free_port(), durable)
     try:
         server.start()
         yield server

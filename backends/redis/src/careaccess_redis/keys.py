@@ -26,7 +26,7 @@ import functools
 
 from attrs import frozen
 
-__all__ = ["ClinicKeys", "KeySchema", "hash_tag"]
+__all__ = ["ClinicKeys", "KeySchema", "glob_prefix", "hash_tag"]
 
 
 def hash_tag(clinic_id: str) -> str:
@@ -76,5 +76,9 @@ class KeySchema:
 
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key under the prefix."""
-        escaped = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in self.prefix)
-        return escaped + "*"
+        return glob_prefix(self.prefix)
+
+
+def glob_prefix(start: str) -> str:
+    """A SCAN MATCH pattern for every key that starts with *start*."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in start) + "*"

@@ -22,6 +22,10 @@ Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
 
 
+#: Calls of a script (each after loading it) before NOSCRIPT is given up on.
+LOAD_ATTEMPTS = 5
+
+
 class _Executes(Protocol):
     """What redis-py's (untyped) ``execute_command`` is: any command, any reply."""
 
@@ -41,11 +45,12 @@ class Script:
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
     def __call__(self, client: Client, keys: Sequence[str], args: Sequence[str | int]) -> Any:
-        try:
-            return execute(client, "EVALSHA", self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            self.load(client)
-            return execute(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+        for _ in range(LOAD_ATTEMPTS - 1):
+            try:
+                return execute(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                self.load(client)  # the cache can be lost again between load and call: retry a few times
+        return execute(client, "EVALSHA", self.sha, len(keys), *keys, *args)
 
     def queue(self, pipe: AnyPipeline, keys: Sequence[str], args: Sequence[str | int]) -> None:
         """Add a call to *pipe*; check its result with :func:`needs_load`."""

@@ -204,7 +204,9 @@ class RedisStore:
             return []
         with _reachable():
             results = self._pipelined_facts(requests)
-            if lua.needs_load(results):
+            for _ in range(lua.LOAD_ATTEMPTS - 1):
+                if not lua.needs_load(results):
+                    break
                 lua.FACTS.load(self.client)
                 results = self._pipelined_facts(requests)
         for result in results:

@@ -1,0 +1,151 @@
+"""Measure the Redis memory one approval and one grant take.
+
+Run against a Redis server that nothing else writes to while it runs::
+
+    python -m careaccess_redis.measure redis://127.0.0.1:6379/0 --count 10000
+
+It writes under a fresh random prefix and deletes everything it wrote afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+
+from attrs import frozen
+from careaccess import Actor, CaseType, Clinic, connect
+from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
+from redis.cluster import RedisCluster
+
+from careaccess_redis.keys import glob_prefix
+from careaccess_redis.lua import execute
+from careaccess_redis.store import RedisStore
+
+__all__ = ["MemoryFigures", "main", "measure"]
+
+_CLINIC = "measure-clinic"
+_CASE_TYPE = "kbt"
+_NAME = "Karin Lindqvist-Öberg"  # a typical name length, with non-ASCII letters
+
+
+@frozen
+class MemoryFigures:
+    """Bytes per record, averaged over ``count`` records."""
+
+    count: int
+    approval: float  # the resident hash and list entry of a resident with one approval
+    grant_alone: float  # the same for a resident holding only one grant
+    grant_added: float  # one more grant for an already listed resident
+    event: float  # one event in the clinic's stream
+    replay_token: float  # the replay key of one change, until it expires
+    used_memory_per_approval: float  # INFO used_memory growth per approval, everything included
+
+    def table(self) -> str:
+        rows = [
+            ("approval (resident hash + list entry)", self.approval),
+            ("grant, resident holds nothing else", self.grant_alone),
+            ("grant added to a listed resident", self.grant_added),
+            ("event in the clinic's stream", self.event),
+            (f"replay token per change (expires after {300} s)", self.replay_token),
+            ("INFO used_memory growth per approval, all included", self.used_memory_per_approval),
+        ]
+        lines = [f"{self.count} records each; bytes per record:"]
+        lines.extend(f"  {label:<55} {value:8.1f}" for label, value in rows)
+        return "\n".join(lines)
+
+
+def _residents(count: int, offset: int) -> Iterator[PersonalIdentityNumber]:
+    for n in range(offset, offset + count):
+        birth = dt.date(1940, 1, 1) + dt.timedelta(days=n // 900)
+        nine = f"{birth:%y%m%d}{n % 900 + 1:03d}"
+        yield PersonalIdentityNumber.from_digits(f"{birth:%Y%m%d}{n % 900 + 1:03d}{luhn_check_digit(nine)}")
+
+
+def _usage(store: RedisStore, keys: Sequence[str]) -> int:
+    pipe = store.client.pipeline(transaction=False)
+    for key in keys:
+        execute(pipe, "MEMORY", "USAGE", key, "SAMPLES", 0)
+    return sum(int(found or 0) for found in pipe.execute())
+
+
+def _used_memory(store: RedisStore) -> int:
+    if isinstance(store.client, RedisCluster):  # summed over the primaries: only the clinic's node grows
+        nodes = cast(dict[str, dict[str, Any]], store.client.info("memory", target_nodes=RedisCluster.PRIMARIES))
+        return sum(int(node["used_memory"]) for node in nodes.values())
+    return int(store.client.info("memory")["used_memory"])
+
+
+def _scan(store: RedisStore, match: str) -> list[str]:
+    if isinstance(store.client, RedisCluster):
+        return list(store.client.scan_iter(match=match, count=1000, target_nodes=RedisCluster.PRIMARIES))
+    return list(store.client.scan_iter(match=match, count=1000))
+
+
+def measure(url: str, count: int = 10_000) -> MemoryFigures:
+    """Write *count* approvals and grants through the service and measure what they take."""
+    prefix = f"measure-{uuid.uuid4().hex[:8]}:"
+    separator = "&" if "?" in url else "?"
+    store = RedisStore.from_url(f"{url}{separator}prefix={prefix}")
+    try:
+        return _measure(store, count)
+    finally:
+        keys = _scan(store, store.keys.pattern())
+        pipe = store.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.delete(key)
+        pipe.execute()
+        store.close()
+
+
+def _measure(store: RedisStore, count: int) -> MemoryFigures:
+    access = connect(store)
+    admin = Actor("measure", frozenset({_CLINIC}))
+    access.put_clinic(admin, Clinic(_CLINIC, "Mätmottagningen"))
+    access.put_case_type(admin, CaseType(_CLINIC, _CASE_TYPE, "KBT", restricted=True))
+    access.put_case_type(admin, CaseType(_CLINIC, "second", "Andra", restricted=True))
+    keys = store.keys.of(_CLINIC)
+    approved = list(_residents(count, 0))
+    granted = list(_residents(count, count))
+
+    def state() -> tuple[int, int, int]:
+        resident_keys = _scan(store, glob_prefix(keys.resident_prefix))
+        replay_keys = _scan(store, glob_prefix(keys.replay_prefix))
+        listed = _usage(store, [*resident_keys, keys.residents, keys.uses])
+        return listed, _usage(store, [keys.events]), _usage(store, replay_keys)
+
+    listed0, events0, replay0 = state()
+    used0 = _used_memory(store)
+    for person in approved:
+        access.approve_resident(admin, _CLINIC, person, name=_NAME)
+    used1 = _used_memory(store)
+    listed1, events1, replay1 = state()
+    for person in granted:
+        access.grant_case_type(admin, _CLINIC, person, _CASE_TYPE, until=None, name=_NAME)
+    listed2, _, _ = state()
+    for person in granted:
+        access.grant_case_type(admin, _CLINIC, person, "second", until=dt.date(2099, 12, 31), name=_NAME)
+    listed3, _, _ = state()
+    return MemoryFigures(
+        count=count,
+        approval=(listed1 - listed0) / count,
+        grant_alone=(listed2 - listed1) / count,
+        grant_added=(listed3 - listed2) / count,
+        event=(events1 - events0) / count,
+        replay_token=(replay1 - replay0) / count,
+        used_memory_per_approval=(used1 - used0) / count,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url", help="store URL, e.g. redis://127.0.0.1:6379/0 (add ?cluster=true for a cluster)")
+    parser.add_argument("--count", type=int, default=10_000, help="records of each kind (default 10000)")
+    arguments = parser.parse_args(argv)
+    print(measure(arguments.url, arguments.count).table())
+
+
+if __name__ == "__main__":
+    main()
