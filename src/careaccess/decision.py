@@ -24,12 +24,15 @@ def decide(
     case_type_id: str,
     at: dt.datetime,
     day: dt.date,
-    residence_of: Callable[[], Residence | None],
+    residence: Residence | None,
+    residence_of: Callable[[PersonalIdentityNumber], Residence | None],
 ) -> Decision:
     """Decide from stored *facts* at the moment *at*, whose local date is *day*.
 
-    :param residence_of: called only when a service area could decide, so a directory
-        lookup is made only where it matters; ``None`` means residence unknown.
+    :param residence: the resident's residence if the caller knows it.
+    :param residence_of: asked for the residence only when *residence* is None and a
+        service area could decide, so a directory lookup is made only where it matters;
+        it returns None when the residence is unknown.
     """
     clinic = facts.clinic
     if clinic is None:
@@ -47,7 +50,8 @@ def decide(
     if facts.approval is not None:
         return Decision(True, Reason.APPROVED, pnr, clinic_id, case_type_id, at, approval=facts.approval)
     if clinic.service_area.rules:
-        residence = residence_of()
+        if residence is None:
+            residence = residence_of(pnr)
         if residence is not None:
             rule = matching_rule(clinic.service_area, residence, pnr, day)
             if rule is not None:

@@ -660,14 +660,10 @@ class CareAccess:
 
     # -- decisions ---------------------------------------------------------------------
 
-    def _residence_of(self, pnr: PersonalIdentityNumber, given: Residence | None) -> Callable[[], Residence | None]:
-        def residence() -> Residence | None:
-            if given is not None:
-                return given
-            resident = self.lookup_resident(pnr)
-            return None if resident is None else resident.residence
-
-        return residence
+    def residence_of(self, pnr: PersonalIdentityNumber) -> Residence | None:
+        """The resident's residence according to the directory hook, or None if unknown."""
+        resident = self.lookup_resident(pnr)
+        return None if resident is None else resident.residence
 
     def decide(
         self,
@@ -686,13 +682,11 @@ class CareAccess:
         :param residence: the resident's residence; default: asked of the directory hook
             when a service area could decide.
         """
-        person = as_pnr(pnr)
+        person = pnr if type(pnr) is PersonalIdentityNumber else as_pnr(pnr)
         moment = self.now() if at is None else self._aware(at, "at")
         facts = self.store.load_facts(FactsRequest(person.digits, clinic_id, case_type_id))
         day = moment.astimezone(self.timezone).date()
-        return decision.decide(
-            facts, person, clinic_id, case_type_id, moment, day, self._residence_of(person, residence)
-        )
+        return decision.decide(facts, person, clinic_id, case_type_id, moment, day, residence, self.residence_of)
 
     def decide_many(
         self,
@@ -705,7 +699,7 @@ class CareAccess:
         parsed = [(as_pnr(pnr), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in requests]
         facts = self.store.load_facts_many([FactsRequest(p.digits, c, t) for p, c, t in parsed])
         return [
-            decision.decide(f, p, c, t, moment, day, self._residence_of(p, None))
+            decision.decide(f, p, c, t, moment, day, None, self.residence_of)
             for f, (p, c, t) in zip(facts, parsed, strict=True)
         ]
 
