@@ -3,12 +3,17 @@
 Every strategy is sound: a strategy for valid values never produces an invalid one, and
 :func:`invalid_identity_number_texts` only produces text that
 :meth:`~careaccess.identity.PersonalIdentityNumber.parse` refuses with exactly the code it
-names. Bounds are keyword-only. ``st.from_type`` works for
-:class:`~careaccess.identity.PersonalIdentityNumber`, :class:`~careaccess.models.Residence`
-and :class:`~careaccess.models.AreaRule` once hypothesis has loaded this module's entry point.
+names. Bounds are keyword-only. ``st.from_type`` works for every public model type
+(identity numbers, residences, area rules, service areas, clinics, case types, actors,
+residents, approvals and grants) once hypothesis has loaded this module's entry point.
+
+Records that carry times (approvals, grants) are exactly what the public API would have
+written at those times, with dates judged in Europe/Stockholm (the library's default zone):
+:meth:`World.load` writes a drawn :class:`World` through the API and gets the same records back.
 
 Sections: identity numbers, their text renderings, invalid identity numbers, regions and
-service areas, registration.
+service areas, clinics and case types, actors and residents, approvals and grants, decision
+requests, worlds, registration.
 """
 
 from __future__ import annotations
@@ -18,27 +23,47 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Final, Literal, NamedTuple
 
+import attrs
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from careaccess import regions
 from careaccess.identity import Gender, PersonalIdentityNumber, luhn_check_digit
-from careaccess.models import AreaRule, Residence
+from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
+from careaccess.testing.world import WORLD_TIMEZONE, GrantState, World
 
 __all__ = [
     "DEFAULT_MIN_BIRTH_DATE",
+    "GRANT_STATES",
+    "HISTORY",
     "INVALID_CODES",
     "MAX_BIRTH_DATE",
+    "MAX_TODAY",
     "MIN_BIRTH_DATE",
+    "MIN_TODAY",
+    "DecisionRequest",
+    "GrantState",
     "InvalidText",
+    "World",
+    "actors",
+    "approvals",
     "area_rules",
+    "case_types",
+    "clinics",
     "county_codes",
+    "decision_requests",
+    "display_names",
+    "grants",
+    "identifiers",
     "identity_number_texts",
     "identity_numbers",
     "invalid_identity_number_texts",
     "municipality_codes",
     "renderings",
     "residences",
+    "residents",
+    "service_areas",
+    "worlds",
 ]
 
 # ---------------------------------------------------------------------------
@@ -430,6 +455,355 @@ def area_rules(
 
 
 # ---------------------------------------------------------------------------
+# Service areas, clinics and case types
+# ---------------------------------------------------------------------------
+
+_ID_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz0123456789-"
+_NAME_CHARACTERS: Final = st.characters(codec="utf-8", categories=["L", "M", "N", "Pd", "Po", "Zs"])
+
+
+def identifiers(*, max_size: int = 24) -> st.SearchStrategy[str]:
+    """Ids for clinics, case types and actors: lowercase ASCII letters, digits and ``-``."""
+    if not 1 <= max_size <= 200:
+        raise InvalidArgument(f"max_size={max_size} must be between 1 and 200")
+    return st.text(_ID_ALPHABET, min_size=1, max_size=max_size)
+
+
+def display_names(*, max_size: int = 40) -> st.SearchStrategy[str]:
+    """Names of clinics, case types and residents: any letters, including Swedish ones,
+    digits, punctuation and inner spaces, never blank."""
+    if max_size < 1:
+        raise InvalidArgument(f"max_size={max_size} must be at least 1")
+    return st.text(_NAME_CHARACTERS, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+
+
+@st.composite
+def service_areas(draw: st.DrawFn, *, max_rules: int = 3) -> ServiceArea:
+    """Service areas with up to *max_rules* rules (none: the clinic exposes itself to nobody)."""
+    if max_rules < 0:
+        raise InvalidArgument(f"max_rules={max_rules} must not be negative")
+    return ServiceArea(draw(st.lists(area_rules(), max_size=max_rules)))
+
+
+@st.composite
+def clinics(
+    draw: st.DrawFn,
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    service_area: st.SearchStrategy[ServiceArea] | None = None,
+) -> Clinic:
+    """Clinics with ids from *ids* (default :func:`identifiers`) and a service area from
+    *service_area* (default :func:`service_areas`)."""
+    return Clinic(
+        draw(identifiers() if ids is None else ids),
+        draw(display_names()),
+        draw(service_areas() if service_area is None else service_area),
+    )
+
+
+@st.composite
+def case_types(
+    draw: st.DrawFn,
+    *,
+    clinic_id: str | None = None,
+    ids: st.SearchStrategy[str] | None = None,
+    restricted: bool | None = None,
+) -> CaseType:
+    """Case types of *clinic_id* (default: drawn), restricted or open (*restricted* None: either)."""
+    return CaseType(
+        draw(identifiers()) if clinic_id is None else clinic_id,
+        draw(identifiers() if ids is None else ids),
+        draw(display_names()),
+        draw(st.booleans()) if restricted is None else restricted,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Actors and residents
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def actors(
+    draw: st.DrawFn,
+    *,
+    clinics: Collection[str] | None = None,
+    ids: st.SearchStrategy[str] | None = None,
+) -> Actor:
+    """Actors administering exactly *clinics* (default: up to three drawn clinic ids)."""
+    administered = draw(st.frozensets(identifiers(), max_size=3)) if clinics is None else frozenset(clinics)
+    return Actor(draw(identifiers() if ids is None else ids), administered)
+
+
+@st.composite
+def residents(
+    draw: st.DrawFn,
+    *,
+    today: dt.date | None = None,
+    named: bool | None = None,
+    known_residence: bool | None = None,
+) -> Resident:
+    """Residents born on or before *today* (default: the local date).
+
+    :param named: True for always a name, False never, None sometimes.
+    :param known_residence: True for always a residence, False never, None sometimes.
+    """
+    pnr = draw(identity_numbers(max_birth_date=_today(today)))
+    has_name = draw(st.booleans()) if named is None else named
+    has_residence = draw(st.booleans()) if known_residence is None else known_residence
+    return Resident(
+        pnr,
+        draw(display_names()) if has_name else None,
+        draw(residences()) if has_residence else None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Approvals and grants
+# ---------------------------------------------------------------------------
+
+#: How far before *today* drawn approvals and grants may have been made.
+HISTORY: Final = dt.timedelta(days=5 * 365)
+#: The span of *today* that approvals, grants and worlds accept.
+MIN_TODAY: Final = dt.date(1910, 1, 1)
+MAX_TODAY: Final = dt.date(2190, 1, 1)
+
+GRANT_STATES: Final[tuple[GrantState, ...]] = ("past", "current", "open_ended")
+
+
+def _record_today(today: dt.date | None) -> dt.date:
+    on = _today(today)
+    if not MIN_TODAY <= on <= MAX_TODAY:
+        raise InvalidArgument(f"today={on} must lie between {MIN_TODAY} and {MAX_TODAY}")
+    return on
+
+
+def _first_day(pnr: PersonalIdentityNumber, today: dt.date) -> dt.date:
+    """The earliest day a record of *pnr* may carry: within :data:`HISTORY`, not before birth."""
+    first = max(today - HISTORY, pnr.birth_date)
+    if first >= today:
+        raise InvalidArgument(f"{pnr!r} is not born before {today}")
+    return first
+
+
+@st.composite
+def _instants(draw: st.DrawFn, first: dt.date, last: dt.date) -> dt.datetime:
+    """Aware UTC instants whose date in :data:`WORLD_TIMEZONE` lies in ``[first, last]``."""
+    day = draw(st.dates(first, last))
+    offset = dt.timedelta(microseconds=draw(st.integers(0, 86_400_000_000 - 1)))
+    # A wall-clock time inside a DST gap still maps to an instant of the same local date.
+    return (dt.datetime.combine(day, dt.time(), tzinfo=WORLD_TIMEZONE) + offset).astimezone(dt.UTC)
+
+
+def _person(draw: st.DrawFn, pnr: PersonalIdentityNumber | None, today: dt.date) -> PersonalIdentityNumber:
+    return draw(identity_numbers(max_birth_date=today - dt.timedelta(days=1))) if pnr is None else pnr
+
+
+@st.composite
+def approvals(
+    draw: st.DrawFn,
+    *,
+    clinic_id: str | None = None,
+    pnr: PersonalIdentityNumber | None = None,
+    today: dt.date | None = None,
+) -> Approval:
+    """Approvals made before *today* (default: the local date), after the resident's birth.
+
+    Each is what ``approve_resident(actor, clinic_id, pnr, name=name)`` returns with the
+    clock at ``approved_at`` and ``actor.id == approved_by``.
+    """
+    on = _record_today(today)
+    person = _person(draw, pnr, on)
+    approved_at = draw(_instants(_first_day(person, on), on - dt.timedelta(days=1)))
+    return Approval(
+        draw(identifiers()) if clinic_id is None else clinic_id,
+        person,
+        draw(st.none() | display_names()),
+        approved_at,
+        draw(identifiers()),
+    )
+
+
+@st.composite
+def grants(
+    draw: st.DrawFn,
+    *,
+    state: GrantState | None = None,
+    today: dt.date | None = None,
+    clinic_id: str | None = None,
+    case_type_id: str | None = None,
+    pnr: PersonalIdentityNumber | None = None,
+    max_version: int = 3,
+) -> Grant:
+    """Grants made before *today* (default: the local date), as the API would have stored them.
+
+    :param state: ``"past"``: ended before *today*; ``"current"``: holds through a date on
+        or after *today*; ``"open_ended"``: until further notice; None: any of these.
+    :param max_version: the highest version drawn; version *n* means *n* − 1 changes
+        after the grant was made, the last at ``changed_at``.
+
+    ``until`` never lies before the local date of ``changed_at``, which the API refuses.
+    """
+    if max_version < 1:
+        raise InvalidArgument(f"max_version={max_version} must be at least 1")
+    if state is not None and state not in GRANT_STATES:
+        raise InvalidArgument(f"state={state!r} must be one of {GRANT_STATES} or None")
+    on = _record_today(today)
+    person = _person(draw, pnr, on)
+    first = _first_day(person, on)
+    chosen = draw(st.sampled_from(GRANT_STATES)) if state is None else state
+    yesterday = on - dt.timedelta(days=1)
+    until: dt.date | None
+    if chosen == "past":
+        until = draw(st.dates(first, yesterday))
+        last = until
+    else:
+        until = draw(st.dates(on, on + HISTORY)) if chosen == "current" else None
+        last = yesterday
+    version = draw(st.integers(1, max_version))
+    changed_at = draw(_instants(first, last))
+    granted_at = changed_at if version == 1 else min(changed_at, draw(_instants(first, last)))
+    return Grant(
+        draw(identifiers()) if clinic_id is None else clinic_id,
+        person,
+        draw(identifiers()) if case_type_id is None else case_type_id,
+        until,
+        version,
+        granted_at,
+        draw(identifiers()),
+        changed_at,
+        draw(st.none() | display_names()),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Decision requests
+# ---------------------------------------------------------------------------
+
+
+class DecisionRequest(NamedTuple):
+    """The arguments of :meth:`careaccess.CareAccess.decide`, in order: ``access.decide(*request)``."""
+
+    pnr: PersonalIdentityNumber
+    clinic_id: str
+    case_type_id: str
+    at: dt.datetime
+    residence: Residence | None
+
+
+@st.composite
+def decision_requests(
+    draw: st.DrawFn,
+    *,
+    clinic_ids: st.SearchStrategy[str] | None = None,
+    case_type_ids: st.SearchStrategy[str] | None = None,
+    pnrs: st.SearchStrategy[PersonalIdentityNumber] | None = None,
+    today: dt.date | None = None,
+    days: int = 400,
+    residence: bool | None = None,
+) -> DecisionRequest:
+    """Well-formed decision requests, for which ``decide`` never raises.
+
+    :param clinic_ids, case_type_ids, pnrs: where the ids and numbers come from (default:
+        any); pass ``st.sampled_from`` of a world's ids to ask about stored facts.
+    :param today, days: ``at`` lies within *days* days of *today* (default: the local
+        date), in UTC or Europe/Stockholm.
+    :param residence: True to always pass a residence, False never (the directory is
+        asked), None sometimes.
+    """
+    if days < 0:
+        raise InvalidArgument(f"days={days} must not be negative")
+    on = _record_today(today)
+    span = dt.timedelta(days=days)
+    at = draw(_instants(on - span, on + span))
+    at = at.astimezone(draw(st.sampled_from([dt.UTC, WORLD_TIMEZONE])))
+    pnr = draw(identity_numbers(max_birth_date=on) if pnrs is None else pnrs)
+    given = draw(st.booleans()) if residence is None else residence
+    return DecisionRequest(
+        pnr,
+        draw(identifiers() if clinic_ids is None else clinic_ids),
+        draw(identifiers() if case_type_ids is None else case_type_ids),
+        at,
+        draw(residences()) if given else None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Worlds
+# ---------------------------------------------------------------------------
+
+
+def _subset(people: list[Resident]) -> st.SearchStrategy[list[Resident]]:
+    if not people:
+        return st.just([])
+    return st.lists(st.sampled_from(people), unique_by=_digits)
+
+
+def _digits(resident: Resident) -> str:
+    return resident.pnr.digits
+
+
+def _clinic_id(clinic: Clinic) -> str:
+    return clinic.id
+
+
+def _case_type_id(case_type: CaseType) -> str:
+    return case_type.id
+
+
+@st.composite
+def worlds(
+    draw: st.DrawFn,
+    *,
+    min_clinics: int = 1,
+    max_clinics: int = 3,
+    max_case_types: int = 4,
+    max_residents: int = 10,
+    today: dt.date | None = None,
+) -> World:
+    """Consistent worlds: clinics, their case types, named residents, approvals and grants.
+
+    Grants are of restricted case types only and come in every state relative to *today*
+    (default: the local date). Write one into a store with :meth:`World.load`.
+    """
+    if not 0 <= min_clinics <= max_clinics:
+        raise InvalidArgument(f"need 0 <= min_clinics={min_clinics} <= max_clinics={max_clinics}")
+    if max_case_types < 0 or max_residents < 0:
+        raise InvalidArgument("max_case_types and max_residents must not be negative")
+    on = _record_today(today)
+    places = draw(st.lists(clinics(), min_size=min_clinics, max_size=max_clinics, unique_by=_clinic_id))
+    kinds = [
+        case_type
+        for clinic in places
+        for case_type in draw(
+            st.lists(case_types(clinic_id=clinic.id), max_size=max_case_types, unique_by=_case_type_id)
+        )
+    ]
+    people = draw(
+        st.lists(
+            residents(today=on - dt.timedelta(days=1), named=True),
+            max_size=max_residents,
+            unique_by=_digits,
+        )
+    )
+    approved = [
+        attrs.evolve(draw(approvals(clinic_id=clinic.id, pnr=person.pnr, today=on)), name=person.name)
+        for clinic in places
+        for person in draw(_subset(people))
+    ]
+    granted = [
+        attrs.evolve(
+            draw(grants(clinic_id=kind.clinic_id, case_type_id=kind.id, pnr=person.pnr, today=on)),
+            name=person.name,
+        )
+        for kind in kinds
+        if kind.restricted
+        for person in draw(_subset(people))
+    ]
+    return World(tuple(places), tuple(kinds), tuple(approved), tuple(granted), tuple(people), on)
+
+
+# ---------------------------------------------------------------------------
 # Registration for st.from_type
 # ---------------------------------------------------------------------------
 
@@ -439,3 +813,12 @@ def _register_for_hypothesis() -> None:
     st.register_type_strategy(PersonalIdentityNumber, identity_numbers())
     st.register_type_strategy(Residence, residences())
     st.register_type_strategy(AreaRule, area_rules())
+    st.register_type_strategy(ServiceArea, service_areas())
+    st.register_type_strategy(Clinic, clinics())
+    st.register_type_strategy(CaseType, case_types())
+    st.register_type_strategy(Actor, actors())
+    st.register_type_strategy(Resident, residents())
+    st.register_type_strategy(Approval, approvals())
+    st.register_type_strategy(Grant, grants())
+    st.register_type_strategy(DecisionRequest, decision_requests())
+    st.register_type_strategy(World, worlds())
