@@ -13,10 +13,10 @@ from typing import Any, Protocol, cast
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.cluster import ClusterPipeline, RedisCluster
+from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
-__all__ = ["APPLY", "FACTS", "PAGE", "Script", "execute", "needs_load"]
+__all__ = ["APPLY", "FACTS", "PAGE", "Script", "execute", "needs_load", "node_of", "primaries"]
 
 Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
@@ -30,6 +30,23 @@ class _Executes(Protocol):
     """What redis-py's (untyped) ``execute_command`` is: any command, any reply."""
 
     def execute_command(self, *args: Any, **options: Any) -> Any: ...
+
+
+class _Routes(Protocol):
+    """redis-py's (untyped) routing helpers of a cluster client."""
+
+    def get_node_from_key(self, key: str) -> ClusterNode: ...
+
+    def get_primaries(self) -> list[ClusterNode]: ...
+
+
+def node_of(cluster: RedisCluster, key: str) -> ClusterNode:
+    """The primary that serves *key*, from the client's slot map."""
+    return cast(_Routes, cluster).get_node_from_key(key)
+
+
+def primaries(cluster: RedisCluster) -> list[ClusterNode]:
+    return cast(_Routes, cluster).get_primaries()
 
 
 def execute(target: Client | AnyPipeline, *args: str | int) -> Any:
@@ -54,7 +71,12 @@ class Script:
 
     def queue(self, pipe: AnyPipeline, keys: Sequence[str], args: Sequence[str | int]) -> None:
         """Add a call to *pipe*; check its result with :func:`needs_load`."""
-        execute(pipe, "EVALSHA", self.sha, len(keys), *keys, *args)
+        if isinstance(pipe, ClusterPipeline):
+            # Unrouted, a cluster pipeline asks a server (COMMAND GETKEYS) where each EVALSHA goes.
+            node = node_of(pipe, keys[0])
+            cast(_Executes, pipe).execute_command("EVALSHA", self.sha, len(keys), *keys, *args, target_nodes=node)
+        else:
+            execute(pipe, "EVALSHA", self.sha, len(keys), *keys, *args)
 
     def load(self, client: Client) -> None:
         """Load the script (on every primary of a cluster)."""

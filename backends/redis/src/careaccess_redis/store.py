@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 from careaccess import InvalidRequest, StoreUnavailable
 from careaccess.identity import PersonalIdentityNumber, redact
@@ -112,15 +112,15 @@ def _reachable() -> Iterator[None]:
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
     """The URL for redis-py, and the careaccess options (``prefix``, ``cluster``) taken out of it."""
-    parts = urlsplit(url)
+    base, _, query = url.partition("?")  # not urlsplit: it would drop the '//' of unix:///path
     kept: list[tuple[str, str]] = []
     options: dict[str, str] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    for name, value in parse_qsl(query, keep_blank_values=True):
         if name in _OPTIONS:
             options[name] = value
         else:
             kept.append((name, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), options
+    return (f"{base}?{urlencode(kept)}" if kept else base), options
 
 
 def _flag(value: str) -> bool:

@@ -1,0 +1,384 @@
+"""What the Redis store promises beyond the conformance suite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import careaccess
+import pytest
+from careaccess import (
+    Action,
+    Actor,
+    CaseType,
+    Clinic,
+    InvalidRequest,
+    Reason,
+    StoreUnavailable,
+    connect,
+)
+from careaccess.store import (
+    ApprovalKey,
+    Changeset,
+    ClinicKey,
+    EventDraft,
+    FactsRequest,
+    MustBeAbsent,
+    MustExist,
+    Put,
+    ResidentQuery,
+)
+from careaccess.testing.conformance import make_pnr
+from hypothesis import given
+from hypothesis import strategies as st
+from redis import Redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+
+from careaccess_redis import KeySchema, RedisStore, lua
+from careaccess_redis.feed import event_id, parse_event_id
+from careaccess_redis.keys import hash_tag
+from careaccess_redis.plugin import careaccess_open_store, careaccess_store_schemes, careaccess_upgrade_store
+from careaccess_redis.records import dump_event
+from careaccess_redis.store import split_url
+from conftest import delete_prefix, fresh_prefix
+from redis_servers import RedisServer, free_port, redis_server_binary
+
+ADMIN = Actor("admin", frozenset({"c1", "c2", "{odd}%clinic", "å/ä:ö", "}"}))
+PERSON = make_pnr("19800314", 242)
+
+
+def _world(store: RedisStore, clinic: str = "c1") -> careaccess.CareAccess:
+    access = connect(store)
+    access.put_clinic(ADMIN, Clinic(clinic, "Vårdcentralen"))
+    access.put_case_type(ADMIN, CaseType(clinic, "open", "Öppen"))
+    access.put_case_type(ADMIN, CaseType(clinic, "kbt", "KBT", restricted=True))
+    return access
+
+
+def _reads(client: Redis) -> int:
+    """Read events the server has processed: one per request that arrives, pipelined or not."""
+    return int(client.info("stats")["total_reads_processed"])
+
+
+# == opening ===========================================================================
+
+
+def test_connect_opens_redis_urls_through_the_entry_point(single_url: str) -> None:
+    prefix = fresh_prefix()
+    with connect(f"{single_url}?prefix={prefix}") as access:
+        assert isinstance(access.store, RedisStore)
+        assert access.store.keys.prefix == prefix
+        access.put_clinic(ADMIN, Clinic("c1", "Vårdcentralen"))
+        assert access.clinic("c1") == Clinic("c1", "Vårdcentralen")
+        delete_prefix(access.store.client, prefix)
+
+
+def test_unix_socket_urls(tmp_path: Any) -> None:
+    socket_path = tmp_path / "redis.sock"
+    server = RedisServer(redis_server_binary(), tmp_path / "unix", free_port(), ["--unixsocket", str(socket_path)])
+    server.start()
+    try:
+        with connect(f"unix://{socket_path}?db=0&prefix=sock:") as access:
+            access.put_clinic(ADMIN, Clinic("c1", "Via uttaget"))
+            assert access.clinic("c1") == Clinic("c1", "Via uttaget")
+    finally:
+        server.stop()
+
+
+def test_plugin_claims_only_its_schemes() -> None:
+    assert sorted(careaccess_store_schemes()) == ["redis", "rediss", "unix"]
+    assert careaccess_open_store("memory://") is None
+    assert careaccess_open_store("sqlite:///x.db") is None
+    assert careaccess_upgrade_store("memory://") is None
+
+
+def test_upgrade_loads_the_scripts(private_server: RedisServer) -> None:
+    assert careaccess_upgrade_store(private_server.url) == "redis stores have no schema; scripts loaded"
+    client = Redis(port=private_server.port)
+    try:
+        assert client.script_exists(lua.FACTS.sha, lua.PAGE.sha, lua.APPLY.sha) == [True, True, True]
+    finally:
+        client.close()
+
+
+def test_url_options_are_taken_out_and_the_rest_left_for_redis_py() -> None:
+    plain, options = split_url("redis://u:p@h:1/2?prefix=app:&socket_timeout=3&cluster=true")
+    assert plain == "redis://u:p@h:1/2?socket_timeout=3"
+    assert options == {"prefix": "app:", "cluster": "true"}
+    assert split_url("rediss://h") == ("rediss://h", {})
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0?prefix=a{b}", "redis://127.0.0.1:1/0?cluster=maybe"])
+def test_bad_url_options_are_invalid_requests(url: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        RedisStore.from_url(url)
+    assert raised.value.code == "invalid_store_url"
+
+
+# == the key schema =====================================================================
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_hash_tags_are_injective_and_brace_free(first: str, second: str) -> None:
+    assert "{" not in hash_tag(first)
+    assert "}" not in hash_tag(first)
+    assert hash_tag(first)
+    assert (hash_tag(first) == hash_tag(second)) == (first == second)
+
+
+@given(st.text(max_size=30), st.text(alphabet="0123456789", min_size=12, max_size=12), st.text(max_size=10))
+def test_every_key_of_a_clinic_shares_one_slot(clinic_id: str, pnr: str, token: str) -> None:
+    keys = KeySchema("app:").of(clinic_id)
+    names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, keys.resident(pnr)]
+    names.append(keys.replay_prefix + token)
+    assert len({key_slot(name.encode()) for name in names}) == 1
+
+
+def test_odd_clinic_ids_work_on_a_cluster(cluster_store: RedisStore) -> None:
+    for clinic in ("{odd}%clinic", "å/ä:ö", "}"):
+        access = _world(cluster_store, clinic)
+        access.approve_resident(ADMIN, clinic, PERSON, name="Åsa")
+        assert access.decide(PERSON, clinic, "open").reason is Reason.APPROVED
+        assert [e.clinic_id for e in access.events(clinic_id=clinic)] == [clinic] * 4
+    assert {e.clinic_id for e in connect(cluster_store).events()} == {"{odd}%clinic", "å/ä:ö", "}"}
+
+
+# == round trips ========================================================================
+
+
+def test_a_decision_is_one_round_trip(private_server: RedisServer) -> None:
+    store = RedisStore.from_url(private_server.url)
+    monitor = Redis(port=private_server.port)
+    try:
+        _reads(monitor)  # connect the monitor first: its handshake is not the store's
+        access = _world(store)
+        access.grant_case_type(ADMIN, "c1", PERSON, "kbt")
+        access.decide(PERSON, "c1", "kbt")  # connections and scripts are warm now
+        before = _reads(monitor)
+        assert access.decide(PERSON, "c1", "kbt", residence=careaccess.Residence("01")).reason is Reason.GRANTED
+        assert _reads(monitor) - before == 2  # the decision, and this INFO
+        # Small enough for one packet: a larger pipeline is still one round trip, but several reads.
+        requests = [(make_pnr("19700101", n), "c1", "open") for n in range(100, 120)]
+        before = _reads(monitor)
+        decisions = access.decide_many(requests, at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        assert _reads(monitor) - before == 2
+        assert [d.reason for d in decisions] == [Reason.NOT_APPROVED] * 20
+    finally:
+        monitor.close()
+        store.close()
+
+
+def test_decide_many_is_one_round_trip_per_node(cluster_store: RedisStore) -> None:
+    clinics = [f"c{n}" for n in range(12)]
+    admin = Actor("admin", frozenset(clinics))
+    access = connect(cluster_store)
+    for clinic in clinics:
+        access.put_clinic(admin, Clinic(clinic, clinic))
+        access.put_case_type(admin, CaseType(clinic, "open", "Öppen"))
+        access.approve_resident(admin, clinic, PERSON)
+    requests = [(PERSON, clinic, "open") for clinic in clinics]
+    access.decide_many(requests)
+    client = cast(RedisCluster, cluster_store.client)
+    nodes = lua.primaries(client)
+    slots = {lua.node_of(client, cluster_store.keys.of(c).clinic).name for c in clinics}
+    assert len(slots) == 3, "the clinics should spread over all three masters"
+    monitors = [Redis(host=node.host, port=node.port) for node in nodes]
+    try:
+        before = [_reads(m) for m in monitors]
+        decisions = access.decide_many(requests)
+        after = [_reads(m) for m in monitors]
+    finally:
+        for monitor in monitors:
+            monitor.close()
+    assert [d.reason for d in decisions] == [Reason.APPROVED] * len(clinics)
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2, 2]
+
+
+# == scripts and failures ===============================================================
+
+
+def test_scripts_reload_after_script_flush(any_store: RedisStore) -> None:
+    access = _world(any_store)
+    access.approve_resident(ADMIN, "c1", PERSON, name="Åsa")
+    for flush in range(4):
+        if isinstance(any_store.client, RedisCluster):
+            for node in lua.primaries(any_store.client):
+                node.redis_connection.script_flush()
+        else:
+            any_store.client.script_flush()
+        if flush == 0:
+            assert access.decide(PERSON, "c1", "open").reason is Reason.APPROVED
+        elif flush == 1:
+            assert [d.reason for d in access.decide_many([(PERSON, "c1", "open")] * 3)] == [Reason.APPROVED] * 3
+        elif flush == 2:
+            assert [r.name for r in access.list_residents(ADMIN, "c1").items] == ["Åsa"]
+        else:
+            access.grant_case_type(ADMIN, "c1", PERSON, "kbt")
+            assert access.decide(PERSON, "c1", "kbt").reason is Reason.GRANTED
+
+
+def test_store_keeps_working_across_a_server_restart(private_server: RedisServer) -> None:
+    store = RedisStore.from_url(private_server.url)
+    try:
+        access = _world(store)
+        approval = access.approve_resident(ADMIN, "c1", PERSON)
+        private_server.restart()  # the append-only file brings the data back; scripts and connections are gone
+        assert access.decide(PERSON, "c1", "open").approval == approval
+        access.grant_case_type(ADMIN, "c1", PERSON, "kbt")
+        assert [e.action for e in access.events()][-2:] == [Action.RESIDENT_APPROVED, Action.CASE_TYPE_GRANTED]
+    finally:
+        store.close()
+
+
+def test_unreachable_redis_is_store_unavailable() -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.2")
+    access = connect(store)
+    calls: list[Callable[[], object]] = [
+        lambda: access.decide(PERSON, "c1", "open"),
+        lambda: access.decide_many([(PERSON, "c1", "open")]),
+        lambda: access.put_clinic(ADMIN, Clinic("c1", "X")),
+        lambda: store.apply(Changeset((), (Put(Clinic("c1", "X")),), _draft("c1"))),
+        access.events,
+        lambda: access.events(clinic_id="c1"),
+        lambda: store.page_residents(ResidentQuery("c1", 10)),
+    ]
+    for call in calls:
+        with pytest.raises(StoreUnavailable) as raised:
+            call()
+        assert raised.value.code == "store_unavailable"
+    store.close()
+
+
+def test_unreachable_cluster_is_store_unavailable() -> None:
+    with pytest.raises(StoreUnavailable):
+        RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0?cluster=true&socket_connect_timeout=0.2")
+
+
+def test_a_stalled_server_is_store_unavailable(private_server: RedisServer) -> None:
+    store = RedisStore.from_url(f"{private_server.url}?socket_timeout=0.05")
+    staller = Redis(port=private_server.port)
+    try:
+        access = _world(store)
+        stall = threading.Thread(target=lambda: lua.execute(staller, "DEBUG", "SLEEP", "4"))
+        stall.start()
+        time.sleep(0.2)  # the server is asleep now
+        try:
+            with pytest.raises(StoreUnavailable):
+                access.decide(PERSON, "c1", "open")
+        finally:
+            stall.join()
+        assert access.decide(PERSON, "c1", "open").reason is Reason.NOT_APPROVED
+    finally:
+        staller.close()
+        store.close()
+
+
+# == changesets =========================================================================
+
+
+def _draft(clinic: str, action: Action = Action.CLINIC_SAVED) -> EventDraft:
+    return EventDraft(
+        dt.datetime(2026, 1, 1, 12, 0, 0, 654321, tzinfo=dt.timezone(dt.timedelta(hours=1))), "a", action, clinic
+    )
+
+
+def test_a_replayed_call_returns_the_first_event_and_writes_nothing_more(any_store: RedisStore) -> None:
+    _world(any_store)
+    keys = any_store.keys.of("c1")
+    token_key = keys.replay_prefix + "fixed-token"
+    key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, token_key]
+    event = dump_event(_draft("c1"))
+    args = ("1", event, keys.resident_prefix, 0, 60, "PC", '{"name":"Ny","service_area":{"rules":[]}}', "", "")
+    first = lua.APPLY(any_store.client, key_names, args)
+    again = lua.APPLY(any_store.client, key_names, args)
+    assert first == again
+    assert first[0] == "ok"
+    assert len(any_store.read_events(None, 100, "c1")) == 4  # clinic, two case types, this one
+    assert 0 < int(any_store.client.ttl(token_key)) <= 60
+
+
+def test_records_round_trip_exactly(any_store: RedisStore) -> None:
+    access = _world(any_store)
+    moment = dt.datetime(2026, 1, 1, 12, 0, 0, 654321, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    access = connect(any_store, clock=lambda: moment)
+    approval = access.approve_resident(ADMIN, "c1", PERSON, name="Zoë 李")
+    grant = access.grant_case_type(ADMIN, "c1", PERSON, "kbt", until=dt.date(2026, 12, 31), name="Zoë 李")
+    facts = any_store.load_facts(FactsRequest(PERSON.digits, "c1", "kbt"))
+    assert (facts.approval, facts.grant) == (approval, grant)
+    assert facts.grant is not None
+    assert facts.grant.granted_at.microsecond == 654321
+    assert facts.grant.granted_at.utcoffset() is not None
+    event = access.events()[-1]
+    assert event.at == moment
+    assert event.after is not None
+    assert event.after["until"] == "2026-12-31"
+
+
+def test_a_changeset_may_only_write_its_events_clinic(any_store: RedisStore) -> None:
+    _world(any_store)
+    with pytest.raises(InvalidRequest) as raised:
+        any_store.apply(Changeset((), (Put(Clinic("c2", "Annan")),), _draft("c1")))
+    assert raised.value.code == "changeset_spans_clinics"
+    assert any_store.get_clinic("c2") is None
+
+
+def test_preconditions_on_other_clinics_are_checked_in_order(any_store: RedisStore) -> None:
+    _world(any_store)
+    _world(any_store, "c2")
+    changeset = Changeset(
+        (MustExist(ClinicKey("c2")), MustBeAbsent(ApprovalKey("c1", PERSON.digits)), MustBeAbsent(ClinicKey("c2"))),
+        (Put(Clinic("c1", "Ändrad")),),
+        _draft("c1"),
+    )
+    with pytest.raises(careaccess.Conflict) as raised:
+        any_store.apply(changeset)
+    assert raised.value.code == "clinic_exists"
+    assert any_store.get_clinic("c1") == Clinic("c1", "Vårdcentralen")
+
+
+# == the change feed ====================================================================
+
+
+def test_feed_follows_commit_order_across_clinics(any_store: RedisStore) -> None:
+    clinics = [f"k{n:02d}" for n in range(10)]
+    admin = Actor("admin", frozenset(clinics))
+    access = connect(any_store)
+    order = []
+    for round_ in range(3):
+        for clinic in reversed(clinics) if round_ % 2 else clinics:
+            access.put_clinic(admin, Clinic(clinic, f"{clinic} {round_}"))
+            order.append((clinic, f"{clinic} {round_}"))
+    feed = access.events(limit=1000)
+    assert [(e.clinic_id, e.after["name"] if e.after else None) for e in feed] == order
+    paged: list[careaccess.Event] = []
+    while batch := access.events(after=paged[-1].id if paged else None, limit=4):
+        paged.extend(batch)
+    assert paged == feed
+    # A cursor from one clinic's event works on another clinic's feed.
+    middle = feed[len(feed) // 2]
+    assert access.events(after=middle.id, clinic_id="k03") == [
+        e for e in feed[len(feed) // 2 + 1 :] if e.clinic_id == "k03"
+    ]
+
+
+def test_event_ids_are_opaque_and_checked() -> None:
+    made = event_id("1700000000000000-7", "vc-öst")
+    assert parse_event_id(made).clinic_id == "vc-öst"
+    assert (parse_event_id(made).micros, parse_event_id(made).seq) == (1700000000000000, 7)
+    for bad in ["", "1-2-3", made.upper(), made + "0", made.replace("-", "+"), "0" * 17 + "-" + "0" * 20 + "-ff"]:
+        with pytest.raises(InvalidRequest) as raised:
+            parse_event_id(bad)
+        assert raised.value.code == "invalid_cursor"
+
+
+def test_events_of_a_cluster_come_from_every_node(cluster_store: RedisStore) -> None:
+    clinics = [f"n{n}" for n in range(9)]
+    admin = Actor("admin", frozenset(clinics))
+    access = connect(cluster_store)
+    for clinic in clinics:
+        access.put_clinic(admin, Clinic(clinic, clinic))
+    assert [e.clinic_id for e in access.events()] == clinics
