@@ -45,10 +45,11 @@ def _world(store: Store, clock: FrozenClock | None = None) -> careaccess.CareAcc
 def _statements(store: SqlStore) -> list[str]:
     seen: list[str] = []
 
-    @sa.event.listens_for(store.engine, "before_cursor_execute")
     def _count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         seen.append(statement)
 
+    for engine in {store.engine, store.read_engine}:
+        sa.event.listen(engine, "before_cursor_execute", _count)
     return seen
 
 

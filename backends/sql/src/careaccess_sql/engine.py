@@ -18,23 +18,28 @@ from sqlalchemy.pool import StaticPool
 
 from careaccess_sql.options import StoreOptions
 
-__all__ = ["MODE", "make_engine", "reader", "writer"]
+__all__ = ["MODE", "make_engines"]
 
 #: The execution option that tells the begin hook whether a transaction is for writing.
 MODE = "careaccess_mode"
 
 
-def make_engine(options: StoreOptions) -> sa.Engine:
-    """A new engine for the database the options name."""
+def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
+    """New (read, write) engines for the database the options name."""
     if options.is_sqlite:
-        return _sqlite_engine(options)
+        engine = _sqlite_engine(options)
+        return engine.execution_options(**{MODE: "read"}), engine.execution_options(**{MODE: "write"})
     connect_args: dict[str, Any] = {}
     if options.schema is not None:
         # Set at connect time, so it costs no round trip per request.
         connect_args["options"] = f"-c search_path={options.schema}"
-    # No pool_pre_ping: it would double every decision's round trips. A dropped
-    # connection invalidates the pool and the request is retried or reported instead.
-    return sa.create_engine(options.database_url, connect_args=connect_args)
+    # Two pools, each with its isolation level fixed at connect: switching it per checkout
+    # costs more than the query. No pool_pre_ping either: it would double every
+    # decision's round trips; a dropped connection invalidates the pool and the request
+    # is retried (reads, writes that never reached COMMIT) or reported.
+    read = sa.create_engine(options.database_url, connect_args=connect_args, isolation_level="AUTOCOMMIT")
+    write = sa.create_engine(options.database_url, connect_args=connect_args, isolation_level="READ COMMITTED")
+    return read, write
 
 
 def _sqlite_engine(options: StoreOptions) -> sa.Engine:
@@ -76,17 +81,3 @@ def _sqlite_engine(options: StoreOptions) -> sa.Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
-
-
-def reader(engine: sa.Engine) -> sa.Engine:
-    """The engine in read mode: each statement on its own, no transaction."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(**{MODE: "read"})
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
-def writer(engine: sa.Engine) -> sa.Engine:
-    """The engine in write mode: one transaction per connection use, READ COMMITTED on PostgreSQL."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(**{MODE: "write"})
-    return engine.execution_options(isolation_level="READ COMMITTED")

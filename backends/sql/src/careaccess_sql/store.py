@@ -47,7 +47,7 @@ from careaccess.store import (
 from sqlalchemy.dialects import postgresql
 
 from careaccess_sql import migrate
-from careaccess_sql.engine import make_engine, reader, writer
+from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.schema import Tables, make_tables
 
@@ -107,12 +107,14 @@ class SqlStore:
     Safe to share between threads; any number of processes may share one database.
     """
 
-    def __init__(self, options: StoreOptions, engine: sa.Engine | None = None) -> None:
+    def __init__(self, options: StoreOptions) -> None:
         self.options = options
-        self.engine = engine if engine is not None else make_engine(options)
+        self._reader, self._writer = make_engines(options)
+        #: The engine changes and migrations run on (reads may use another pool).
+        self.engine = self._writer
+        #: The engine single-statement reads run on, without a transaction.
+        self.read_engine = self._reader
         self.tables: Tables = make_tables(options.prefix)
-        self._reader = reader(self.engine)
-        self._writer = writer(self.engine)
         # In-memory SQLite is one shared connection: operations must not interleave.
         self._serial: contextlib.AbstractContextManager[object] = (
             threading.RLock() if options.is_memory else contextlib.nullcontext()
@@ -159,7 +161,8 @@ class SqlStore:
 
     def close(self) -> None:
         """Release every pooled connection (an in-memory database is gone afterwards)."""
-        self.engine.dispose()
+        self._reader.dispose()
+        self._writer.dispose()
 
     def __repr__(self) -> str:
         return f"SqlStore({self.options.display_url!r})"
