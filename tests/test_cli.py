@@ -428,7 +428,7 @@ def test_show(run: Run, clinic: str, clock: Clock) -> None:
     text = run("show", clinic, TOLVAN).stdout
     assert "Name / Namn: Tolvan Tolvansson" in text
     assert "Identity number / Personnummer: 19121212-1212" in text
-    assert "Godkänd för kommunikation: 2025-03-28T10:00:00+01:00 by cli" in text
+    assert "Godkänd för kommunikation: 2025-03-28 10:00:00+01:00 CET by cli" in text
     assert "lab: through 2025-03-29 / till och med 2025-03-29, version 1 [expired / har gått ut]" in text
     data = as_json(run("show", clinic, TOLVAN, "--json"))
     assert (data["name"], data["approval"]["approved_by"], len(data["grants"])) == ("Tolvan Tolvansson", "cli", 1)

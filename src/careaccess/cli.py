@@ -216,7 +216,7 @@ def _grant(grant: Grant, today: dt.date) -> str:
     return f"{grant.case_type_id}: {_until(grant.until)}, version {grant.version}{expired}"
 
 
-def _access_lines(access: ResidentAccess, today: dt.date) -> list[str]:
+def _access_lines(access: ResidentAccess, today: dt.date, zone: ZoneInfo) -> list[str]:
     lines = [
         f"Name / Namn: {access.name or '-'}",
         f"Identity number / Personnummer: {access.pnr}",
@@ -225,7 +225,7 @@ def _access_lines(access: ResidentAccess, today: dt.date) -> list[str]:
         approval = access.approval
         lines.append(
             f"Approved for communication / Godkänd för kommunikation: "
-            f"{approval.approved_at.isoformat()} by {approval.approved_by}"
+            f"{_moment(approval.approved_at, zone)} by {approval.approved_by}"
         )
     else:
         lines.append("Approved for communication / Godkänd för kommunikation: no / nej")
@@ -251,7 +251,7 @@ def _decision_lines(decision: Decision, zone: ZoneInfo) -> list[str]:
     if decision.grant is not None:
         lines.append(f"  grant: {_until(decision.grant.until)} (version {decision.grant.version})")
     if decision.approval is not None:
-        lines.append(f"  approved {decision.approval.approved_at.isoformat()} by {decision.approval.approved_by}")
+        lines.append(f"  approved {_moment(decision.approval.approved_at, zone)} by {decision.approval.approved_by}")
     if decision.rule is not None:
         lines.append(f"  service-area rule: {_rule(decision.rule)}")
     return lines
@@ -727,7 +727,7 @@ def remove_grant(
 def show(session: _Session, *, clinic_id: str, pnr: str) -> _Output:
     """Show a resident's approval and grants at a clinic."""
     found = session.access.resident_access(session.actor(clinic_id), clinic_id, pnr)
-    return _Output(converter.unstructure(found), _access_lines(found, session.access.today()))
+    return _Output(converter.unstructure(found), _access_lines(found, session.access.today(), session.access.timezone))
 
 
 @cli.command("list")
@@ -959,7 +959,11 @@ class _Demo:
 
         self.later(2)
         self.step("The resident's page at the clinic", "Klicka på den invånare")
-        self.say(*_access_lines(self.access.resident_access(self.admin, CLINIC_ID, pnr), self.access.today()))
+        self.say(
+            *_access_lines(
+                self.access.resident_access(self.admin, CLINIC_ID, pnr), self.access.today(), self.access.timezone
+            )
+        )
 
     def removals(self) -> None:
         pnr = self.tolvan.pnr
