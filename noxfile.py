@@ -37,6 +37,8 @@ def tests(session: nox.Session) -> None:
         *session.posargs,
         "tests",
     )
+    # A downstream project using only the pytest plugin and strategies, and the example backend.
+    session.run("pytest", *session.posargs, "examples/downstream", "docs/examples/dictstore")
     for backend in BACKENDS:
         session.run("pytest", *session.posargs, f"backends/{backend.name}/tests")
 
@@ -54,6 +56,8 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the core, its tests and every backend."""
     install_all(session, "mypy")
     session.run("mypy", "--strict", "src", "tests")
+    session.run("mypy", "--strict", "examples/downstream")
+    session.run("mypy", "--strict", "docs/examples/dictstore")
     for backend in BACKENDS:
         session.run("mypy", "--strict", f"backends/{backend.name}/src", f"backends/{backend.name}/tests")
 
