@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import pytest
@@ -19,9 +20,12 @@ class SqliteMachine(CareAccessMachine):
         return SqlStore.open("sqlite://")
 
 
+# CI runs at least 200 examples on every store; locally a quicker run.
+EXAMPLES = 200 if os.environ.get("CI") == "true" else 25
+
 TestSqliteMachine = SqliteMachine.TestCase
 TestSqliteMachine.settings = settings(
-    TestSqliteMachine.settings, stateful_step_count=40, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=EXAMPLES, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -42,7 +46,7 @@ class PostgresqlMachine(CareAccessMachine):
 
 TestPostgresqlMachine = PostgresqlMachine.TestCase
 TestPostgresqlMachine.settings = settings(
-    max_examples=15, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=EXAMPLES, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 # Skips (or under CI fails) with a clear reason when the server is unreachable.
 pytest.mark.usefixtures("postgresql_admin")(TestPostgresqlMachine)
