@@ -26,17 +26,12 @@ def install_all(session: nox.Session, *extra: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite: core (with branch coverage, at least 90%), then each backend."""
+    """The whole test suite: core (with branch coverage, at least 90%), examples, then each backend."""
     install_all(session)
-    session.run(
-        "pytest",
-        "--cov=careaccess",
-        "--cov-branch",
-        "--cov-report=term-missing:skip-covered",
-        "--cov-fail-under=90",
-        *session.posargs,
-        "tests",
-    )
+    # coverage starts before pytest, so modules the pytest11 plugin imports early count too.
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, "tests")
+    session.run("coverage", "report")  # fails under 90% (pyproject.toml)
     # A downstream project using only the pytest plugin and strategies, and the example backend.
     session.run("pytest", *session.posargs, "examples/downstream", "docs/examples/dictstore")
     for backend in BACKENDS:
