@@ -158,6 +158,8 @@ def test_hook_careaccess_notify(caplog: pytest.LogCaptureFixture) -> None:
         Action.RESIDENT_APPROVED,
     ]
     assert "listener down" in caplog.text
+    # An unnamed plugin is named by its class, not by pluggy's id() number.
+    assert "test_hook_careaccess_notify.<locals>.Failing" in caplog.text
     assert PNR.digits not in caplog.text
     assert PNR.digits[2:] not in caplog.text
     # A refused change tells nobody.

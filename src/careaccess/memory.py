@@ -18,11 +18,13 @@ from careaccess.models import Approval, CaseType, Clinic, Event, Grant, Resident
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
+    CaseTypeRestricted,
     CaseTypeUnused,
     Changeset,
     ClinicKey,
     DecisionFacts,
     FactsRequest,
+    ImportBatch,
     Key,
     MustBeAbsent,
     MustExist,
@@ -31,6 +33,7 @@ from careaccess.store import (
     Put,
     Record,
     ResidentQuery,
+    key_of,
 )
 
 __all__ = ["MemoryStore", "MemoryStorePlugin"]
@@ -161,6 +164,28 @@ class MemoryStore:
             if held is not None:
                 held.events.append(len(self._events) - 1)
             return event
+
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        with self._lock:
+            held = self._clinics.get(batch.clinic_id)
+            if held is None:
+                raise MustExist(ClinicKey(batch.clinic_id)).conflict()
+            for case_type_id in batch.case_type_ids():
+                case_type = held.case_types.get(case_type_id)
+                if case_type is None or not case_type.restricted:
+                    raise CaseTypeRestricted(CaseTypeKey(batch.clinic_id, case_type_id)).conflict()
+            for record in batch.records:
+                key = key_of(record)
+                if self._get(key) is not None:
+                    raise batch.conflict_for(key)
+            events: list[Event] = []
+            for record, draft in zip(batch.records, batch.events, strict=True):
+                self._put(record)
+                event = draft.with_id(f"{len(self._events) + 1:016d}")
+                self._events.append(event)
+                held.events.append(len(self._events) - 1)
+                events.append(event)
+            return events
 
     def _holds(self, precondition: Precondition) -> bool:
         if isinstance(precondition, MustExist):

@@ -41,7 +41,9 @@ from careaccess.models import (
 from careaccess.plugins import make_plugin_manager
 from careaccess.serialization import converter
 from careaccess.store import (
+    MAX_IMPORT,
     ApprovalKey,
+    BulkImportStore,
     CaseTypeKey,
     CaseTypeRestricted,
     CaseTypeUnused,
@@ -51,6 +53,7 @@ from careaccess.store import (
     EventDraft,
     FactsRequest,
     GrantKey,
+    ImportBatch,
     MustBeAbsent,
     MustExist,
     MustHaveVersion,
@@ -183,6 +186,14 @@ def _unknown_clinic() -> NotFound:
 
 def _unknown_case_type() -> NotFound:
     return NotFound("unknown_case_type", "The clinic has no such case type.", "Mottagningen har ingen sådan ärendetyp.")
+
+
+def _not_restricted() -> InvalidRequest:
+    return InvalidRequest(
+        "case_type_not_restricted",
+        "Only case types with a restricted selection can be granted; this one is open to all.",
+        "Endast ärendetyper med begränsat urval kan delas ut; den här är öppen för alla.",
+    )
 
 
 def _grant_not_found() -> NotFound:
@@ -319,7 +330,7 @@ class CareAccess:
                 details = redact("".join(traceback.format_exception(error)))
                 log.error(
                     "careaccess_notify hook %r failed on event %s (%s):\n%s",
-                    impl.plugin_name,
+                    _plugin_label(impl.plugin_name, impl.plugin),
                     event.id,
                     event.action.value,
                     details,
@@ -504,11 +515,7 @@ class CareAccess:
         self._check_until(until, now)
         case_type = self._case_type(clinic_id, case_type_id)
         if not case_type.restricted:
-            raise InvalidRequest(
-                "case_type_not_restricted",
-                "Only case types with a restricted selection can be granted; this one is open to all.",
-                "Endast ärendetyper med begränsat urval kan delas ut; den här är öppen för alla.",
-            )
+            raise _not_restricted()
         if self._grant(clinic_id, person, case_type_id) is not None:
             raise MustBeAbsent(GrantKey(clinic_id, person.digits, case_type_id)).conflict()
         if name is None:
@@ -607,6 +614,106 @@ class CareAccess:
             pnr=person,
             case_type_id=case_type_id,
         )
+
+    # -- bulk import -------------------------------------------------------------------
+
+    def import_residents(
+        self,
+        actor: Actor,
+        clinic_id: str,
+        approvals: Iterable[Approval] = (),
+        grants: Iterable[Grant] = (),
+    ) -> list[Event]:
+        """Write many new approvals and grants of one clinic at once, all or nothing.
+
+        For moving a clinic's residents from another system, or seeding a store: the
+        records keep their own times, authors, versions and end dates (an expired grant
+        is imported as expired). Each record gets its ``resident_approved`` or
+        ``case_type_granted`` event by *actor*, and the notification hooks hear of each
+        after commit. At most :data:`~careaccess.store.MAX_IMPORT` records per call.
+
+        :returns: the events, approvals first, each group in the order given.
+        :raises PermissionDenied: unless *actor* may both approve and grant at the clinic.
+        :raises NotFound: ``unknown_clinic``, ``unknown_case_type``.
+        :raises InvalidRequest: ``import_too_large``, ``import_mixed_clinics``,
+            ``import_duplicate``, ``case_type_not_restricted``, ``invalid_version``,
+            ``import_unsupported`` (the store cannot import in one step).
+        :raises Conflict: ``approval_exists`` / ``grant_exists`` for a record already
+            stored; nothing is written.
+        """
+        self._authorize(actor, Action.RESIDENT_APPROVED, clinic_id)
+        self._authorize(actor, Action.CASE_TYPE_GRANTED, clinic_id)
+        records: list[Approval | Grant] = [*approvals, *grants]
+        if len(records) > MAX_IMPORT:
+            raise InvalidRequest(
+                "import_too_large",
+                f"Import at most {MAX_IMPORT} records at a time.",
+                f"Importera högst {MAX_IMPORT} poster åt gången.",
+            )
+        if not isinstance(self.store, BulkImportStore):
+            raise InvalidRequest(
+                "import_unsupported",
+                f"{type(self.store).__name__} cannot import many records in one step.",
+                "Lagringen kan inte importera många poster i ett steg.",
+            )
+        self._require_clinic(clinic_id)
+        self._check_import(clinic_id, records)
+        if not records:
+            return []
+        now = self.now()
+        drafts = tuple(
+            EventDraft(
+                now,
+                actor.id,
+                Action.RESIDENT_APPROVED if isinstance(record, Approval) else Action.CASE_TYPE_GRANTED,
+                clinic_id,
+                record.pnr,
+                None if isinstance(record, Approval) else record.case_type_id,
+                None,
+                _snapshot(record),
+            )
+            for record in records
+        )
+        events = self.store.import_batch(ImportBatch(clinic_id, tuple(records), drafts))
+        for event in events:
+            self._notify(event)
+        return events
+
+    def _check_import(self, clinic_id: str, records: Sequence[Approval | Grant]) -> None:
+        restricted = {c.id: c.restricted for c in self.store.list_case_types(clinic_id)}
+        seen: set[tuple[str, ...]] = set()
+        for record in records:
+            if not isinstance(record, Approval | Grant):
+                raise InvalidRequest(
+                    "invalid_record",
+                    "Only approvals and grants can be imported.",
+                    "Endast godkännanden och utdelade ärendetyper kan importeras.",
+                )
+            if record.clinic_id != clinic_id:
+                raise InvalidRequest(
+                    "import_mixed_clinics",
+                    "Every imported record must belong to the clinic imported into.",
+                    "Alla importerade poster måste höra till mottagningen som importeras till.",
+                )
+            key = (record.pnr.digits,) if isinstance(record, Approval) else (record.pnr.digits, record.case_type_id)
+            if key in seen:
+                raise InvalidRequest(
+                    "import_duplicate",
+                    "The import holds the same approval or grant twice.",
+                    "Importen innehåller samma godkännande eller utdelning två gånger.",
+                )
+            seen.add(key)
+            if isinstance(record, Grant):
+                if record.case_type_id not in restricted:
+                    raise _unknown_case_type()
+                if not restricted[record.case_type_id]:
+                    raise _not_restricted()
+                if record.version < 1:
+                    raise InvalidRequest(
+                        "invalid_version",
+                        "A grant's version starts at 1.",
+                        "En utdelnings version börjar på 1.",
+                    )
 
     # -- the resident list -------------------------------------------------------------
 
@@ -709,3 +816,15 @@ class CareAccess:
         """Committed changes after the event id *after*, oldest first (the durable change feed)."""
         _check_limit(limit)
         return self.store.read_events(after, limit, clinic_id)
+
+
+def _plugin_label(name: str, plugin: object) -> str:
+    """A plugin's registered name, or its class for one registered without a name.
+
+    pluggy names an unnamed plugin by ``id()``: a number that says nothing to a reader
+    and that could, by chance, repeat digits of the identity number being redacted.
+    """
+    if name == str(id(plugin)):
+        kind = plugin if isinstance(plugin, type) else type(plugin)
+        return f"{kind.__module__}.{kind.__qualname__}"
+    return name

@@ -21,7 +21,9 @@ from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess
 
 __all__ = [
+    "MAX_IMPORT",
     "ApprovalKey",
+    "BulkImportStore",
     "CaseTypeKey",
     "CaseTypeRestricted",
     "CaseTypeUnused",
@@ -32,6 +34,7 @@ __all__ = [
     "EventDraft",
     "FactsRequest",
     "GrantKey",
+    "ImportBatch",
     "Key",
     "MustBeAbsent",
     "MustExist",
@@ -223,6 +226,39 @@ class Changeset:
     event: EventDraft
 
 
+#: The most records one :class:`ImportBatch` may hold: enough to move a clinic a batch
+#: at a time, small enough that a server-side script applying it stays brief.
+MAX_IMPORT = 5000
+
+
+@frozen
+class ImportBatch:
+    """New approvals and grants of one clinic, each with its event, to be written at once.
+
+    Built and validated by :meth:`careaccess.CareAccess.import_residents`. The store
+    writes all of it, or nothing and raises :class:`Conflict`, when any of these fails:
+
+    - the clinic exists (``clinic_missing``);
+    - every grant's case type exists and is restricted (``case_type_not_restricted``);
+    - no record's key is already stored (``approval_exists`` / ``grant_exists``).
+
+    ``records`` have distinct keys, all at ``clinic_id``; ``events[i]`` records
+    ``records[i]``, and the events are appended in that order.
+    """
+
+    clinic_id: str
+    records: tuple[Approval | Grant, ...]
+    events: tuple[EventDraft, ...]
+
+    def case_type_ids(self) -> list[str]:
+        """The distinct case types the batch grants, sorted."""
+        return sorted({r.case_type_id for r in self.records if isinstance(r, Grant)})
+
+    def conflict_for(self, key: Key) -> Conflict:
+        """The error for a batch that would overwrite the record under *key*."""
+        return MustBeAbsent(key).conflict()
+
+
 # -- reads -----------------------------------------------------------------------------
 
 
@@ -308,4 +344,23 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class BulkImportStore(Store, Protocol):
+    """A store that can also write a whole :class:`ImportBatch` in one atomic step.
+
+    Optional: :meth:`careaccess.CareAccess.import_residents` refuses
+    (``import_unsupported``) on a store without it. Every built-in store has it.
+
+    .. versionadded:: 0.1
+    """
+
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        """Check the batch's preconditions, then write every record and append its event.
+
+        :returns: the stored events, in the order of ``batch.events``.
+        :raises Conflict: for the first failing precondition; nothing written.
+        """
         ...
