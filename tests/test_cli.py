@@ -66,8 +66,8 @@ def run(access: careaccess.CareAccess) -> Run:
     runner = CliRunner()
     environment = cli.Environment.sharing(access)
 
-    def invoke(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Result:
-        result = runner.invoke(cli.cli, list(args), obj=environment, env=env)
+    def invoke(*args: str, code: int = 0, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        result = runner.invoke(cli.cli, list(args), obj=environment, env=env, input=input)
         assert result.exit_code == code, (result.output, result.exception)
         return result
 
@@ -605,3 +605,66 @@ def test_admin_commands_persist_in_a_sqlite_store(tmp_path: Path) -> None:
     decision = as_json(invoke("decide", TOLVAN, "c1", "lab", "--json"))
     assert (decision["allowed"], decision["reason"]) == (True, "granted")
     assert [e["actor_id"] for e in as_json(invoke("events", "--json"))] == ["anna"] * 3
+
+
+# -- import ----------------------------------------------------------------------------
+
+
+def _lines(*records: object) -> str:
+    return "".join(json.dumps(careaccess.converter.unstructure(r)) + "\n" for r in records)
+
+
+def _records(clinic: str, count: int) -> tuple[list[careaccess.Approval], list[Grant]]:
+    when = dt.datetime(2024, 1, 2, 9, 0, tzinfo=STOCKHOLM)
+    people = [careaccess.PersonalIdentityNumber.parse(make_pnr(f"1960010{day}", "123")) for day in range(1, count + 1)]
+    approvals = [careaccess.Approval(clinic, p, f"Person {i}", when, "old") for i, p in enumerate(people)]
+    grants = [Grant(clinic, p, "lab", dt.date(2030, 1, 1), 2, when, "old", when, None) for p in people]
+    return approvals, grants
+
+
+def test_import_reads_what_json_output_prints(run: Run, clinic: str, access: careaccess.CareAccess) -> None:
+    approvals, grants = _records(clinic, 3)
+    text = _lines(*approvals, *grants).replace(f'"clinic_id": "{clinic}", ', "", 1)  # clinic_id may be left out
+    result = run("import", clinic, "-", "--json", input=text + "\n")
+    assert as_json(result) == {"clinic_id": clinic, "imported": 6}
+    for approval, grant in zip(approvals, grants, strict=True):
+        assert access.resident_access(_admin_of(clinic), clinic, approval.pnr) == (
+            careaccess.ResidentAccess(approval.pnr, approval.name, approval, (grant,))
+        )
+    assert [e.actor_id for e in access.events()[-6:]] == [cli.DEFAULT_ACTOR] * 6
+    assert run("import", clinic, "-", input="").stdout == "0 records imported. / 0 poster har importerats.\n"
+
+
+def _admin_of(clinic: str) -> careaccess.Actor:
+    return careaccess.Actor("test", frozenset({clinic}))
+
+
+def test_import_stops_at_the_first_failing_batch(
+    run: Run, clinic: str, access: careaccess.CareAccess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "MAX_IMPORT", 2)
+    approvals, _ = _records(clinic, 5)
+    access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+    before = len(access.events(limit=1000))
+    result = run("import", clinic, "-", input=_lines(*approvals), code=1)
+    assert (
+        result.stdout == "2 records were imported before this batch. / 2 poster importerades före den här omgången.\n"
+    )
+    assert "error [approval_exists]" in result.stderr
+    assert len(access.events(limit=1000)) == before + 2  # the first batch only
+    listed = {r.pnr for r in access.list_residents(_admin_of(clinic), clinic).items}
+    assert listed == {approvals[0].pnr, approvals[1].pnr, approvals[3].pnr}
+
+
+def test_import_refuses_a_bad_line_without_echoing_it(run: Run, clinic: str, access: careaccess.CareAccess) -> None:
+    approvals, _ = _records(clinic, 2)
+    before = access.events(limit=1000)
+    broken = _lines(approvals[0]) + '{"pnr": "196001021239", "name": 5}\n'
+    error = as_json(run("import", clinic, "-", "--json", input=broken, code=1))["error"]
+    assert error["code"] == "invalid_import_line"
+    assert "Line 2" in error["message_en"]
+    assert "1239" not in json.dumps(error)
+    assert access.events(limit=1000) == before  # the bad line is found before anything is written
+    assert as_json(run("import", clinic, "-", "--json", input="[1]\n", code=1))["error"]["code"] == (
+        "invalid_import_line"
+    )

@@ -34,6 +34,7 @@ from careaccess.identity import Gender, PersonalIdentityNumber, as_pnr, luhn_che
 from careaccess.models import (
     Action,
     Actor,
+    Approval,
     AreaRule,
     CaseType,
     Clinic,
@@ -49,6 +50,7 @@ from careaccess.models import (
 from careaccess.plugins import make_plugin_manager
 from careaccess.serialization import converter
 from careaccess.service import CareAccess
+from careaccess.store import MAX_IMPORT
 
 __all__ = ["DEFAULT_STORE", "Environment", "cli", "main", "parse_rule", "run_demo"]
 
@@ -794,6 +796,69 @@ def events(session: _Session, *, after: str | None, limit: int, clinic_id: str |
     return _Output(
         converter.unstructure(found),
         [_event(e, session.access.timezone) for e in found] or ["No events / Inga händelser"],
+    )
+
+
+def _imported(line_number: int, text: str, clinic_id: str) -> Approval | Grant:
+    """One JSON line in ``careaccess.converter``'s form of an approval or a grant."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        data.setdefault("clinic_id", clinic_id)
+        kind: type[Approval | Grant] = Grant if "case_type_id" in data else Approval
+        return converter.structure(data, kind)
+    except CareAccessError:
+        raise
+    except Exception as error:  # JSON and cattrs errors; the line itself may hold an identity number
+        raise InvalidRequest(
+            "invalid_import_line",
+            f"Line {line_number} is not an approval or a grant in careaccess JSON form ({type(error).__name__}).",
+            f"Rad {line_number} är inte ett godkännande eller en utdelning i careaccess JSON-form.",
+        ) from None
+
+
+@cli.command("import")
+@click.argument("clinic_id")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@_admin
+def import_(session: _Session, *, clinic_id: str, source: Any) -> _Output:
+    """Import approvals and grants from JSON Lines (SOURCE, or - for standard input).
+
+    Each line is one approval or grant as ``--json`` prints them (a grant has a
+    case_type_id); clinic_id may be left out. Lines are imported in batches of up to
+    MAX_IMPORT records, each batch all or nothing; the first batch that fails stops the
+    import, and the output says how many records went in before it.
+    """
+    actor = session.actor(clinic_id)
+    batch: list[Approval | Grant] = []
+    imported = 0
+
+    def flush() -> None:
+        nonlocal imported
+        approvals = [r for r in batch if isinstance(r, Approval)]
+        grants = [r for r in batch if isinstance(r, Grant)]
+        try:
+            imported += len(session.access.import_residents(actor, clinic_id, approvals, grants))
+        except CareAccessError as error:
+            if imported:
+                click.echo(
+                    f"{imported} records were imported before this batch. / "
+                    f"{imported} poster importerades före den här omgången."
+                )
+            raise error
+        batch.clear()
+
+    for number, line in enumerate(source, start=1):
+        if line.strip():
+            batch.append(_imported(number, line, clinic_id))
+            if len(batch) == MAX_IMPORT:
+                flush()
+    if batch:
+        flush()
+    return _Output(
+        {"clinic_id": clinic_id, "imported": imported},
+        [f"{imported} records imported. / {imported} poster har importerats."],
     )
 
 
