@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from careaccess.memory import MemoryStore
-from careaccess.models import Approval, Event, Grant, ResidentAccess
+from careaccess.models import Approval, CaseType, Event, Grant, ResidentAccess
 from careaccess.store import (
     ApprovalKey,
     CaseTypeUnused,
@@ -19,6 +19,7 @@ from careaccess.store import (
     DecisionFacts,
     FactsRequest,
     GrantKey,
+    ImportBatch,
     MustHaveVersion,
     Precondition,
     Put,
@@ -226,6 +227,48 @@ class FeedOrderByClinic(MemoryStore):
         return events if clinic_id is not None else sorted(events, key=lambda e: e.clinic_id)
 
 
+class ImportWritesAsItChecks(MemoryStore):
+    """Bulk import that checks each record just before writing it: a conflict half-way
+    leaves the records before it written."""
+
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        events: list[Event] = []
+        for record, draft in zip(batch.records, batch.events, strict=True):
+            events += super().import_batch(ImportBatch(batch.clinic_id, (record,), (draft,)))
+        return events
+
+
+class ImportTrustsTheCaseType(MemoryStore):
+    """Bulk import that leaves the case-type check to the caller, so a case type opened
+    or removed meanwhile still gets grants."""
+
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        with self._lock:
+            held = self._clinics.get(batch.clinic_id)
+            if held is None:
+                return super().import_batch(batch)
+            saved = dict(held.case_types)
+            for case_type_id in batch.case_type_ids():
+                held.case_types[case_type_id] = CaseType(batch.clinic_id, case_type_id, "", restricted=True)
+            try:
+                return super().import_batch(batch)
+            finally:
+                held.case_types = saved
+
+
+class ImportWithoutEvents(MemoryStore):
+    """Bulk import that writes the records but appends no events."""
+
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        with self._lock:
+            count = len(self._events)
+            events = super().import_batch(batch)
+            del self._events[count:]
+            held = self._clinics[batch.clinic_id]
+            held.events = [i for i in held.events if i < count]
+            return events
+
+
 ALL = [
     GrantEndsOneDayLate,
     GrantEndsInUtc,
@@ -243,4 +286,7 @@ ALL = [
     NamesLoseAccents,
     SearchIsCaseSensitive,
     FeedOrderByClinic,
+    ImportWritesAsItChecks,
+    ImportTrustsTheCaseType,
+    ImportWithoutEvents,
 ]

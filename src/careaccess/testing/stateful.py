@@ -1,7 +1,8 @@
 """A stateful model check for any Store: random workflows beside a plain reference model.
 
 :class:`CareAccessMachine` drives a store through the public API — approve, revoke,
-grant, change, remove, put and remove case types, move the clock — and keeps a
+grant, change, remove, put and remove case types, import in bulk (on stores that can),
+move the clock — and keeps a
 deliberately plain model of what must be true, written from DESIGN.md without using
 the core's decision code. After every step it checks that decisions, the resident list
 (paged) and the event feed agree with the model.
@@ -30,9 +31,9 @@ from careaccess.directory import StaticDirectory
 from careaccess.errors import CareAccessError
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.memory import MemoryStore
-from careaccess.models import Actor, AreaRule, CaseType, Clinic, Residence, Resident, ServiceArea
+from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
 from careaccess.service import CareAccess, connect
-from careaccess.store import Store
+from careaccess.store import BulkImportStore, Store
 from careaccess.testing.clock import FrozenClock
 from careaccess.testing.conformance import make_pnr
 
@@ -210,6 +211,51 @@ class CareAccessMachine(RuleBasedStateMachine):
         if code is None:
             del self.restricted[clinic, case_type]
             self.log.append(("case_type_removed", clinic, None, case_type))
+
+    @precondition(lambda self: isinstance(self.store, BulkImportStore))
+    @rule(
+        clinic=clinics,
+        approve=st.lists(people, max_size=2, unique=True),
+        grant=st.dictionaries(st.tuples(people, case_types), st.tuples(ends, st.integers(1, 3)), max_size=2),
+    )
+    def import_residents(
+        self,
+        clinic: str,
+        approve: list[PersonalIdentityNumber],
+        grant: dict[tuple[PersonalIdentityNumber, str], tuple[int | None, int]],
+    ) -> None:
+        now = self.clock()
+        approvals = [Approval(clinic, p, "Importerad", now, "legacy") for p in approve]
+        # Imported grants keep their end date, even one already passed.
+        grants = [
+            Grant(clinic, p, t, self.until(offset), version, now, "legacy", now, "Importerad")
+            for (p, t), (offset, version) in grant.items()
+        ]
+        codes: set[str] = set()
+        for g in grants:
+            if (clinic, g.case_type_id) not in self.restricted:
+                codes = {"unknown_case_type"}
+                break
+            if not self.restricted[clinic, g.case_type_id]:
+                codes = {"case_type_not_restricted"}
+                break
+        else:
+            if any((clinic, a.pnr.digits) in self.approved for a in approvals):
+                codes.add("approval_exists")
+            if any((clinic, g.pnr.digits, g.case_type_id) in self.grants for g in grants):
+                codes.add("grant_exists")
+        try:
+            self.access.import_residents(ADMIN, clinic, approvals, grants)
+        except CareAccessError as error:
+            assert error.code in codes, f"expected one of {codes}, got {error!r}"  # noqa: PT017
+            return
+        assert not codes, f"expected one of {codes}, but it succeeded"
+        for a in approvals:
+            self.approved.add((clinic, a.pnr.digits))
+            self.log.append(("resident_approved", clinic, a.pnr.digits, None))
+        for g in grants:
+            self.grants[clinic, g.pnr.digits, g.case_type_id] = (g.until, g.version)
+            self.log.append(("case_type_granted", clinic, g.pnr.digits, g.case_type_id))
 
     @rule(hours=st.sampled_from([1, 5, 23, 24, 24 * 7, 24 * 30]))
     def advance_clock(self, hours: int) -> None:
