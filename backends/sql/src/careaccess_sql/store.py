@@ -12,6 +12,7 @@ the transaction is then retried and its precondition check reports the conflict.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import re
 import threading
@@ -34,6 +35,8 @@ from careaccess.store import (
     Delete,
     EventDraft,
     FactsRequest,
+    GrantKey,
+    ImportBatch,
     Key,
     MustBeAbsent,
     MustExist,
@@ -49,7 +52,7 @@ from sqlalchemy.dialects import postgresql
 from careaccess_sql import migrate
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
-from careaccess_sql.schema import Tables, make_tables
+from careaccess_sql.schema import Tables, UtcDateTime, make_tables
 
 __all__ = ["SqlStore"]
 
@@ -226,12 +229,70 @@ class SqlStore:
             .limit(bp("limit"))
         )
         counter = t.event_counter
-        bump = counter.update().where(counter.c.id == 1).values(last_event_id=counter.c.last_event_id + 1)
+        # Takes a block of "count" ids at once; returns the last of them.
+        bump = (
+            counter.update()
+            .where(counter.c.id == 1)
+            .values(last_event_id=counter.c.last_event_id + bp("count", type_=sa.BigInteger))
+        )
         if self.engine.dialect.update_returning:
             self._next_event_id: tuple[sa.Executable, ...] = (bump.returning(counter.c.last_event_id),)
         else:  # pragma: no cover - both supported dialects can return from UPDATE
             self._next_event_id = (bump, sa.select(counter.c.last_event_id).where(counter.c.id == 1))
         self._insert_event = e.insert()
+        self._build_import_statements()
+
+    def _build_import_statements(self) -> None:
+        """The statements of a bulk import: a few checks and one insert per table."""
+        t = self.tables
+        c, ct, a, g = t.clinics, t.case_types, t.approvals, t.grants
+        bp = sa.bindparam
+        # Shared locks keep the clinic and the case types as checked until commit.
+        self._import_clinic = sa.select(c.c.id).where(c.c.id == bp("clinic_id")).with_for_update(read=True)
+        self._import_case_types = (
+            sa.select(ct.c.id, ct.c.restricted)
+            .where(ct.c.clinic_id == bp("clinic_id"), ct.c.id.in_(bp("case_type_ids", expanding=True)))
+            .with_for_update(read=True)
+        )
+        self._import_approvals_stored = sa.select(a.c.pnr).where(
+            a.c.clinic_id == bp("clinic_id"), self._one_of(a.c.pnr, "pnrs")
+        )
+        self._import_grants_stored = sa.select(g.c.pnr, g.c.case_type_id).where(
+            g.c.clinic_id == bp("clinic_id"), self._one_of(g.c.pnr, "pnrs")
+        )
+        self._bulk_inserts: dict[str, sa.Insert] = {}
+        if self.engine.dialect.name == "postgresql":
+            for table in (a, g, t.events):
+                self._bulk_inserts[table.name] = self._recordset_insert(table)
+
+    def _one_of(self, column: sa.ColumnElement[str], name: str) -> sa.ColumnElement[bool]:
+        """*column* is one of the strings in the JSON array bound as parameter *name*.
+
+        JSON rather than a PostgreSQL array: the driver sends one string as is, where it
+        would escape an array's thousands of values one at a time.
+        """
+        values = sa.bindparam(name, type_=sa.Text)
+        if self.engine.dialect.name == "postgresql":
+            items = sa.select(sa.func.json_array_elements_text(sa.cast(values, postgresql.JSON)))
+        else:
+            items = sa.select(sa.func.json_each(values).table_valued("value").c.value)
+        return column.in_(items)
+
+    @staticmethod
+    def _recordset_insert(table: sa.Table) -> sa.Insert:
+        """PostgreSQL: insert rows given as one JSON array of objects, in one statement of fixed text.
+
+        One text parameter costs the driver next to nothing to send, where arrays of
+        thousands of values are escaped one value at a time.
+        """
+        columns = [sa.column(column.name, _plain_type(column)) for column in table.columns]
+        rows = (
+            sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", type_=sa.Text), postgresql.JSON))
+            .table_valued(*columns)
+            .render_derived(name="batch", with_types=True)
+        )
+        names = [column.name for column in table.columns]
+        return table.insert().from_select(names, sa.select(*(rows.c[name] for name in names)))
 
     def _request_table(self) -> sa.Subquery | sa.TableValuedAlias:
         """The batch of a decide_many as a table (i, pnr, clinic_id, case_type_id), bound as one parameter."""
@@ -482,11 +543,25 @@ class SqlStore:
         :raises StoreUnavailable: the database failed; the change is either fully
             committed with its event or not at all (a failure during COMMIT cannot say which).
         """
+        return self._transact(lambda connection: self._apply_in(connection, changeset))
+
+    def _apply_in(self, connection: sa.Connection, changeset: Changeset) -> Event:
+        self._check(connection, changeset)
+        self._write(connection, changeset)
+        event_id = self._append(connection, changeset.event)
+        return changeset.event.with_id(f"{event_id:016d}")
+
+    def _transact(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run *work* in one write transaction and commit it.
+
+        A lost unique-key race or a deadlock runs *work* again (its checks then see the
+        winner); a connection that died before COMMIT runs it once more on a new one.
+        """
         reconnects = 1
         last: BaseException | None = None
         for _ in range(_ATTEMPTS):
             try:
-                return self._apply_once(changeset)
+                return self._transact_once(work)
             except _RetryError as retry:
                 last = retry.__cause__
             except _ReconnectError as dead:
@@ -506,21 +581,19 @@ class SqlStore:
             "Ändringen krockade gång på gång med samtidiga ändringar; ladda om och försök igen.",
         ) from last
 
-    def _apply_once(self, changeset: Changeset) -> Event:
+    def _transact_once(self, work: Callable[[sa.Connection], T]) -> T:
         committing = False
         try:
             with self._serial, self._writer.connect() as connection:
                 transaction = connection.begin()
                 try:
-                    self._check(connection, changeset)
-                    self._write(connection, changeset)
-                    event_id = self._append(connection, changeset.event)
+                    result = work(connection)
                 except BaseException:
                     transaction.rollback()
                     raise
                 committing = True
                 transaction.commit()
-                return changeset.event.with_id(f"{event_id:016d}")
+                return result
         except sa.exc.IntegrityError as error:
             raise _RetryError from error  # a racing writer inserted first; the next check sees it
         except (sa.exc.DBAPIError, sa.exc.DisconnectionError, sa.exc.TimeoutError) as error:
@@ -656,25 +729,127 @@ class SqlStore:
 
     def _append(self, connection: sa.Connection, draft: EventDraft) -> int:
         """Insert the event under the next id; the counter row stays locked until commit."""
-        result = connection.execute(self._next_event_id[0])
+        event_id = self._take_event_ids(connection, 1)
+        connection.execute(self._insert_event, {"id": event_id, **self._event_row(draft)})
+        return event_id
+
+    def _take_event_ids(self, connection: sa.Connection, count: int) -> int:
+        """Reserve the next *count* event ids; returns the last. The counter row stays locked until commit."""
+        result = connection.execute(self._next_event_id[0], {"count": count})
         if len(self._next_event_id) > 1:  # pragma: no cover - see _build_statements
             result = connection.execute(self._next_event_id[1])
-        event_id = int(result.scalar_one())
-        connection.execute(
-            self._insert_event,
-            {
-                "id": event_id,
-                "at": draft.at,
-                "actor_id": draft.actor_id,
-                "action": draft.action.value,
-                "clinic_id": draft.clinic_id,
-                "pnr": None if draft.pnr is None else draft.pnr.digits,
-                "case_type_id": draft.case_type_id,
-                "before_data": _json(draft.before),
-                "after_data": _json(draft.after),
-            },
-        )
-        return event_id
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _event_row(draft: EventDraft) -> dict[str, Any]:
+        return {
+            "at": draft.at,
+            "actor_id": draft.actor_id,
+            "action": draft.action.value,
+            "clinic_id": draft.clinic_id,
+            "pnr": None if draft.pnr is None else draft.pnr.digits,
+            "case_type_id": draft.case_type_id,
+            "before_data": _json(draft.before),
+            "after_data": _json(draft.after),
+        }
+
+    # -- bulk import -------------------------------------------------------------------
+
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        """Write a batch of new approvals and grants with their events, in one transaction.
+
+        The checks are a handful of statements whatever the batch's size; each table's
+        rows go in with one statement (PostgreSQL: ``INSERT ... SELECT`` from ``unnest``
+        of one array per column; SQLite: one prepared statement run over every row); the
+        events take one block of ids from the counter row, which stays locked until
+        commit, so ids follow commit order as :meth:`apply`'s do. An ``apply`` that
+        inserts one of the batch's keys first makes the insert fail; the import then
+        runs again and reports that key's conflict.
+
+        :returns: the stored events, in the order of ``batch.events``.
+        :raises Conflict: ``clinic_missing``, ``case_type_not_restricted``,
+            ``approval_exists`` or ``grant_exists``, the first that fails; nothing written.
+        :raises StoreUnavailable: as for :meth:`apply`.
+        """
+        approvals = [self._row(r) for r in batch.records if isinstance(r, Approval)]
+        grants = [self._row(r) for r in batch.records if isinstance(r, Grant)]
+        events = [self._event_row(draft) for draft in batch.events]
+        last = self._transact(lambda connection: self._import_in(connection, batch, approvals, grants, events))
+        first = last - len(batch.events) + 1
+        return [draft.with_id(f"{first + i:016d}") for i, draft in enumerate(batch.events)]
+
+    def _import_in(
+        self,
+        connection: sa.Connection,
+        batch: ImportBatch,
+        approvals: list[dict[str, Any]],
+        grants: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+    ) -> int:
+        """Check and write the batch; returns the last event id taken."""
+        clinic_id = batch.clinic_id
+        if connection.execute(self._import_clinic, {"clinic_id": clinic_id}).first() is None:
+            raise MustExist(ClinicKey(clinic_id)).conflict()
+        case_type_ids = batch.case_type_ids()
+        if case_type_ids:
+            params = {"clinic_id": clinic_id, "case_type_ids": case_type_ids}
+            restricted = {row[0]: bool(row[1]) for row in connection.execute(self._import_case_types, params)}
+            for case_type_id in case_type_ids:
+                if not restricted.get(case_type_id, False):
+                    raise CaseTypeRestricted(CaseTypeKey(clinic_id, case_type_id)).conflict()
+        stored: set[Key] = set()
+        if approvals:
+            params = {"clinic_id": clinic_id, "pnrs": json.dumps([row["pnr"] for row in approvals])}
+            stored.update(
+                ApprovalKey(clinic_id, row[0]) for row in connection.execute(self._import_approvals_stored, params)
+            )
+        if grants:
+            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted({row["pnr"] for row in grants}))}
+            rows = connection.execute(self._import_grants_stored, params)
+            stored.update(GrantKey(clinic_id, row[0], row[1]) for row in rows)
+        if stored:
+            for record in batch.records:
+                key = key_of(record)
+                if key in stored:
+                    raise batch.conflict_for(key)
+        self._insert_rows(connection, self.tables.approvals, approvals)
+        self._insert_rows(connection, self.tables.grants, grants)
+        if not events:
+            return 0  # nothing to append: leave the counter row unlocked
+        # Taken last, so the counter row is locked only while the events go in.
+        last = self._take_event_ids(connection, len(events))
+        first = last - len(events) + 1
+        for offset, row in enumerate(events):
+            row["id"] = first + offset
+        self._insert_rows(connection, self.tables.events, events)
+        return last
+
+    def _insert_rows(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert every row with one statement (a racing insert of the same key fails on it)."""
+        if not rows:
+            return
+        statement = self._bulk_inserts.get(table.name)
+        if statement is None:
+            connection.execute(table.insert(), rows)
+            return
+        text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso)
+        connection.execute(statement, {"rows": text})
+
+
+def _iso(value: object) -> str:
+    """Dates and aware datetimes in JSON, as PostgreSQL reads them (ISO 8601 with the offset)."""
+    if isinstance(value, dt.date):  # datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _plain_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
+    """*column*'s type as read from JSON: no collation, which the column applies on insert."""
+    if isinstance(column.type, UtcDateTime):
+        return sa.DateTime(timezone=True)
+    if isinstance(column.type, sa.String):
+        return sa.Text()
+    return column.type
 
 
 _MISSING: Any = object()

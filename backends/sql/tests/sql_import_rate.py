@@ -1,0 +1,115 @@
+"""How fast ``import_residents`` loads a SQL store: ``python sql_import_rate.py [sqlite|postgresql] ...``.
+
+Imports ``--batches`` batches of ``--size`` records (each resident approved and granted
+one restricted case type, so half the records are approvals, half grants) spread over
+``--clinics`` clinics, into a new SQLite file or a new schema on the test PostgreSQL
+server (``CAREACCESS_TEST_POSTGRESQL``), which is dropped afterwards. Prints records per
+second through ``CareAccess.import_residents`` and within ``SqlStore.import_batch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import careaccess
+import sqlalchemy as sa
+from careaccess import Actor, Approval, CareAccess, CaseType, Clinic, Event, Grant, PersonalIdentityNumber
+from careaccess.store import ImportBatch
+from careaccess.testing.conformance import make_pnr
+
+from careaccess_sql import SqlStore
+from sql_support import postgresql_server_url, schema_url
+
+CASE_TYPE = "restricted"
+WHEN = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
+FIRST_BIRTH = dt.date(1930, 1, 1)
+
+
+def resident(index: int) -> PersonalIdentityNumber:
+    """The *index*-th of many distinct residents: 999 serials per birth date."""
+    born = FIRST_BIRTH + dt.timedelta(days=index // 999)
+    return make_pnr(born.strftime("%Y%m%d"), 1 + index % 999)
+
+
+@contextmanager
+def store_url(kind: str) -> Iterator[str]:
+    """A URL for a new, empty store of *kind*, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite:///{Path(directory) / 'import.db'}"
+        return
+    schema = f"careaccess_rate_{secrets.token_hex(4)}"
+    admin = sa.create_engine(postgresql_server_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        yield schema_url(schema, create="true")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def measure(access: CareAccess, batches: int, size: int, clinics: int) -> tuple[float, float, int]:
+    """Import the batches; returns (seconds in import_residents, seconds in import_batch, records)."""
+    clinic_ids = [f"clinic-{n:04d}" for n in range(clinics)]
+    admin = Actor("loader", frozenset(clinic_ids))
+    for clinic_id in clinic_ids:
+        access.put_clinic(admin, Clinic(clinic_id, f"Vårdcentral {clinic_id}"))
+        access.put_case_type(admin, CaseType(clinic_id, CASE_TYPE, "Begränsad", restricted=True))
+    store = access.store
+    assert isinstance(store, SqlStore)
+    in_store = 0.0
+    import_batch = store.import_batch
+
+    def timed(batch: ImportBatch) -> list[Event]:
+        nonlocal in_store
+        started = time.perf_counter()
+        try:
+            return import_batch(batch)
+        finally:
+            in_store += time.perf_counter() - started
+
+    store.import_batch = timed  # type: ignore[method-assign]
+    total = 0.0
+    records = 0
+    people = size // 2
+    for number in range(batches):
+        clinic_id = clinic_ids[number % clinics]
+        persons = [resident(number * people + i) for i in range(people)]
+        approvals = [Approval(clinic_id, p, f"Invånare {p.birth_date}", WHEN, "legacy") for p in persons]
+        grants = [Grant(clinic_id, p, CASE_TYPE, None, 1, WHEN, "legacy", WHEN, None) for p in persons]
+        started = time.perf_counter()
+        events = access.import_residents(admin, clinic_id, approvals, grants)
+        total += time.perf_counter() - started
+        records += len(events)
+    return total, in_store, records
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("kind", choices=["sqlite", "postgresql"])
+    parser.add_argument("--batches", type=int, default=100)
+    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--clinics", type=int, default=10)
+    args = parser.parse_args(argv)
+    with store_url(args.kind) as url, careaccess.connect(url) as access:
+        total, in_store, records = measure(access, args.batches, args.size, args.clinics)
+        assert len(access.events(limit=1000)) == min(1000, 2 * args.clinics + records)
+    print(
+        f"{args.kind}: {records} records in {args.batches} batches of {args.size}: "
+        f"{total:.2f} s, {records / total:,.0f} records/s through import_residents; "
+        f"{in_store:.2f} s, {records / in_store:,.0f} records/s in import_batch"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,224 @@
+"""Bulk import on SQL: a fixed number of statements per batch, lost races and dead connections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import careaccess
+import pytest
+import sqlalchemy as sa
+from careaccess import Action, Actor, Approval, CareAccess, CaseType, Clinic, Conflict, Grant, StoreUnavailable
+from careaccess.testing.clock import FrozenClock
+from careaccess.testing.conformance import make_pnr
+
+from careaccess_sql import SqlStore
+
+ADMIN = Actor("admin", frozenset({"c1"}))
+START = dt.datetime(2026, 1, 15, 8, 30, tzinfo=dt.UTC)
+WHEN = dt.datetime(2024, 3, 1, 9, 15, 0, 250000, tzinfo=dt.UTC)
+
+
+def _records(count: int) -> tuple[list[Approval], list[Grant]]:
+    """*count* residents, each approved and granted the restricted case type."""
+    born = [dt.date(1940, 1, 1) + dt.timedelta(days=i // 500) for i in range(count)]
+    people = [make_pnr(day.strftime("%Y%m%d"), 100 + i % 500) for i, day in enumerate(born)]
+    approvals = [Approval("c1", p, f"Invånare {i}", WHEN, "legacy") for i, p in enumerate(people)]
+    grants = [Grant("c1", p, "restr", dt.date(2027, 1, 1), 2, WHEN, "legacy", WHEN) for p in people]
+    return approvals, grants
+
+
+def _world(store: SqlStore) -> CareAccess:
+    access = careaccess.connect(store, clock=FrozenClock(START))
+    access.put_clinic(ADMIN, Clinic("c1", "Vårdcentralen"))
+    access.put_case_type(ADMIN, CaseType("c1", "restr", "Begränsad", restricted=True))
+    return access
+
+
+def _count(store: SqlStore, table: sa.Table) -> int:
+    with store.read_engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _counts(store: SqlStore) -> tuple[int, int, int]:
+    t = store.tables
+    return _count(store, t.approvals), _count(store, t.grants), _count(store, t.events)
+
+
+def _on_statement(store: SqlStore, starts: str, action: Callable[[Any], None]) -> None:
+    """Run *action* (given the SQLAlchemy connection) before each write statement starting with *starts*."""
+
+    def before(connection: Any, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith(starts):
+            action(connection)
+
+    sa.event.listen(store.engine, "before_cursor_execute", before)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'care.db'}"
+    else:
+        url = request.getfixturevalue("postgresql_url")
+    store = SqlStore.open(url, create=True)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def postgresql_store(postgresql_url: str) -> Iterator[SqlStore]:
+    store = SqlStore.open(postgresql_url, create=True)
+    yield store
+    store.close()
+
+
+def test_an_import_takes_the_same_statements_whatever_its_size(store: SqlStore) -> None:
+    access = _world(store)
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda _c, _k, statement, *_a: seen.append(statement))
+    small = _records(4)
+    access.import_residents(ADMIN, "c1", small[0][:2], small[1][:2])
+    few = list(seen)
+    seen.clear()
+    large = _records(2000)
+    events = access.import_residents(ADMIN, "c1", large[0][2:], large[1][2:])
+    assert seen == few
+    statements = [s for s in seen if not s.startswith("BEGIN")]
+    assert len(statements) == 8  # clinic, case types, two key checks, two inserts, event ids, events
+    assert [int(e.id) for e in events] == list(range(int(events[0].id), int(events[0].id) + 3996))
+    assert _counts(store) == (2000, 2000, 2 + 4 + 3996)
+    # The counter goes on after the block: the next change takes the next id.
+    approved = access.approve_resident(ADMIN, "c1", make_pnr("19991231", 999))
+    assert approved is not None
+    assert [e.id for e in access.events(after=events[-1].id)] == [f"{int(events[-1].id) + 1:016d}"]
+
+
+def test_an_apply_that_inserts_a_key_first_wins(postgresql_store: SqlStore) -> None:
+    # The grant is inserted and committed after the import checked its keys and before
+    # its own insert: the import's insert fails on the key, it runs again and reports.
+    access = _world(postgresql_store)
+    approvals, grants = _records(50)
+    racing = False
+
+    def grant_first(_connection: object) -> None:
+        nonlocal racing
+        if not racing:
+            racing = True
+            access.grant_case_type(ADMIN, "c1", grants[30].pnr, "restr")
+
+    _on_statement(postgresql_store, "INSERT INTO grants", grant_first)
+    with pytest.raises(Conflict) as raised:
+        access.import_residents(ADMIN, "c1", approvals, grants)
+    assert raised.value.code == "grant_exists"
+    assert racing
+    assert _counts(postgresql_store) == (0, 1, 3)
+    assert access.events(limit=10)[-1].action is Action.CASE_TYPE_GRANTED
+    assert access.resident_access(ADMIN, "c1", grants[30].pnr).grants[0].granted_by == ADMIN.id
+
+
+def test_an_import_that_inserts_a_key_first_wins(postgresql_store: SqlStore, postgresql_admin: sa.Engine) -> None:
+    # A racing grant finds the key absent, then waits on the import's uncommitted row;
+    # once the import commits, its insert fails on the key and it reports the conflict.
+    access = _world(postgresql_store)
+    approvals, grants = _records(50)
+    outcome: list[BaseException | None] = []
+
+    def grant() -> None:
+        try:
+            access.grant_case_type(ADMIN, "c1", grants[7].pnr, "restr")
+            outcome.append(None)
+        except Conflict as error:
+            outcome.append(error)
+
+    racer = threading.Thread(target=grant)
+
+    def grant_while_importing(_connection: object) -> None:
+        if racer.is_alive() or outcome:
+            return
+        racer.start()
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO grants%'"
+        )
+        deadline = time.monotonic() + 10
+        with postgresql_admin.connect() as admin:
+            while admin.execute(waiting).scalar_one() == 0:
+                assert time.monotonic() < deadline, "the racing grant never waited on the import's row"
+                time.sleep(0.01)
+
+    _on_statement(postgresql_store, "UPDATE event_counter", grant_while_importing)
+    events = access.import_residents(ADMIN, "c1", approvals, grants)
+    racer.join(timeout=10)
+    assert len(events) == 100
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Conflict)
+    assert outcome[0].code == "grant_exists"
+    assert _counts(postgresql_store) == (50, 50, 102)
+    assert access.resident_access(ADMIN, "c1", grants[7].pnr).grants == (grants[7],)
+
+
+def _kill(postgresql_admin: sa.Engine) -> Callable[[Any], None]:
+    def kill(connection: Any) -> None:
+        pid = connection.connection.driver_connection.info.backend_pid
+        with postgresql_admin.connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    return kill
+
+
+def test_a_connection_killed_mid_import_is_replaced_once(
+    postgresql_store: SqlStore, postgresql_admin: sa.Engine
+) -> None:
+    access = _world(postgresql_store)
+    approvals, grants = _records(300)
+    kills = 0
+
+    def kill_once(connection: Any) -> None:
+        nonlocal kills
+        if kills == 0:
+            kills += 1
+            _kill(postgresql_admin)(connection)
+
+    _on_statement(postgresql_store, "INSERT INTO events", kill_once)
+    events = access.import_residents(ADMIN, "c1", approvals, grants)
+    assert kills == 1
+    assert access.events(limit=1000)[2:] == events
+    assert _counts(postgresql_store) == (300, 300, 602)
+
+
+def test_a_connection_killed_on_every_try_leaves_nothing(
+    postgresql_store: SqlStore, postgresql_admin: sa.Engine
+) -> None:
+    access = _world(postgresql_store)
+    approvals, grants = _records(300)
+    _on_statement(postgresql_store, "INSERT INTO events", _kill(postgresql_admin))
+    with pytest.raises(StoreUnavailable):
+        access.import_residents(ADMIN, "c1", approvals, grants)
+    assert _counts(postgresql_store) == (0, 0, 2)
+
+
+def test_a_connection_killed_before_commit_leaves_nothing(
+    postgresql_store: SqlStore, postgresql_admin: sa.Engine
+) -> None:
+    access = _world(postgresql_store)
+    approvals, grants = _records(300)
+    kill = _kill(postgresql_admin)
+    armed = True
+
+    def kill_at_commit(connection: Any) -> None:
+        nonlocal armed
+        if armed:
+            armed = False
+            kill(connection)
+
+    sa.event.listen(postgresql_store.engine, "commit", kill_at_commit)
+    with pytest.raises(StoreUnavailable):
+        access.import_residents(ADMIN, "c1", approvals, grants)
+    assert _counts(postgresql_store) == (0, 0, 2)
+    # Ids taken by the lost transaction were never committed: the feed has no gap.
+    access.approve_resident(ADMIN, "c1", approvals[0].pnr)
+    assert [e.id for e in access.events(limit=10)] == [f"{n:016d}" for n in (1, 2, 3)]
