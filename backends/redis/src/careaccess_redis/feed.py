@@ -14,7 +14,7 @@ import re
 from attrs import frozen
 from careaccess import InvalidRequest
 
-__all__ = ["Position", "event_id", "parse_event_id"]
+__all__ = ["Position", "event_id", "event_ids", "parse_event_id"]
 
 _EVENT_ID = re.compile(r"(\d{17})-(\d{20})-((?:[0-9a-f]{2})+)")
 
@@ -37,6 +37,15 @@ class Position:
 def event_id(stream_id: str, clinic_id: str) -> str:
     micros, _, seq = stream_id.partition("-")
     return f"{int(micros):017d}-{int(seq):020d}-{clinic_id.encode().hex()}"
+
+
+def event_ids(first_stream_id: str, clinic_id: str, count: int) -> list[str]:
+    """The ids of *count* events appended in one microsecond, the first under *first_stream_id*."""
+    micros, _, seq = first_stream_id.partition("-")
+    head = f"{int(micros):017d}-"
+    tail = "-" + clinic_id.encode().hex()
+    start = int(seq)
+    return [f"{head}{start + n:020d}{tail}" for n in range(count)]
 
 
 def parse_event_id(text: str) -> Position:

@@ -16,7 +16,7 @@ from redis.client import Pipeline
 from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
-__all__ = ["APPLY", "FACTS", "PAGE", "Script", "execute", "needs_load", "node_of", "primaries"]
+__all__ = ["APPLY", "FACTS", "IMPORT", "PAGE", "Script", "execute", "needs_load", "node_of", "primaries"]
 
 Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
@@ -210,6 +210,114 @@ for at = 6 + 4 * checks, #ARGV, 4 do
   end
 end
 redis.call("SET", KEYS[6], id, "EX", ARGV[5])
+return {"ok", id}
+"""
+)
+
+# Import a batch of new approvals and grants. KEYS: clinic, types, uses, residents,
+# events, replay token, then the resident hashes. ARGV: feed-index flag, replay seconds,
+# resident key prefix, number of case types n, n pairs (case type id, grants of it),
+# the shape, the record JSONs and the event JSONs. The shape lists each resident hash's
+# fields, residents separated by spaces, fields by commas: 0 is the approval, i a grant
+# of the i-th case type. Records follow the shape's order, events the batch's; JSON
+# never holds a raw newline, so each list is one argument joined by newlines.
+#
+# Replies: {"ok", first stream id} (the other events' ids follow it one sequence number
+# at a time; "" for an empty batch); {"clinic"}, {"type", i} or {"record", {j, ...}}
+# (the i-th case type fails; the records at shape positions j are stored) with nothing
+# written; {"register"} as for APPLY.
+IMPORT = Script(
+    """#!lua
+local replayed = redis.call("GET", KEYS[6])
+if replayed then return {"ok", replayed} end
+if redis.call("EXISTS", KEYS[1]) == 0 then return {"clinic"} end
+local types = tonumber(ARGV[4])
+local fields = {[0] = "a"}
+for i = 1, types do
+  local id = ARGV[3 + 2 * i]
+  local case_type = redis.call("HGET", KEYS[2], id)
+  if not (case_type and cjson.decode(case_type).restricted == true) then return {"type", i} end
+  fields[i] = "g:" .. id
+end
+local shape = ARGV[5 + 2 * types]
+if shape == "" then return {"ok", ""} end
+
+-- A resident's hash fields, from its part of the shape.
+local function names(resident)
+  local out = {}
+  for code in string.gmatch(resident, "%d+") do out[#out + 1] = fields[tonumber(code)] end
+  return out
+end
+-- unpack is bounded by Lua's C stack: pass long key lists in chunks.
+local stored = 0
+for from = 7, #KEYS, 1000 do
+  stored = stored + redis.call("EXISTS", unpack(KEYS, from, math.min(from + 999, #KEYS)))
+end
+if stored > 0 then
+  local clashes, seen, j = {}, 0, 6
+  for resident in string.gmatch(shape, "%S+") do
+    j = j + 1
+    local held = names(resident)
+    if redis.call("EXISTS", KEYS[j]) == 1 then
+      for i, name in ipairs(held) do
+        if redis.call("HEXISTS", KEYS[j], name) == 1 then clashes[#clashes + 1] = seen + i end
+      end
+    end
+    seen = seen + #held
+  end
+  if #clashes > 0 then return {"record", clashes} end
+end
+-- Checked after the preconditions, so that a batch that fails them indexes nothing.
+if ARGV[1] ~= "1" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
+
+local function lines(text)
+  local out, from = {}, 1
+  while true do
+    local stop = string.find(text, "\\n", from, true)
+    if not stop then
+      out[#out + 1] = string.sub(text, from)
+      return out
+    end
+    out[#out + 1] = string.sub(text, from, stop - 1)
+    from = stop + 1
+  end
+end
+
+-- Stamped as APPLY stamps its event; the batch's events share the microsecond, in sequence.
+local now = redis.call("TIME")
+local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local top = redis.call("XREVRANGE", KEYS[5], "+", "-", "COUNT", 1)[1]
+if top then
+  local latest = tonumber(string.match(top[1], "^(%d+)"))
+  if latest > micros then micros = latest end
+end
+local stamp = string.format("%.0f-*", micros)
+-- The events go first, as in APPLY.
+local events = lines(ARGV[7 + 2 * types])
+local id = redis.call("XADD", KEYS[5], stamp, "e", events[1])
+for n = 2, #events do redis.call("XADD", KEYS[5], stamp, "e", events[n]) end
+
+local records, done, j = lines(ARGV[6 + 2 * types]), 0, 6
+local skip = string.len(ARGV[3])
+local members = {}
+for resident in string.gmatch(shape, "%S+") do
+  j = j + 1
+  local row = {}
+  for i, name in ipairs(names(resident)) do
+    row[2 * i - 1] = name
+    row[2 * i] = records[done + i]
+  end
+  done = done + #row / 2
+  redis.call("HSET", KEYS[j], unpack(row))
+  members[#members + 1] = 0
+  members[#members + 1] = string.sub(KEYS[j], skip + 1)
+  if #members >= 2000 or j == #KEYS then
+    redis.call("ZADD", KEYS[4], unpack(members))
+    members = {}
+  end
+end
+for i = 1, types do redis.call("HINCRBY", KEYS[3], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+redis.call("SET", KEYS[6], id, "EX", ARGV[2])
 return {"ok", id}
 """
 )

@@ -37,8 +37,8 @@ _KEY_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every record: json.dumps would build a new one per call when given options.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def dump_record(record: Record) -> str:

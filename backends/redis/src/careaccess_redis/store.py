@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Final, cast
 from urllib.parse import parse_qsl, urlencode
 
+import attrs
 from careaccess import InvalidRequest, StoreUnavailable
 from careaccess.identity import PersonalIdentityNumber, redact
 from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
@@ -23,6 +24,7 @@ from careaccess.store import (
     DecisionFacts,
     Delete,
     FactsRequest,
+    ImportBatch,
     Key,
     MustBeAbsent,
     MustExist,
@@ -50,7 +52,7 @@ from redis.exceptions import (
 from redis.retry import Retry
 
 from careaccess_redis import lua
-from careaccess_redis.feed import Position, event_id, parse_event_id
+from careaccess_redis.feed import Position, event_id, event_ids, parse_event_id
 from careaccess_redis.keys import ClinicKeys, KeySchema
 from careaccess_redis.records import (
     dump_event,
@@ -182,7 +184,7 @@ class RedisStore:
     def load_scripts(self) -> None:
         """Load the Lua scripts now (they are also loaded on first use)."""
         with _reachable():
-            for script in (lua.FACTS, lua.PAGE, lua.APPLY):
+            for script in (lua.FACTS, lua.PAGE, lua.APPLY, lua.IMPORT):
                 script.load(self.client)
 
     # -- decisions ---------------------------------------------------------------------
@@ -347,6 +349,40 @@ class RedisStore:
             raise changeset.preconditions[int(reply[1]) - 1].conflict()
         return changeset.event.with_id(event_id(reply[1], clinic_id))
 
+    def import_batch(self, batch: ImportBatch) -> list[Event]:
+        """Write a whole batch with one script call, all or nothing (see :class:`ImportBatch`).
+
+        The events share one microsecond and follow each other in sequence, so the
+        feed holds them together and in order. A call that redis-py retries after a
+        dropped connection is applied once, as for :meth:`apply`.
+        """
+        clinic_id = batch.clinic_id
+        keys = self.keys.of(clinic_id)
+        plan = _ImportPlan(batch, keys)
+        plan.key_names[5] = keys.replay_prefix + uuid.uuid4().hex
+        events = "\n".join(dump_event(draft) for draft in batch.events)
+        with _reachable():
+            while True:
+                flag = "1" if clinic_id in self._indexed else "0"
+                reply = lua.IMPORT(self.client, plan.key_names, (flag, *plan.head, events))
+                if reply[0] != "register":
+                    break
+                self._index(clinic_id)
+        outcome = reply[0]
+        if outcome == "clinic":
+            raise MustExist(ClinicKey(clinic_id)).conflict()
+        if outcome == "type":
+            raise CaseTypeRestricted(CaseTypeKey(clinic_id, plan.case_types[int(reply[1]) - 1])).conflict()
+        if outcome == "record":
+            first = min(plan.order[int(position) - 1] for position in reply[1])
+            raise batch.conflict_for(key_of(batch.records[first]))
+        if not batch.events:
+            return []
+        ids = event_ids(reply[1], clinic_id, len(batch.events))
+        # The clinic's stream holds them: return them as the feed will, even from a draft naming another clinic.
+        drafts = [d if d.clinic_id == clinic_id else attrs.evolve(d, clinic_id=clinic_id) for d in batch.events]
+        return [draft.with_id(made) for draft, made in zip(drafts, ids, strict=True)]
+
     def _check_elsewhere(self, preconditions: Sequence[Precondition]) -> list[bool]:
         """Check preconditions on other clinics' keys, just before the script runs.
 
@@ -503,6 +539,52 @@ def _plan(changeset: Changeset, keys: ClinicKeys) -> tuple[list[str], list[str],
         same_clinic(key)
         ops.extend(_write_op(write, key, resident))
     return key_names, ops, foreign
+
+
+class _ImportPlan:
+    """The IMPORT script's keys (slot 5 left for the replay key) and arguments but the events.
+
+    Records are grouped by resident (one ``HSET`` each); ``order[j]`` is the batch index
+    of the record at shape position ``j``.
+    """
+
+    def __init__(self, batch: ImportBatch, keys: ClinicKeys) -> None:
+        clinic_id = batch.clinic_id
+        if len(batch.events) != len(batch.records):
+            raise InvalidRequest(
+                "import_events_mismatch",
+                "An import batch needs exactly one event per record.",
+                "En importsats behöver exakt en händelse per post.",
+            )
+        self.case_types = batch.case_type_ids()
+        codes = {case_type_id: str(n) for n, case_type_id in enumerate(self.case_types, 1)}
+        granted = dict.fromkeys(self.case_types, 0)
+        by_resident: dict[str, list[int]] = {}
+        fields: list[str] = []
+        for index, record in enumerate(batch.records):
+            if record.clinic_id != clinic_id:
+                raise InvalidRequest(
+                    "import_mixed_clinics",
+                    "Every imported record must belong to the clinic imported into.",
+                    "Alla importerade poster måste höra till mottagningen som importeras till.",
+                )
+            if isinstance(record, Grant):
+                granted[record.case_type_id] += 1
+                fields.append(codes[record.case_type_id])
+            else:
+                fields.append("0")
+            by_resident.setdefault(record.pnr.digits, []).append(index)
+        records = batch.records
+        self.key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, ""]
+        self.key_names.extend(keys.resident(pnr) for pnr in by_resident)
+        self.order = [index for indices in by_resident.values() for index in indices]
+        shape = " ".join(",".join(fields[index] for index in indices) for indices in by_resident.values())
+        # dump_record's JSON never holds a raw newline: the script splits on it.
+        texts = "\n".join(dump_record(records[index]) for index in self.order)
+        self.head: list[str | int] = [REPLAY_SECONDS, keys.resident_prefix, len(self.case_types)]
+        for case_type_id in self.case_types:
+            self.head += (case_type_id, granted[case_type_id])
+        self.head += (shape, texts)
 
 
 def _check_op(precondition: Precondition, resident: Callable[[str], str]) -> tuple[str, str, str, str]:
