@@ -98,8 +98,9 @@ class Outcomes:
     """What the clients saw, per identity number."""
 
     attempted: dict[str, str] = attrs.field(factory=dict)  # pnr -> clinic
-    acknowledged: dict[str, str] = attrs.field(factory=dict)  # pnr -> event id
-    unknown: set[str] = attrs.field(factory=set)  # StoreUnavailable: applied or not
+    acknowledged: dict[str, str] = attrs.field(factory=dict)  # pnr (import: batch) -> event id(s)
+    unknown: set[str] = attrs.field(factory=set)  # pnr or batch; StoreUnavailable: applied or not
+    batches: dict[str, list[str]] = attrs.field(factory=dict)  # import batch -> its identity numbers
     errors: list[BaseException] = attrs.field(factory=list)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -214,3 +215,112 @@ def _listed(store: RedisStore, clinic: str) -> list[ResidentAccess]:
     while batch := store.page_residents(ResidentQuery(clinic, 1000, rows[-1].pnr.digits if rows else None)):
         rows.extend(batch)
     return rows
+
+
+# == bulk import ========================================================================
+
+IMPORT_WORKERS = 2
+IMPORT_RESIDENTS = 60  # per batch: each approved and granted, so 120 records
+IMPORT_FAULTS = 20
+
+
+def _import_work(store: RedisStore, worker: int, outcomes: Outcomes, done: threading.Event) -> None:
+    people = _people(worker)
+    access = connect(store, clock=lambda: NOW)
+    admin = Actor("chaos", frozenset(CLINICS))
+    for n in range(100_000):
+        if done.is_set():
+            return
+        clinic = CLINICS[(worker + n) % len(CLINICS)]
+        batch = [next(people) for _ in range(IMPORT_RESIDENTS)]
+        label = f"{worker}-{n}"
+        approvals = [Approval(clinic, person, "Namn", NOW, "legacy") for person in batch]
+        grants = [Grant(clinic, person, CASE_TYPE, None, 1, NOW, "legacy", NOW, "Namn") for person in batch]
+        with outcomes.lock:
+            for person in batch:
+                outcomes.attempted[person.digits] = clinic
+            outcomes.batches[label] = [person.digits for person in batch]
+        try:
+            events = access.import_residents(admin, clinic, approvals, grants)
+        except StoreUnavailable:
+            with outcomes.lock:
+                outcomes.unknown.add(label)
+        except Exception as error:  # anything else fails the test
+            with outcomes.lock:
+                outcomes.errors.append(error)
+        else:
+            with outcomes.lock:
+                outcomes.acknowledged[label] = ",".join(e.id for e in events)
+
+
+@pytest.mark.slow
+def test_imports_are_whole_or_absent_through_crashes_and_disconnects(private_server: RedisServer) -> None:
+    store = RedisStore.from_url(f"{private_server.url}?prefix=chaos-import:&socket_timeout=0.25")
+    admin = Actor("chaos", frozenset(CLINICS))
+    access = connect(store)
+    for clinic in CLINICS:
+        access.put_clinic(admin, Clinic(clinic, clinic))
+        access.put_case_type(admin, CaseType(clinic, CASE_TYPE, "KBT", restricted=True))
+    outcomes = Outcomes()
+    done = threading.Event()
+    workers = [threading.Thread(target=_import_work, args=(store, w, outcomes, done)) for w in range(IMPORT_WORKERS)]
+    for thread in workers:
+        thread.start()
+    rng = random.Random(7)
+    schedule = FAULT_KINDS * (IMPORT_FAULTS // len(FAULT_KINDS)) + ["outage"]
+    rng.shuffle(schedule)
+    for fault in schedule:
+        time.sleep(rng.uniform(0.02, 0.1))
+        _inflict(private_server, fault)
+    done.set()
+    for thread in workers:
+        thread.join(timeout=60)
+    store.close()
+
+    assert outcomes.errors == []
+    assert outcomes.acknowledged, "no import got through"
+    check = RedisStore.from_url(f"{private_server.url}?prefix=chaos-import:")
+    try:
+        present = _verify_imports(check, outcomes)
+    finally:
+        check.close()
+    print(
+        f"\nimport batches: {len(outcomes.batches)}, acknowledged {len(outcomes.acknowledged)}, "
+        f"unknown outcome {len(outcomes.unknown)}, of those applied {len(present) - len(outcomes.acknowledged)}"
+    )
+
+
+def _verify_imports(check: RedisStore, outcomes: Outcomes) -> set[str]:
+    """Assert every batch is whole or absent and every acknowledged one is there; return those there."""
+    feed = _feed(check, None)
+    assert [e.id for e in feed] == sorted({e.id for e in feed}), "the feed is out of order or repeats"
+    by_pnr: dict[str, list[Event]] = {}
+    for event in feed:
+        if event.pnr is not None:
+            by_pnr.setdefault(event.pnr.digits, []).append(event)
+    present: set[str] = set()
+    for label, people in outcomes.batches.items():
+        clinic = outcomes.attempted[people[0]]
+        rows = [check.resident_access(clinic, pnr) for pnr in people]
+        whole = [row is not None and row.approval is not None and len(row.grants) == 1 for row in rows]
+        events = [[e.action for e in by_pnr.get(pnr, [])] for pnr in people]
+        if whole[0]:
+            assert all(whole), label
+            assert all(found == [Action.RESIDENT_APPROVED, Action.CASE_TYPE_GRANTED] for found in events), label
+            present.add(label)
+        else:
+            assert not any(rows), label
+            assert not any(events), label
+    assert set(outcomes.acknowledged) <= present, "an acknowledged import was lost"
+    assert present <= set(outcomes.acknowledged) | outcomes.unknown
+    for label, ids in outcomes.acknowledged.items():
+        people = outcomes.batches[label]
+        stored = [by_pnr[pnr][0].id for pnr in people] + [by_pnr[pnr][1].id for pnr in people]
+        assert ids == ",".join(stored), label
+    for clinic in CLINICS:
+        listed = {r.pnr.digits for r in _listed(check, clinic)}
+        expected = {p for label in present for p in outcomes.batches[label] if outcomes.attempted[p] == clinic}
+        assert listed == expected
+        uses = check.client.hget(check.keys.of(clinic).uses, CASE_TYPE)
+        assert int(uses or 0) == len(listed), "the grant counter drifted"
+    return present

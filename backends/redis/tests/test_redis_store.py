@@ -100,7 +100,7 @@ def test_upgrade_loads_the_scripts(private_server: RedisServer) -> None:
     assert careaccess_upgrade_store(private_server.url) == "redis stores have no schema; scripts loaded"
     client = Redis(port=private_server.port)
     try:
-        assert client.script_exists(lua.FACTS.sha, lua.PAGE.sha, lua.APPLY.sha) == [True, True, True]
+        assert client.script_exists(lua.FACTS.sha, lua.PAGE.sha, lua.APPLY.sha, lua.IMPORT.sha) == [True] * 4
     finally:
         client.close()
 

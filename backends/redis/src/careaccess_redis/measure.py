@@ -1,8 +1,9 @@
-"""Measure the Redis memory one approval and one grant take.
+"""Measure the Redis memory one approval and one grant take, and the bulk import rate.
 
 Run against a Redis server that nothing else writes to while it runs::
 
     python -m careaccess_redis.measure redis://127.0.0.1:6379/0 --count 10000
+    python -m careaccess_redis.measure redis://127.0.0.1:6379/0 --import-batches 100 --batch-size 2000
 
 It writes under a fresh random prefix and deletes everything it wrote afterwards.
 """
@@ -11,20 +12,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from attrs import frozen
 from careaccess import Actor, CaseType, Clinic, connect
 from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
+from careaccess.models import Approval, Grant
 from redis.cluster import RedisCluster
 
 from careaccess_redis.keys import glob_prefix
 from careaccess_redis.lua import execute
 from careaccess_redis.store import RedisStore
 
-__all__ = ["MemoryFigures", "main", "measure"]
+__all__ = ["ImportFigures", "MemoryFigures", "main", "measure", "measure_import"]
 
 _CLINIC = "measure-clinic"
 _CASE_TYPE = "kbt"
@@ -57,6 +61,36 @@ class MemoryFigures:
         return "\n".join(lines)
 
 
+@frozen
+class ImportFigures:
+    """Bulk import through ``CareAccess.import_residents``: residents approved and granted."""
+
+    batches: int
+    batch_size: int  # records per batch: half approvals, half grants of the same residents
+    clinics: int  # the batches take turns over this many clinics
+    seconds: float  # wall time of the import calls alone
+    resident: float  # bytes per imported resident (hash with approval and grant, list entry)
+    event: float  # bytes per imported event in the clinic's stream
+    used_memory_per_record: float  # INFO used_memory growth per record, everything included
+
+    @property
+    def records_per_second(self) -> float:
+        return self.batches * self.batch_size / self.seconds
+
+    def table(self) -> str:
+        rows = [
+            ("records imported per second", self.records_per_second),
+            ("resident with approval and grant (hash + list entry)", self.resident),
+            ("imported event in the clinic's stream", self.event),
+            ("INFO used_memory growth per record, all included", self.used_memory_per_record),
+        ]
+        lines = [
+            f"{self.batches} batches of {self.batch_size} records over {self.clinics} clinics in {self.seconds:.2f} s:"
+        ]
+        lines.extend(f"  {label:<55} {value:10.1f}" for label, value in rows)
+        return "\n".join(lines)
+
+
 def _residents(count: int, offset: int) -> Iterator[PersonalIdentityNumber]:
     for n in range(offset, offset + count):
         birth = dt.date(1940, 1, 1) + dt.timedelta(days=n // 900)
@@ -86,11 +120,24 @@ def _scan(store: RedisStore, match: str) -> list[str]:
 
 def measure(url: str, count: int = 10_000) -> MemoryFigures:
     """Write *count* approvals and grants through the service and measure what they take."""
+    with _scratch(url) as store:
+        return _measure(store, count)
+
+
+def measure_import(url: str, batches: int = 100, batch_size: int = 2000, clinics: int = 10) -> ImportFigures:
+    """Import *batches* batches of *batch_size* records and time the import calls."""
+    with _scratch(url) as store:
+        return _measure_import(store, batches, batch_size, clinics)
+
+
+@contextmanager
+def _scratch(url: str) -> Iterator[RedisStore]:
+    """A store under a fresh prefix; every key under it is deleted afterwards."""
     prefix = f"measure-{uuid.uuid4().hex[:8]}:"
     separator = "&" if "?" in url else "?"
     store = RedisStore.from_url(f"{url}{separator}prefix={prefix}")
     try:
-        return _measure(store, count)
+        yield store
     finally:
         keys = _scan(store, store.keys.pattern())
         pipe = store.client.pipeline(transaction=False)
@@ -139,12 +186,62 @@ def _measure(store: RedisStore, count: int) -> MemoryFigures:
     )
 
 
+def _measure_import(store: RedisStore, batches: int, batch_size: int, clinic_count: int) -> ImportFigures:
+    access = connect(store)
+    clinics = [f"{_CLINIC}-{n}" for n in range(clinic_count)]
+    admin = Actor("measure", frozenset(clinics))
+    for clinic in clinics:
+        access.put_clinic(admin, Clinic(clinic, "Mätmottagningen"))
+        access.put_case_type(admin, CaseType(clinic, _CASE_TYPE, "KBT", restricted=True))
+    when = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
+    per_batch = batch_size // 2
+    work: list[tuple[str, list[Approval], list[Grant]]] = []
+    for n in range(batches):  # built beforehand: the timing covers the import calls only
+        clinic = clinics[n % clinic_count]
+        people = list(_residents(per_batch, n * per_batch))
+        approvals = [Approval(clinic, person, _NAME, when, "legacy") for person in people]
+        grants = [Grant(clinic, person, _CASE_TYPE, None, 1, when, "legacy", when, _NAME) for person in people]
+        work.append((clinic, approvals, grants))
+    all_keys = [store.keys.of(clinic) for clinic in clinics]
+
+    def state() -> tuple[int, int]:
+        resident_keys = [key for keys in all_keys for key in _scan(store, glob_prefix(keys.resident_prefix))]
+        listed = _usage(store, [*resident_keys, *(keys.residents for keys in all_keys)])
+        return listed, _usage(store, [keys.events for keys in all_keys])
+
+    listed0, events0 = state()
+    used0 = _used_memory(store)
+    started = time.perf_counter()
+    for clinic, approvals, grants in work:
+        access.import_residents(admin, clinic, approvals, grants)
+    seconds = time.perf_counter() - started
+    used1 = _used_memory(store)
+    listed1, events1 = state()
+    records = batches * per_batch * 2
+    return ImportFigures(
+        batches=batches,
+        batch_size=per_batch * 2,
+        clinics=clinic_count,
+        seconds=seconds,
+        resident=(listed1 - listed0) / (records / 2),
+        event=(events1 - events0) / records,
+        used_memory_per_record=(used1 - used0) / records,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url", help="store URL, e.g. redis://127.0.0.1:6379/0 (add ?cluster=true for a cluster)")
     parser.add_argument("--count", type=int, default=10_000, help="records of each kind (default 10000)")
+    parser.add_argument("--import-batches", type=int, help="measure bulk import instead: this many batches")
+    parser.add_argument("--batch-size", type=int, default=2000, help="records per import batch (default 2000)")
+    parser.add_argument("--clinics", type=int, default=10, help="clinics the import batches go to (default 10)")
     arguments = parser.parse_args(argv)
-    print(measure(arguments.url, arguments.count).table())
+    if arguments.import_batches:
+        figures = measure_import(arguments.url, arguments.import_batches, arguments.batch_size, arguments.clinics)
+        print(figures.table())
+    else:
+        print(measure(arguments.url, arguments.count).table())
 
 
 if __name__ == "__main__":

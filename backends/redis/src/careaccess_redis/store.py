@@ -551,11 +551,7 @@ class _ImportPlan:
     def __init__(self, batch: ImportBatch, keys: ClinicKeys) -> None:
         clinic_id = batch.clinic_id
         if len(batch.events) != len(batch.records):
-            raise InvalidRequest(
-                "import_events_mismatch",
-                "An import batch needs exactly one event per record.",
-                "En importsats behöver exakt en händelse per post.",
-            )
+            raise ValueError("an import batch needs exactly one event per record")
         self.case_types = batch.case_type_ids()
         codes = {case_type_id: str(n) for n, case_type_id in enumerate(self.case_types, 1)}
         granted = dict.fromkeys(self.case_types, 0)
@@ -568,12 +564,19 @@ class _ImportPlan:
                     "Every imported record must belong to the clinic imported into.",
                     "Alla importerade poster måste höra till mottagningen som importeras till.",
                 )
+            field = codes[record.case_type_id] if isinstance(record, Grant) else "0"
+            held = by_resident.setdefault(record.pnr.digits, [])
+            # A record twice would be written once but counted twice in the grant counters.
+            if any(fields[other] == field for other in held):
+                raise InvalidRequest(
+                    "import_duplicate",
+                    "The import holds the same approval or grant twice.",
+                    "Importen innehåller samma godkännande eller utdelning två gånger.",
+                )
             if isinstance(record, Grant):
                 granted[record.case_type_id] += 1
-                fields.append(codes[record.case_type_id])
-            else:
-                fields.append("0")
-            by_resident.setdefault(record.pnr.digits, []).append(index)
+            fields.append(field)
+            held.append(index)
         records = batch.records
         self.key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, ""]
         self.key_names.extend(keys.resident(pnr) for pnr in by_resident)
