@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from attrs import frozen
 from careaccess.errors import Conflict, InvalidRequest, StoreUnavailable
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess, ServiceArea
@@ -261,9 +262,12 @@ class SqlStore:
             g.c.clinic_id == bp("clinic_id"), self._one_of(g.c.pnr, "pnrs")
         )
         self._bulk_inserts: dict[str, sa.Insert] = {}
-        if self.engine.dialect.name == "postgresql":
-            for table in (a, g, t.events):
+        self._driver_inserts: dict[str, _DriverInsert] = {}
+        for table in (a, g, t.events):
+            if self.engine.dialect.name == "postgresql":
                 self._bulk_inserts[table.name] = self._recordset_insert(table)
+            else:
+                self._driver_inserts[table.name] = _DriverInsert.of(table, self.engine.dialect)
 
     def _one_of(self, column: sa.ColumnElement[str], name: str) -> sa.ColumnElement[bool]:
         """*column* is one of the strings in the JSON array bound as parameter *name*.
@@ -829,11 +833,44 @@ class SqlStore:
         if not rows:
             return
         statement = self._bulk_inserts.get(table.name)
-        if statement is None:
+        if statement is not None:
+            text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso)
+            connection.execute(statement, {"rows": text})
+            return
+        driver = self._driver_inserts.get(table.name)
+        if driver is None:  # pragma: no cover - every bulk-inserted table has one or the other
             connection.execute(table.insert(), rows)
             return
-        text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso)
-        connection.execute(statement, {"rows": text})
+        connection.exec_driver_sql(driver.sql, driver.parameters(rows))
+
+
+@frozen
+class _DriverInsert:
+    """SQLite: a table's INSERT run by the driver's own executemany over prepared tuples.
+
+    The values are converted by the columns' own SQLAlchemy bind processors, a column at
+    a time, so they are stored exactly as SQLAlchemy stores them, without its per-row work.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def of(cls, table: sa.Table, dialect: sa.Dialect) -> _DriverInsert:
+        compiled = table.insert().compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        if len(names) != len(table.columns):  # pragma: no cover - SQLite's paramstyle is positional
+            raise TypeError(f"expected a positional INSERT for {table.name}, got {compiled}")
+        processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+        return cls(str(compiled), names, processors)
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        columns: list[list[Any]] = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            values = [row[name] for row in rows]
+            columns.append(values if process is None else [process(value) for value in values])
+        return list(zip(*columns, strict=True))
 
 
 def _iso(value: object) -> str:
