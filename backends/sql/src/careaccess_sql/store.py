@@ -7,6 +7,8 @@ row counts are checked, takes the next event id from a counter row (so ids follo
 order and the feed never skips an event), inserts the event and commits. A race that a
 lock cannot cover (two inserts of the same absent key) ends in a unique-key violation;
 the transaction is then retried and its precondition check reports the conflict.
+``import_batch`` writes a whole batch the same way, with a fixed number of statements
+and one block of event ids.
 """
 
 from __future__ import annotations
@@ -763,8 +765,8 @@ class SqlStore:
         """Write a batch of new approvals and grants with their events, in one transaction.
 
         The checks are a handful of statements whatever the batch's size; each table's
-        rows go in with one statement (PostgreSQL: ``INSERT ... SELECT`` from ``unnest``
-        of one array per column; SQLite: one prepared statement run over every row); the
+        rows go in with one statement (PostgreSQL: ``INSERT ... SELECT`` from
+        ``json_to_recordset`` of one JSON parameter; SQLite: the driver's executemany); the
         events take one block of ids from the counter row, which stays locked until
         commit, so ids follow commit order as :meth:`apply`'s do. An ``apply`` that
         inserts one of the batch's keys first makes the insert fail; the import then
