@@ -73,8 +73,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks; ``nox -s bench -- --quick`` for small sizes."""
-    install_all(session, "personnummer", "python-stdnum")
-    env = {"CAREACCESS_BENCH_ARGS": " ".join(session.posargs)}
-    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", str(script), *session.posargs, env={**os.environ, **env})
+    """Benchmarks of every store beside raw baselines and pycasbin; ``nox -s bench -- --quick`` for small sizes.
+
+    Needs the PostgreSQL and Redis servers of ``nox -s tests``. The full run writes
+    docs/benchmarks.md and docs/benchmarks/; the quick run writes benchmarks/results/.
+    """
+    install_all(session, "personnummer", "python-stdnum", "matplotlib", "casbin", "pyinstrument")
+    command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])
+    env = {"CAREACCESS_BENCH_COMMAND": command, "PYINSTRUMENT_IGNORE_OVERHEAD_WARNING": "1"}
+    session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs, env={**os.environ, **env})

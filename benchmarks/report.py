@@ -1,0 +1,669 @@
+"""Turn a run's results (``results.json``) into ``benchmarks.md`` with its plots.
+
+``python benchmarks/report.py docs/benchmarks/results.json docs/benchmarks.md`` redraws
+the report from saved results; ``run.py`` calls :func:`write` at the end of a run.
+Every figure in the report is read from the results: nothing is estimated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+import dataset
+import matplotlib.pyplot as plt
+
+__all__ = ["write"]
+
+STORE_NAMES = {"memory": "in-memory", "sqlite": "SQLite", "postgresql": "PostgreSQL", "redis": "Redis"}
+COLOURS = {"memory": "#4c72b0", "sqlite": "#55a868", "postgresql": "#8172b2", "redis": "#c44e52", "casbin": "#937860"}
+Results = dict[str, Any]
+
+
+def _n(residents: int | str) -> str:
+    value = int(residents)
+    if value >= 1_000_000 and value % 1_000_000 == 0:
+        return f"{value // 1_000_000}M"
+    if value >= 1000 and value % 1000 == 0:
+        return f"{value // 1000}k"
+    return str(value)
+
+
+def _us(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 1000:
+        return f"{value / 1000:,.2f} ms"
+    return f"{value:,.2f} µs" if value < 100 else f"{value:,.0f} µs"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _sizes(store: Results) -> list[str]:
+    return sorted(store.get("sizes", {}), key=int)
+
+
+def _stores(results: Results) -> list[tuple[str, Results]]:
+    return [(name, data) for name, data in results["stores"].items() if data.get("sizes")]
+
+
+def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return lines
+
+
+# -- storage ----------------------------------------------------------------------------
+
+
+def _events_stored(store: Results, size: str) -> int:
+    """Events in the store when *size* was measured: one per record and per clinic or case type
+    saved, plus the write benchmarks' two per resident at the smaller sizes."""
+    residents = int(size)
+    events = dataset.record_counts(residents)["records"] + 5 * len(dataset.clinics_for(residents))
+    for earlier in _sizes(store):
+        if int(earlier) < residents:
+            events += 2 * store["sizes"][earlier]["writes"]["count"]
+    return events
+
+
+def _storage(name: str, store: Results, size: str) -> tuple[str, str]:
+    """(bytes per record with its event, how it was measured) for one store and size."""
+    data = store["sizes"][size]
+    records = data["records"]
+    stored = data["stored"]
+    if name == "memory":
+        sizes = _sizes(store)
+        at = sizes.index(size)
+        rss = store["loads"][size].get("rss_after_load", 0)
+        if at == 0:
+            grown, added = rss - store.get("rss_before_load", 0), records
+            since = "since before loading (one-time allocations included)"
+        else:
+            earlier = sizes[at - 1]
+            grown = rss - store["loads"][earlier].get("rss_after_load", 0)
+            added = records - store["sizes"][earlier]["records"] + 2 * store["sizes"][earlier]["writes"]["count"]
+            since = f"since {_n(earlier)}"
+        return _num(grown / added), f"process RSS {rss / 2**20:,.0f} MiB; per record: RSS growth {since}"
+    if name == "redis":
+        sample_events = stored["sample_events"] / (stored["sample_records"] + 5 * len(stored["sample_clinics"]))
+        detail = (
+            f"records {stored['sample_state'] / stored['sample_records']:,.0f} + event {sample_events:,.0f} "
+            f"(MEMORY USAGE, {len(stored['sample_clinics'])} clinics)"
+        )
+        return _num(stored["used_memory_growth"] / records), f"`INFO used_memory` growth; {detail}"
+    tables = stored.get("tables", {})
+    counts = dataset.record_counts(int(size))
+    events = _events_stored(store, size)
+    parts = []
+    if tables.get("approvals"):
+        parts.append(f"approval {tables['approvals'] / counts['approvals']:,.0f}")
+    if tables.get("grants"):
+        parts.append(f"grant {tables['grants'] / counts['grants']:,.0f}")
+    if tables.get("events"):
+        parts.append(f"event {tables['events'] / events:,.0f}")
+    how = "file size after a checkpoint" if name == "sqlite" else "`pg_total_relation_size` of every table"
+    return _num(stored["file"] / records), f"{how}; per row with indexes: {', '.join(parts)}"
+
+
+# -- plots ------------------------------------------------------------------------------
+
+
+def _figure() -> tuple[Any, Any]:
+    figure, axes = plt.subplots(figsize=(8.5, 4.2), dpi=110)
+    axes.grid(True, which="both", alpha=0.3)
+    return figure, axes
+
+
+def _save(figure: Any, path: Path) -> str:
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path.name
+
+
+def _line_plot(
+    results: Results, path: Path, title: str, ylabel: str, value: Callable[[Results], float | None], *, p99: bool
+) -> str:
+    figure, axes = _figure()
+    for name, store in _stores(results):
+        sizes = _sizes(store)
+        xs = [int(s) for s in sizes]
+        ys = [value(store["sizes"][s]) for s in sizes]
+        axes.plot(xs, ys, marker="o", color=COLOURS[name], label=f"{STORE_NAMES[name]} median")
+        if p99:
+            axes.plot(
+                xs,
+                [store["sizes"][s]["decide"]["p99_us"] for s in sizes],
+                linestyle="--",
+                color=COLOURS[name],
+                alpha=0.6,
+                label=f"{STORE_NAMES[name]} p99",
+            )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("residents")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _save(figure, path)
+
+
+def _bars(
+    path: Path, title: str, ylabel: str, groups: list[str], series: dict[str, list[float]], *, log: bool = True
+) -> str:
+    figure, axes = _figure()
+    width = 0.8 / max(1, len(series))
+    for n, (label, values) in enumerate(series.items()):
+        positions = [i + n * width - 0.4 + width / 2 for i in range(len(groups))]
+        axes.bar(positions, values, width, label=label)
+    axes.set_xticks(range(len(groups)), groups)
+    if log:
+        axes.set_yscale("log")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def _many(store: Results, size: str, which: str) -> float:
+    return float(store["sizes"][size]["decide_many"][which]["median_us"]) / 1000
+
+
+def _plots(results: Results, assets: Path) -> dict[str, str]:
+    plots: dict[str, str] = {}
+    plots["decide"] = _line_plot(
+        results,
+        assets / "decide.png",
+        "decide: time per call",
+        "µs per call (log)",
+        lambda s: s["decide"]["median_us"],
+        p99=True,
+    )
+    plots["pages"] = _line_plot(
+        results,
+        assets / "page.png",
+        "list_residents: one page of 50",
+        "µs per page (log)",
+        lambda s: s["page_of_50"]["median_us"],
+        p99=False,
+    )
+    stores = _stores(results)
+    ratios: dict[str, list[float]] = {}
+    groups = [STORE_NAMES[name] for name, _ in stores]
+    for size in results["sizes"]:
+        ratios[f"{_n(size)} residents"] = [
+            store["sizes"].get(str(size), {}).get("decide_to_baseline", 0.0) for _, store in stores
+        ]
+    plots["ratios"] = _bars(
+        assets / "ratio.png", "decide ÷ its raw baseline (same run)", "× the baseline (log)", groups, ratios
+    )
+    largest = [(name, store, _sizes(store)[-1]) for name, store in stores]
+    labels = [f"{STORE_NAMES[name]} ({_n(size)})" for name, _, size in largest]
+    plots["many"] = _bars(
+        assets / "decide_many.png",
+        "1,000 decisions: decide_many vs. 1,000 decide calls (largest size)",
+        "ms for 1,000 (log)",
+        labels,
+        {
+            "1,000 × decide": [_many(s, n, "single_decide_x1000") for _, s, n in largest],
+            "decide_many(1,000)": [_many(s, n, "decide_many_1000") for _, s, n in largest],
+        },
+    )
+    plots["writes"] = _bars(
+        assets / "writes.png",
+        "writes per second, one at a time (largest size)",
+        "per second (log)",
+        labels,
+        {
+            "approve_resident": [s["sizes"][n]["writes"]["approve_resident"]["per_second"] for _, s, n in largest],
+            "grant_case_type": [s["sizes"][n]["writes"]["grant_case_type"]["per_second"] for _, s, n in largest],
+        },
+    )
+    plots["feed"] = _bars(
+        assets / "feed.png",
+        "event feed read rate, 1,000 events per read (largest size)",
+        "events per second (log)",
+        labels,
+        {
+            "events() across clinics": [s["sizes"][n]["feed"]["all_clinics"]["per_second"] for _, s, n in largest],
+            "events(clinic_id=...)": [s["sizes"][n]["feed"]["one_clinic"]["per_second"] for _, s, n in largest],
+        },
+    )
+    memory = results["stores"].get("memory", {})
+    if memory.get("sizes"):
+        sizes = _sizes(memory)
+        plots["casbin"] = _bars(
+            assets / "casbin.png",
+            "in-memory decide vs. pycasbin FastEnforcer, same data",
+            "µs per decision (log)",
+            [_n(s) for s in sizes],
+            {
+                "careaccess decide": [memory["sizes"][s]["decide"]["median_us"] for s in sizes],
+                "pycasbin enforce": [memory["sizes"][s]["casbin"]["decide"]["median_us"] for s in sizes],
+            },
+        )
+    return plots
+
+
+# -- profiles ---------------------------------------------------------------------------
+
+_FRAME = re.compile(r"^(?P<indent>[\s│├└─]*)(?P<seconds>\d+\.\d+)\s+(?P<name>\S+)\s+(?P<where>.*)$")
+
+
+def _children(lines: list[re.Match[str]], at: int) -> list[int]:
+    """Indexes of the direct callees of frame *at* (frames under a hidden group included)."""
+    depth = len(lines[at].group("indent"))
+    below: list[int] = []
+    for n in range(at + 1, len(lines)):
+        if len(lines[n].group("indent")) <= depth:
+            break
+        below.append(n)
+    if not below:
+        return []
+    level = min(len(lines[n].group("indent")) for n in below)
+    return [n for n in below if len(lines[n].group("indent")) == level]
+
+
+def _label(match: re.Match[str], caller: str) -> str:
+    return f"{caller} itself" if match.group("name") == "[self]" else match.group("name")
+
+
+def profile_summary(text: str, function: str) -> tuple[list[tuple[str, float]], list[str]]:
+    """Where *function*'s time goes in a pyinstrument text profile.
+
+    :returns: its direct callees with their share of its time, and its hot path: the
+        chain of callees that each take at least 70 % of their caller's time, with their
+        share of *function*'s.
+    """
+    lines = [m for m in (_FRAME.match(line) for line in text.splitlines()) if m]
+    start = next((n for n, m in enumerate(lines) if m.group("name") == function), None)
+    if start is None:
+        return [], []
+    total = float(lines[start].group("seconds"))
+
+    def seconds(n: int) -> float:
+        return float(lines[n].group("seconds"))
+
+    shares = sorted(
+        ((_label(lines[n], function), seconds(n) / total) for n in _children(lines, start)), key=lambda x: -x[1]
+    )
+    chain: list[str] = []
+    node = start
+    while True:
+        heaviest = max(_children(lines, node), key=seconds, default=None)
+        if heaviest is None or lines[heaviest].group("name") == "[self]" or seconds(heaviest) < 0.7 * seconds(node):
+            break
+        node = heaviest
+        chain.append(f"{lines[node].group('name')} {seconds(node) / total:.0%}")
+    return shares, chain
+
+
+def _profile_lines(results: Results, assets: Path) -> list[str]:
+    lines: list[str] = []
+    for name, store in _stores(results):
+        for function, call in (("CareAccess.decide", "decide"), ("CareAccess.decide_many", "decide_many")):
+            path = assets / "profiles" / f"{call}-{name}.txt"
+            if not path.exists():
+                continue
+            shares, chain = profile_summary(path.read_text(encoding="utf-8"), function)
+            top = ", ".join(f"{label} {share:.0%}" for label, share in shares[:6] if share >= 0.02)
+            hot = f"; hot path {' → '.join(chain)}" if len(chain) > 1 else ""
+            link = f"{{download}}`profile <benchmarks/profiles/{path.name}>`"
+            size = _n(store.get("profiled_at", _sizes(store)[-1]))
+            lines.append(f"- {STORE_NAMES[name]} `{call}` at {size}: {top or 'no samples'}{hot} ({link})")
+    return lines
+
+
+# -- the report -------------------------------------------------------------------------
+
+
+def _verdict_lines(results: Results) -> list[str]:
+    rows = []
+    for target in results["targets"]:
+        verdict = "not measured" if target["met"] is None else "**met**" if target["met"] else "**missed**"
+        measured = "; ".join(
+            f"{STORE_NAMES[c['store']]} {_n(c['residents'])}"
+            + (f" vs {_n(c['compared_with'])}" if "compared_with" in c else "")
+            + f": {c['measured']:,.2f} {c['unit']}"
+            + ("" if c["met"] else " ✗")
+            for c in target["checks"]
+        )
+        rows.append([target["text"], verdict, measured or "–"])
+    return _table(["target", "verdict", "measured (✗ = this check missed)"], rows)
+
+
+def _decide_rows(results: Results) -> list[list[str]]:
+    rows = []
+    for name, store in _stores(results):
+        for size in _sizes(store):
+            data = store["sizes"][size]
+            many = data["decide_many"]
+            rows.append(
+                [
+                    STORE_NAMES[name],
+                    _n(size),
+                    _us(data["decide"]["median_us"]),
+                    _us(data["decide"]["p99_us"]),
+                    _us(data["baseline"]["median_us"]),
+                    f"{data['decide_to_baseline']:,.1f}×",
+                    _us(many["decide_many_1000"]["median_us"]),
+                    _us(many["single_decide_x1000"]["median_us"]),
+                    f"{many['speedup']:,.1f}×",
+                    str(data["mismatches"]),
+                ]
+            )
+    return rows
+
+
+def _other_rows(results: Results) -> list[list[str]]:
+    rows = []
+    for name, store in _stores(results):
+        for size in _sizes(store):
+            data = store["sizes"][size]
+            writes = data["writes"]
+            feed = data["feed"]
+            rows.append(
+                [
+                    STORE_NAMES[name],
+                    _n(size),
+                    _num(writes["approve_resident"]["per_second"]),
+                    _num(writes["grant_case_type"]["per_second"]),
+                    _us(data["page_of_50"]["median_us"]),
+                    _us(data["page_of_50"]["p99_us"]),
+                    _num(feed["all_clinics"]["per_second"]),
+                    _num(feed["one_clinic"]["per_second"]),
+                ]
+            )
+    return rows
+
+
+def _load_rows(results: Results) -> list[list[str]]:
+    rows = []
+    for name, store in _stores(results):
+        for size in _sizes(store):
+            load = store["loads"][size]
+            per_record, how = _storage(name, store, size)
+            rows.append(
+                [
+                    STORE_NAMES[name],
+                    _n(size),
+                    f"{load['records_imported']:,} in {load['import_calls']:,} calls",
+                    f"{load['import_seconds']:,.1f} s",
+                    _num(load["records_per_second"]),
+                    per_record,
+                    how,
+                ]
+            )
+    return rows
+
+
+def _casbin_rows(results: Results) -> list[list[str]]:
+    memory = results["stores"].get("memory", {})
+    rows = []
+    for size in _sizes(memory):
+        data = memory["sizes"][size]
+        casbin = data["casbin"]
+        rows.append(
+            [
+                _n(size),
+                _us(data["decide"]["median_us"]),
+                _us(data.get("decide_parsed_pnr", {}).get("median_us")),
+                _us(casbin["decide"]["median_us"]),
+                _us(casbin["decide"]["p99_us"]),
+                f"{data['casbin_to_decide']:,.1f}×",
+                f"{casbin['load_seconds']:,.1f} s",
+                f"{casbin['rss_growth'] / 2**20:,.0f} MiB",
+                str(casbin["mismatches"]),
+            ]
+        )
+    return rows
+
+
+def _missing_lines(results: Results) -> list[str]:
+    lines = []
+    for name, store in results["stores"].items():
+        done = [int(s) for s in store.get("sizes", {})]
+        missing = [s for s in store.get("requested_sizes", results["sizes"]) if s not in done]
+        if missing or store.get("stopped") or store.get("error"):
+            reason = store.get("error") or store.get("stopped") or "not reached"
+            sizes = ", ".join(_n(s) for s in missing) or "none"
+            lines.append(f"- {STORE_NAMES.get(name, name)}: sizes not measured: {sizes} ({reason}).")
+    return lines
+
+
+def render(results: Results, plots: dict[str, str], assets: Path) -> str:
+    meta = results["machine"]
+    mode = results["mode"]
+    folder = assets.name
+    out: list[str] = ["# Benchmarks", ""]
+    out += [
+        "How fast careaccess decides and changes access on each store, at 1,000 to 1,000,000",
+        "residents, measured beside the raw operation each store's decision is built on and beside",
+        "pycasbin, the general-purpose policy engine a team would otherwise pick. Every figure",
+        "below comes from one run of the command shown; targets are reported as met or missed.",
+        "",
+    ]
+    if mode != "full":
+        out += [
+            f"```{{note}}\nThese are the figures of a **{mode}** run (sizes "
+            + ", ".join(_n(s) for s in results["sizes"])
+            + "): the size targets compare the largest of those with the smallest, not 1M with 1k.\n```",
+            "",
+        ]
+    out += [
+        "## The run",
+        "",
+        f"- Command: `{results['command']}` (from the repository root)",
+        f"- Started {results['started']} and took {results['seconds'] / 60:,.1f} minutes; commit `{results['commit']}`"
+        + (
+            " with uncommitted changes in " + ", ".join(f"`{p}`" for p in results["uncommitted_changes"])
+            if results["uncommitted_changes"]
+            else ""
+        )
+        + ".",
+        f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gib']} GiB RAM, {meta['os']} "
+        f"(kernel {meta['kernel']}); load average {', '.join(map(str, meta['load_average_at_start']))} at the start.",
+        f"- Python {meta['python']} ({meta['implementation']}); servers on loopback: PostgreSQL "
+        f"{meta['servers']['postgresql']}, Redis {meta['servers']['redis']}; SQLite {meta['servers']['sqlite']}.",
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in meta["packages"].items() if v) + ".",
+        "",
+    ]
+    missing = _missing_lines(results)
+    if missing:
+        out += ["Not measured in this run:", "", *missing, ""]
+    out += ["## Targets", "", *_verdict_lines(results), ""]
+    profile_lines = _profile_lines(results, assets)
+    if profile_lines:
+        out += [
+            "### Where the time goes",
+            "",
+            "pyinstrument profiles of `decide` and `decide_many` on every store at the largest size, "
+            "as shares of the call's time: its direct callees, then the hot path (the callees that "
+            "each take most of their caller's time); the full profiles are linked:",
+            "",
+            *profile_lines,
+            "",
+        ]
+    out += [
+        "## decide",
+        "",
+        f"![decide per call]({folder}/{plots['decide']})",
+        "",
+        f"![decide over its baseline]({folder}/{plots['ratios']})",
+        "",
+        *_table(
+            [
+                "store",
+                "residents",
+                "decide median",
+                "decide p99",
+                "raw baseline median",
+                "decide ÷ baseline",
+                "decide_many(1,000)",
+                "1,000 × decide",
+                "speed-up",
+                "wrong answers",
+            ],
+            _decide_rows(results),
+        ),
+        "",
+        "Baselines: "
+        + "; ".join(f"{STORE_NAMES[name]}: {store.get('baseline_what', '')}" for name, store in _stores(results))
+        + ".",
+        "",
+        f"![decide_many against single calls]({folder}/{plots['many']})",
+        "",
+    ]
+    if "casbin" in plots:
+        out += [
+            "## Against pycasbin",
+            "",
+            "pycasbin's `FastEnforcer` with its policy indexed by (subject, clinic) — its fastest "
+            "configuration — over the same residents, approvals and grants "
+            "(`benchmarks/casbin_model.conf`, loaded by `benchmarks/peer.py`), on the same requests, "
+            "in the same process. Both must give the same answers (the last column counts disagreements).",
+            "",
+            f"![careaccess against pycasbin]({folder}/{plots['casbin']})",
+            "",
+            *_table(
+                [
+                    "residents",
+                    "decide (text pnr)",
+                    "decide (parsed pnr)",
+                    "pycasbin median",
+                    "pycasbin p99",
+                    "pycasbin ÷ decide",
+                    "pycasbin load",
+                    "pycasbin RSS",
+                    "disagreements",
+                ],
+                _casbin_rows(results),
+            ),
+            "",
+        ]
+    out += [
+        "## Writes, pages and the feed",
+        "",
+        f"![writes per second]({folder}/{plots['writes']})",
+        "",
+        f"![a page of 50]({folder}/{plots['pages']})",
+        "",
+        f"![feed read rate]({folder}/{plots['feed']})",
+        "",
+        *_table(
+            [
+                "store",
+                "residents",
+                "approve_resident /s",
+                "grant_case_type /s",
+                "page of 50 median",
+                "page of 50 p99",
+                "feed, all clinics (events/s)",
+                "feed, one clinic (events/s)",
+            ],
+            _other_rows(results),
+        ),
+        "",
+        "## Loading and storage",
+        "",
+        "Data is loaded with `CareAccess.import_residents`, one call per clinic and growth step "
+        "(at most 1,700 records each), and grown from one size to the next.",
+        "",
+        *_table(
+            [
+                "store",
+                "residents",
+                "records imported",
+                "import time",
+                "records/s",
+                "bytes per record",
+                "how measured",
+            ],
+            _load_rows(results),
+        ),
+        "",
+    ]
+    identity = results.get("identity")
+    if identity:
+        out += [
+            "## Identity numbers",
+            "",
+            f"`PersonalIdentityNumber.parse` against the `personnummer` package on the same "
+            f"{identity['numbers']:,} valid numbers (10 and 12 digits, with and without `-`), "
+            f"median of {identity['repeats']} runs:",
+            "",
+            *_table(
+                ["careaccess", "personnummer", "careaccess ÷ personnummer"],
+                [
+                    [
+                        _us(identity["careaccess_median_us"]),
+                        _us(identity["personnummer_median_us"]),
+                        f"{identity['ratio_careaccess_to_personnummer']:.2f}",
+                    ]
+                ],
+            ),
+            "",
+        ]
+    out += [
+        "## Method",
+        "",
+        "- **Data.** Resident *i* has a valid, distinct identity number and is listed at clinic "
+        "(*i* // 100) mod 1,000: 100 residents per clinic up to 100k residents (1,000 clinics), "
+        "1,000 per clinic at 1M. Every clinic has two open case types and two restricted ones and "
+        "no service area. Every resident is approved at their clinic; every 2nd holds one "
+        "restricted case type until further notice, every 5th the other until a date (every 50th "
+        "one that has ended): 1.7 records, each with its event, per resident. A size is reached "
+        "by adding residents to the previous one (`benchmarks/dataset.py`).",
+        "- **decide.** Requests draw residents uniformly from the whole data set and cycle through "
+        "the four case types; each is first checked against the data set (the *wrong answers* "
+        "column). Each call is timed alone with `time.perf_counter_ns` after a warm-up, with the "
+        "garbage collector paused; the identity number is passed as text, as callers pass it "
+        "(the in-memory table also shows a pre-parsed `PersonalIdentityNumber`).",
+        "- **Baselines** run in the same process on the same requests, taking turns with `decide` "
+        "in chunks of 100 requests, so a change in the machine's load falls on both sides of a "
+        "ratio alike. The in-memory baseline is timed in batches of 50 lookups (each sample is a "
+        "batch's time over 50), as single dict lookups are too short to time one by one.",
+        "- **decide_many** takes 1,000 requests in one call; it takes turns with the same 1,000 "
+        "requests as 1,000 `decide` calls, each timed as a whole.",
+        "- **Writes** are `approve_resident` then `grant_case_type` (until further notice) of new "
+        "residents, one call at a time, after the read measurements.",
+        "- **Pages** are `list_residents(limit=50)` at every position of up to 20 clinics' lists, by cursor.",
+        "- **Feed** reads `events(limit=1000)` from the start across all clinics, and clinic by "
+        "clinic with `clinic_id`, for up to a few seconds each.",
+        "- **p99** is the 99th percentile by nearest rank. Other services shared this machine's two "
+        "cores during the run (see the load average), which shows mostly in the p99 figures.",
+        f"- Raw numbers: {{download}}`results.json <{folder}/results.json>`.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write(results: Results, markdown: Path, assets: Path) -> None:
+    """Draw the plots into *assets* and write the report to *markdown*."""
+    assets.mkdir(parents=True, exist_ok=True)
+    plots = _plots(results, assets)
+    markdown.write_text(render(results, plots, assets), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="results.json of a run")
+    parser.add_argument("markdown", type=Path, help="where to write the report")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text(encoding="utf-8"))
+    write(results, args.markdown, args.results.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

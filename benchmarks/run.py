@@ -1,0 +1,157 @@
+"""Run every benchmark and write the results and the report: what ``nox -s bench`` runs.
+
+::
+
+    python benchmarks/run.py            # full: 1,000, 100,000 and 1,000,000 residents
+    python benchmarks/run.py --quick    # 1,000 and 10,000 residents, fewer repetitions
+
+Each store is measured in a process of its own (``bench_stores.py``), one after the
+other, so no two measurements share a CPU or a process heap. The full run writes
+``docs/benchmarks.md``, ``docs/benchmarks/results.json``, the plots and the profiles;
+the quick run writes the same files under ``benchmarks/results/`` (so it never
+overwrites the published figures) unless ``--docs`` says otherwise. Missed targets are
+reported, never turned into a failing exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import bench_identity
+import machine
+import report
+import targets
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+FULL_SIZES = (1_000, 100_000, 1_000_000)
+QUICK_SIZES = (1_000, 10_000)
+STORES = ("memory", "sqlite", "postgresql", "redis")
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 -- fixed arguments
+            ["git", *args],  # noqa: S607 -- git from PATH
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def _command(argv: list[str]) -> str:
+    """The exact command that started this run, as a reader would type it."""
+    given = os.environ.get("CAREACCESS_BENCH_COMMAND")
+    if given:
+        return given
+    return shlex.join(["python", "benchmarks/run.py", *argv])
+
+
+def run_store(
+    store: str, sizes: tuple[int, ...], work: Path, profiles: Path, *, quick: bool, timeout: float
+) -> dict[str, Any]:
+    """Measure one store in a child process; returns what it wrote, even when cut short."""
+    out = work / f"{store}.json"
+    command = [
+        sys.executable,
+        str(HERE / "bench_stores.py"),
+        "--store",
+        store,
+        "--sizes",
+        ",".join(map(str, sizes)),
+        "--out",
+        str(out),
+        "--profile-dir",
+        str(profiles),
+    ]
+    if quick:
+        command.append("--quick")
+    load = [round(x, 2) for x in os.getloadavg()]
+    begin = time.perf_counter()
+    note: str | None = None
+    child = subprocess.Popen(command)  # noqa: S603 -- our own script
+    try:
+        status = child.wait(timeout=timeout)
+        if status != 0:
+            note = f"the measuring process exited with status {status}"
+    except subprocess.TimeoutExpired:
+        note = f"stopped after the time limit of {timeout:.0f} s"
+        child.terminate()  # it removes its data on SIGTERM
+        try:
+            child.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    except BaseException:
+        child.terminate()
+        child.wait()
+        raise
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"sizes": {}}
+    result["seconds"] = round(time.perf_counter() - begin, 1)
+    result["load_average_before"] = load
+    result["requested_sizes"] = list(sizes)
+    if note:
+        result["stopped"] = note
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and fewer repetitions (minutes)")
+    parser.add_argument("--stores", default=",".join(STORES), help="comma-separated, of: " + ", ".join(STORES))
+    parser.add_argument("--sizes", help="comma-separated resident counts (default: by mode)")
+    parser.add_argument("--docs", type=Path, help="folder for benchmarks.md and benchmarks/ (default: by mode)")
+    parser.add_argument("--timeout", type=float, help="seconds each store may take (default: 240 quick, 1800 full)")
+    args = parser.parse_args(argv)
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else QUICK_SIZES if args.quick else FULL_SIZES
+    docs = args.docs or (HERE / "results" if args.quick else ROOT / "docs")
+    assets = docs / "benchmarks"
+    assets.mkdir(parents=True, exist_ok=True)
+    timeout = args.timeout or (240.0 if args.quick else 1800.0)
+    started = dt.datetime.now(dt.UTC)
+    begin = time.perf_counter()
+    results: dict[str, Any] = {
+        "command": _command(argv),
+        "mode": "quick" if args.quick else "full",
+        "sizes": list(sizes),
+        "started": started.isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "--short", "HEAD").strip(),
+        "uncommitted_changes": sorted(
+            line[3:] for line in _git("status", "--porcelain", "--", "src", "backends").splitlines()
+        ),
+        "machine": machine.describe(),
+        "stores": {},
+    }
+    profiles = assets / "profiles"
+    shutil.rmtree(profiles, ignore_errors=True)  # a profile always belongs to this run
+    with tempfile.TemporaryDirectory(prefix="careaccess-bench-") as work:
+        for store in args.stores.split(","):
+            print(f"== {store}", file=sys.stderr, flush=True)
+            results["stores"][store] = run_store(store, sizes, Path(work), profiles, quick=args.quick, timeout=timeout)
+    print("== identity numbers", file=sys.stderr, flush=True)
+    results["identity"] = bench_identity.measure()
+    results["seconds"] = round(time.perf_counter() - begin, 1)
+    results["targets"] = targets.judge(results["stores"])
+    (assets / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    report.write(results, docs / "benchmarks.md", assets)
+    print(f"wrote {docs / 'benchmarks.md'} and {assets}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""The performance targets of the benchmark, judged on one run's results: met or missed.
+
+A target is never a failing test: the verdicts are published in the report. Where a
+target is a ratio, both sides come from the same run. Size targets compare the largest
+size measured with the smallest (1,000,000 with 1,000 residents in the full run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["judge"]
+
+Results = dict[str, Any]
+
+
+def _sizes(store: Results) -> list[str]:
+    return sorted(store.get("sizes", {}), key=int)
+
+
+def _verdict(target: str, text: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    if not checks:
+        return {"id": target, "text": text, "met": None, "checks": []}
+    return {"id": target, "text": text, "met": all(c["met"] for c in checks), "checks": checks}
+
+
+def _per_size(
+    stores: Results, store: str, value: Callable[[Results], float | None], limit: float, *, at_most: bool, unit: str
+) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    data = stores.get(store, {})
+    for size in _sizes(data):
+        measured = value(data["sizes"][size])
+        if measured is None:
+            continue
+        met = measured <= limit if at_most else measured >= limit
+        checks.append({"store": store, "residents": int(size), "measured": measured, "unit": unit, "met": met})
+    return checks
+
+
+def _growth(stores: Results, store: str, value: Callable[[Results], float], limit: float) -> list[dict[str, Any]]:
+    data = stores.get(store, {})
+    sizes = _sizes(data)
+    if len(sizes) < 2:
+        return []
+    small, large = value(data["sizes"][sizes[0]]), value(data["sizes"][sizes[-1]])
+    ratio = round(large / small, 2)
+    return [
+        {
+            "store": store,
+            "residents": int(sizes[-1]),
+            "compared_with": int(sizes[0]),
+            "measured": ratio,
+            "unit": "×",
+            "met": ratio <= limit,
+        }
+    ]
+
+
+def _decide(size: Results) -> float:
+    return float(size["decide"]["median_us"])
+
+
+def judge(stores: Results) -> list[dict[str, Any]]:
+    """Every target with its verdict (``met`` is None where nothing was measured) and its checks."""
+    names = [name for name in ("memory", "sqlite", "postgresql", "redis") if name in stores]
+    verdicts = [
+        _verdict(
+            "memory-decide-2us",
+            "in-memory `decide` ≤ 2 µs median",
+            _per_size(stores, "memory", _decide, 2.0, at_most=True, unit="µs"),
+        ),
+        _verdict(
+            "memory-vs-casbin-50x",
+            "in-memory `decide` ≥ 50× faster than pycasbin FastEnforcer on the same data",
+            _per_size(stores, "memory", lambda s: s.get("casbin_to_decide"), 50.0, at_most=False, unit="×"),
+        ),
+        _verdict(
+            "decide-flat-1.3x",
+            "`decide` at the largest size ≤ 1.3× its time at the smallest, on every store",
+            [check for name in names for check in _growth(stores, name, _decide, 1.3)],
+        ),
+    ]
+    for store, limit, what in (
+        ("redis", 1.3, "a raw redis-py GET round trip"),
+        ("postgresql", 1.5, "a raw psycopg primary-key SELECT"),
+        ("sqlite", 3.0, "a raw sqlite3 primary-key SELECT"),
+    ):
+        verdicts.append(
+            _verdict(
+                f"{store}-vs-raw-{limit}x",
+                f"{store} `decide` ≤ {limit}× {what}",
+                _per_size(stores, store, lambda s: s["decide_to_baseline"], limit, at_most=True, unit="×"),
+            )
+        )
+    verdicts.append(
+        _verdict(
+            "decide-many-20x",
+            "`decide_many(1000)` ≥ 20× faster than 1,000 single `decide` calls, on Redis and PostgreSQL",
+            [
+                check
+                for store in ("redis", "postgresql")
+                for check in _per_size(
+                    stores, store, lambda s: s["decide_many"]["speedup"], 20.0, at_most=False, unit="×"
+                )
+            ],
+        )
+    )
+    verdicts.append(
+        _verdict(
+            "page-flat-2x",
+            "a resident page of 50 at the largest size ≤ 2× its time at the smallest",
+            [
+                check
+                for name in names
+                for check in _growth(stores, name, lambda s: float(s["page_of_50"]["median_us"]), 2.0)
+            ],
+        )
+    )
+    return verdicts
