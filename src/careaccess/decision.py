@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from careaccess.area import matching_rule
 from careaccess.identity import PersonalIdentityNumber
@@ -23,12 +24,16 @@ def decide(
     clinic_id: str,
     case_type_id: str,
     at: dt.datetime,
-    day: dt.date,
+    zone: ZoneInfo,
     residence: Residence | None,
     residence_of: Callable[[PersonalIdentityNumber], Residence | None],
+    *,
+    day: dt.date | None = None,
 ) -> Decision:
-    """Decide from stored *facts* at the moment *at*, whose local date is *day*.
+    """Decide from stored *facts* at the aware moment *at*, judging dates in *zone*.
 
+    :param day: *at*'s local date in *zone*, if the caller has it already; otherwise it
+        is computed only when a row needs it (a grant's end date, an age bound).
     :param residence: the resident's residence if the caller knows it.
     :param residence_of: asked for the residence only when *residence* is None and a
         service area could decide, so a directory lookup is made only where it matters;
@@ -44,7 +49,7 @@ def decide(
         grant = facts.grant
         if grant is None:
             return Decision(False, Reason.NOT_GRANTED, pnr, clinic_id, case_type_id, at)
-        if grant.is_valid_on(day):
+        if grant.until is None or grant.is_valid_on(at.astimezone(zone).date() if day is None else day):
             return Decision(True, Reason.GRANTED, pnr, clinic_id, case_type_id, at, grant=grant)
         return Decision(False, Reason.GRANT_EXPIRED, pnr, clinic_id, case_type_id, at, grant=grant)
     if facts.approval is not None:
@@ -53,6 +58,8 @@ def decide(
         if residence is None:
             residence = residence_of(pnr)
         if residence is not None:
+            if day is None:
+                day = at.astimezone(zone).date()
             rule = matching_rule(clinic.service_area, residence, pnr, day)
             if rule is not None:
                 return Decision(True, Reason.SERVICE_AREA, pnr, clinic_id, case_type_id, at, rule=rule)

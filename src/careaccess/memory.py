@@ -65,6 +65,7 @@ class _Clinic:
 
 
 _NO_FACTS = DecisionFacts(None, None, None, None)
+_new_tuple = tuple.__new__
 
 
 class MemoryStore:
@@ -83,13 +84,12 @@ class MemoryStore:
             if held is None:
                 return _NO_FACTS
             listed = held.residents.get(request.pnr)
+            case_type = held.case_types.get(request.case_type_id)
+            # tuple.__new__ skips the named tuple's generated __new__: this is the hot path.
             if listed is None:
-                return DecisionFacts(held.clinic, held.case_types.get(request.case_type_id), None, None)
-            return DecisionFacts(
-                held.clinic,
-                held.case_types.get(request.case_type_id),
-                listed.approval,
-                listed.grants.get(request.case_type_id),
+                return _new_tuple(DecisionFacts, (held.clinic, case_type, None, None))
+            return _new_tuple(
+                DecisionFacts, (held.clinic, case_type, listed.approval, listed.grants.get(request.case_type_id))
             )
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
