@@ -636,10 +636,14 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         "- **decide_many** takes 1,000 requests in one call; it takes turns with the same 1,000 "
         "requests as 1,000 `decide` calls, each timed as a whole.",
         "- **Writes** are `approve_resident` then `grant_case_type` (until further notice) of new "
-        "residents, one call at a time, after the read measurements.",
+        "residents, one call at a time, after the read measurements, with the garbage collector "
+        "running as in a service; the rate is the calls over the whole loop's time.",
         "- **Pages** are `list_residents(limit=50)` at every position of up to 20 clinics' lists, by cursor.",
         "- **Feed** reads `events(limit=1000)` from the start across all clinics, and clinic by "
         "clinic with `clinic_id`, for up to a few seconds each.",
+        "- **Isolation.** Each store's data lives apart and is removed after the run: a temporary "
+        "SQLite file (tables prefixed `bench_`), a PostgreSQL schema of its own, a Redis key "
+        "prefix of its own in database 15, a fresh in-memory store.",
         "- **p99** is the 99th percentile by nearest rank. Other services shared this machine's two "
         "cores during the run (see the load average), which shows mostly in the p99 figures.",
         f"- Raw numbers: {{download}}`results.json <{folder}/results.json>`.",

@@ -13,7 +13,9 @@ are compared with:
 
 Servers: ``CAREACCESS_BENCH_POSTGRESQL`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) and ``CAREACCESS_BENCH_REDIS``
-(default ``redis://127.0.0.1:6379/0``).
+(default ``redis://127.0.0.1:6379/15``: a database of its own besides the key prefix, so
+other clients' ``SCAN``s of database 0 neither walk the benchmark's millions of keys nor
+hold up the server while it is measured).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from careaccess import CareAccess
 __all__ = ["TARGETS", "Target", "rss_bytes"]
 
 POSTGRESQL = os.environ.get("CAREACCESS_BENCH_POSTGRESQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("CAREACCESS_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+REDIS = os.environ.get("CAREACCESS_BENCH_REDIS", "redis://127.0.0.1:6379/15")
 
 #: A raw lookup, called once per request (a request is (pnr digits, clinic id, case type id)).
 Lookup = Callable[[tuple[str, str, str]], object]
