@@ -243,7 +243,8 @@ class ImportBatch:
     - no record's key is already stored (``approval_exists`` / ``grant_exists``).
 
     ``records`` have distinct keys, all at ``clinic_id``; ``events[i]`` records
-    ``records[i]``, and the events are appended in that order.
+    ``records[i]``, every event is of ``clinic_id`` too, and the events are appended
+    in that order.
     """
 
     clinic_id: str

@@ -1032,7 +1032,8 @@ class StoreConformance:
         assert raised.value.code == "case_type_not_restricted"
         moved = tuple(attrs.evolve(r, clinic_id="gone") for r in approvals)
         with pytest.raises(Conflict) as raised:
-            store.import_batch(ImportBatch("gone", moved, drafts[: len(moved)]))
+            gone_drafts = tuple(attrs.evolve(d, clinic_id="gone") for d in drafts[: len(moved)])
+            store.import_batch(ImportBatch("gone", moved, gone_drafts))
         assert raised.value.code == "clinic_missing"
         assert store.page_residents(_everyone(C1)) == []
         assert importing.events(limit=1000)[-1].action is Action.CASE_TYPE_REMOVED
