@@ -1031,8 +1031,8 @@ class StoreConformance:
             store.import_batch(ImportBatch(C1, records, drafts))
         assert raised.value.code == "case_type_not_restricted"
         moved = tuple(attrs.evolve(r, clinic_id="gone") for r in approvals)
+        gone_drafts = tuple(attrs.evolve(d, clinic_id="gone") for d in drafts[: len(moved)])
         with pytest.raises(Conflict) as raised:
-            gone_drafts = tuple(attrs.evolve(d, clinic_id="gone") for d in drafts[: len(moved)])
             store.import_batch(ImportBatch("gone", moved, gone_drafts))
         assert raised.value.code == "clinic_missing"
         assert store.page_residents(_everyone(C1)) == []
