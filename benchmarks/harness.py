@@ -78,17 +78,19 @@ def batch_samples(run_batch: Callable[[Sequence[Any]], object], batches: Iterabl
 
 
 def interleave(parts: dict[str, Callable[[Any], list[float]]], chunks: Sequence[Any]) -> dict[str, Timing]:
-    """Run every part on each chunk in turn (part A, part B, ... then the next chunk).
+    """Let the parts take turns: in round ``k`` part number ``i`` runs on chunk ``k + i``.
 
-    For ratios: the two sides of a comparison take turns, so a change in the machine's
-    load during the run falls on both alike instead of on whichever ran second.
+    For ratios: the sides of a comparison alternate, so a change in the machine's load
+    during the run falls on all of them alike instead of on whichever ran last. Each
+    part sees every chunk once, but never the chunk another part has just touched, so
+    none finds its data in the CPU's or the server's cache because of another.
     """
     collected: dict[str, list[float]] = {name: [] for name in parts}
     enabled = _quiet_gc()
     try:
-        for chunk in chunks:
-            for name, part in parts.items():
-                collected[name].extend(part(chunk))
+        for turn in range(len(chunks)):
+            for offset, (name, part) in enumerate(parts.items()):
+                collected[name].extend(part(chunks[(turn + offset) % len(chunks)]))
     finally:
         if enabled:
             gc.enable()

@@ -631,7 +631,8 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         "(the in-memory table also shows a pre-parsed `PersonalIdentityNumber`).",
         "- **Baselines** run in the same process on the same requests, taking turns with `decide` "
         "in chunks of 100 requests, so a change in the machine's load falls on both sides of a "
-        "ratio alike. The in-memory baseline is timed in batches of 50 lookups (each sample is a "
+        "ratio alike; in each turn the two work on different chunks, so neither finds the other's "
+        "rows in a cache. The in-memory baseline is timed in batches of 50 lookups (each sample is a "
         "batch's time over 50), as single dict lookups are too short to time one by one.",
         "- **decide_many** takes 1,000 requests in one call; it takes turns with the same 1,000 "
         "requests as 1,000 `decide` calls, each timed as a whole.",
