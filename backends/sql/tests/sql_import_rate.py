@@ -1,10 +1,11 @@
-"""How fast ``import_residents`` loads a SQL store: ``python sql_import_rate.py [sqlite|postgresql] ...``.
+"""How fast ``import_residents`` loads a SQL store: ``python sql_import_rate.py [sqlite|postgresql|mariadb] ...``.
 
 Imports ``--batches`` batches of ``--size`` records (each resident approved and granted
 one restricted case type, so half the records are approvals, half grants) spread over
-``--clinics`` clinics, into a new SQLite file or a new schema on the test PostgreSQL
-server (``CAREACCESS_TEST_POSTGRESQL``), which is dropped afterwards. Prints records per
-second through ``CareAccess.import_residents`` and within ``SqlStore.import_batch``.
+``--clinics`` clinics, into a new SQLite file, a new schema on the test PostgreSQL
+server (``CAREACCESS_TEST_POSTGRESQL``) or a new database on the test MariaDB server
+(``CAREACCESS_TEST_MARIADB``), which is dropped afterwards. Prints records per second
+through ``CareAccess.import_residents`` and within ``SqlStore.import_batch``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from careaccess.store import ImportBatch
 from careaccess.testing.conformance import make_pnr
 
 from careaccess_sql import SqlStore
-from sql_support import postgresql_server_url, schema_url
+from sql_support import (
+    create_database,
+    database_url,
+    drop_database,
+    mariadb_server_url,
+    postgresql_server_url,
+    schema_url,
+)
 
 CASE_TYPE = "restricted"
 WHEN = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
@@ -45,6 +53,15 @@ def store_url(kind: str) -> Iterator[str]:
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as directory:
             yield f"sqlite:///{Path(directory) / 'import.db'}"
+        return
+    if kind == "mariadb":
+        server = sa.create_engine(mariadb_server_url(), isolation_level="AUTOCOMMIT")
+        database = create_database(server, "careaccess_rate")
+        try:
+            yield database_url(database, create="true")
+        finally:
+            drop_database(server, database)
+            server.dispose()
         return
     schema = f"careaccess_rate_{secrets.token_hex(4)}"
     admin = sa.create_engine(postgresql_server_url(), isolation_level="AUTOCOMMIT")
@@ -96,7 +113,7 @@ def measure(access: CareAccess, batches: int, size: int, clinics: int) -> tuple[
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("kind", choices=["sqlite", "postgresql"])
+    parser.add_argument("kind", choices=["sqlite", "postgresql", "mariadb"])
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--clinics", type=int, default=10)

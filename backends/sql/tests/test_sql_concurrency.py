@@ -13,17 +13,18 @@ import pytest
 from careaccess import Action
 
 import sql_workload
+from sql_support import with_options
 
 WORKERS = 4
 OPERATIONS = 150
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared.db'}"
-    base: str = request.getfixturevalue("postgresql_url")
-    return f"{base}&create=true"
+    base: str = request.getfixturevalue(f"{request.param}_url")
+    return with_options(base, create="true")
 
 
 @pytest.mark.slow

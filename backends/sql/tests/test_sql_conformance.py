@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from careaccess.store import Store
 from careaccess.testing.conformance import StoreConformance
 
@@ -42,5 +43,24 @@ class TestPostgresql(StoreConformance):
     @pytest.fixture
     def store(self, postgresql_url: str) -> Iterator[Store]:
         store = SqlStore.open(postgresql_url, create=True)
+        yield store
+        store.close()
+
+
+class TestMariadb(StoreConformance):
+    @pytest.fixture
+    def store(self, mariadb_url: str) -> Iterator[Store]:
+        store = SqlStore.open(mariadb_url, create=True)
+        yield store
+        store.close()
+
+
+class TestMariadbThroughMysqlScheme(StoreConformance):
+    """``mysql+pymysql://``: SQLAlchemy's MySQL dialect, which finds the server is MariaDB."""
+
+    @pytest.fixture
+    def store(self, mariadb_url: str) -> Iterator[Store]:
+        url = sa.make_url(mariadb_url).set(drivername="mysql+pymysql").render_as_string(hide_password=False)
+        store = SqlStore.open(url, create=True)
         yield store
         store.close()

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import random
-import secrets
 import threading
 import time
 from collections import Counter
 
 import careaccess
 import pytest
-import sqlalchemy as sa
 from careaccess import Conflict, NotFound, StoreUnavailable
 
 import sql_workload
+from sql_support import Server, with_options
 
 THREADS = 6
 OPERATIONS = 120  # per thread
 
 
 @pytest.mark.slow
-def test_killed_connections_leave_every_change_whole_or_absent(
-    postgresql_url: str, postgresql_admin: sa.Engine
-) -> None:
-    name = f"careaccess_fault_{secrets.token_hex(4)}"
-    url = sa.make_url(postgresql_url).update_query_dict({"application_name": name, "create": "true"})
-    access = careaccess.connect(url.render_as_string(hide_password=False))
+def test_killed_connections_leave_every_change_whole_or_absent(server: Server) -> None:
+    access = careaccess.connect(with_options(server.url, create="true"))
     sql_workload.set_up(access)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
@@ -35,16 +30,9 @@ def test_killed_connections_leave_every_change_whole_or_absent(
     def killer() -> None:
         nonlocal kills
         rng = random.Random(7)
-        with postgresql_admin.connect() as connection:
-            while not done.is_set():
-                time.sleep(rng.uniform(0.001, 0.01))
-                kills += connection.execute(
-                    sa.text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                        " WHERE application_name = :name AND state <> 'idle'"
-                    ),
-                    {"name": name},
-                ).scalar_one()
+        while not done.is_set():
+            time.sleep(rng.uniform(0.001, 0.01))
+            kills += server.kill_all(busy=True)
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)

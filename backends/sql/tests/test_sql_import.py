@@ -17,6 +17,7 @@ from careaccess.testing.clock import FrozenClock
 from careaccess.testing.conformance import make_pnr
 
 from careaccess_sql import SqlStore
+from sql_support import Server
 
 ADMIN = Actor("admin", frozenset({"c1"}))
 START = dt.datetime(2026, 1, 15, 8, 30, tzinfo=dt.UTC)
@@ -59,20 +60,21 @@ def _on_statement(store: SqlStore, starts: str, action: Callable[[Any], None]) -
     sa.event.listen(store.engine, "before_cursor_execute", before)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'care.db'}"
     else:
-        url = request.getfixturevalue("postgresql_url")
+        url = request.getfixturevalue(f"{request.param}_url")
     store = SqlStore.open(url, create=True)
     yield store
     store.close()
 
 
 @pytest.fixture
-def postgresql_store(postgresql_url: str) -> Iterator[SqlStore]:
-    store = SqlStore.open(postgresql_url, create=True)
+def server_store(server: Server) -> Iterator[SqlStore]:
+    """A store on a PostgreSQL or MariaDB server (see the ``server`` fixture)."""
+    store = SqlStore.open(server.url, create=True)
     yield store
     store.close()
 
@@ -98,10 +100,10 @@ def test_an_import_takes_the_same_statements_whatever_its_size(store: SqlStore) 
     assert [e.id for e in access.events(after=events[-1].id)] == [f"{int(events[-1].id) + 1:016d}"]
 
 
-def test_an_apply_that_inserts_a_key_first_wins(postgresql_store: SqlStore) -> None:
+def test_an_apply_that_inserts_a_key_first_wins(server_store: SqlStore) -> None:
     # The grant is inserted and committed after the import checked its keys and before
     # its own insert: the import's insert fails on the key, it runs again and reports.
-    access = _world(postgresql_store)
+    access = _world(server_store)
     approvals, grants = _records(50)
     racing = False
 
@@ -111,20 +113,21 @@ def test_an_apply_that_inserts_a_key_first_wins(postgresql_store: SqlStore) -> N
             racing = True
             access.grant_case_type(ADMIN, "c1", grants[30].pnr, "restr")
 
-    _on_statement(postgresql_store, "INSERT INTO grants", grant_first)
+    _on_statement(server_store, "INSERT INTO grants", grant_first)
     with pytest.raises(Conflict) as raised:
         access.import_residents(ADMIN, "c1", approvals, grants)
     assert raised.value.code == "grant_exists"
     assert racing
-    assert _counts(postgresql_store) == (0, 1, 3)
+    assert _counts(server_store) == (0, 1, 3)
     assert access.events(limit=10)[-1].action is Action.CASE_TYPE_GRANTED
     assert access.resident_access(ADMIN, "c1", grants[30].pnr).grants[0].granted_by == ADMIN.id
 
 
-def test_an_import_that_inserts_a_key_first_wins(postgresql_store: SqlStore, postgresql_admin: sa.Engine) -> None:
-    # A racing grant finds the key absent, then waits on the import's uncommitted row;
-    # once the import commits, its insert fails on the key and it reports the conflict.
-    access = _world(postgresql_store)
+def test_an_import_that_inserts_a_key_first_wins(server_store: SqlStore, server: Server) -> None:
+    # A racing grant waits on the import's uncommitted row (PostgreSQL: at its insert,
+    # after finding the key absent; MariaDB: at its locking read of the key); once the
+    # import commits, the grant fails on the key or finds it, and reports the conflict.
+    access = _world(server_store)
     approvals, grants = _records(50)
     outcome: list[BaseException | None] = []
 
@@ -141,39 +144,31 @@ def test_an_import_that_inserts_a_key_first_wins(postgresql_store: SqlStore, pos
         if racer.is_alive() or outcome:
             return
         racer.start()
-        waiting = sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO grants%'"
-        )
         deadline = time.monotonic() + 10
-        with postgresql_admin.connect() as admin:
-            while admin.execute(waiting).scalar_one() == 0:
-                assert time.monotonic() < deadline, "the racing grant never waited on the import's row"
-                time.sleep(0.01)
+        while server.lock_waiters() == 0:
+            assert time.monotonic() < deadline, "the racing grant never waited on the import's row"
+            time.sleep(0.2)  # MariaDB refreshes its lock tables only when not read for 0.1 s
 
-    _on_statement(postgresql_store, "UPDATE event_counter", grant_while_importing)
+    _on_statement(server_store, "UPDATE event_counter", grant_while_importing)
     events = access.import_residents(ADMIN, "c1", approvals, grants)
     racer.join(timeout=10)
     assert len(events) == 100
     assert len(outcome) == 1
     assert isinstance(outcome[0], Conflict)
     assert outcome[0].code == "grant_exists"
-    assert _counts(postgresql_store) == (50, 50, 102)
+    assert _counts(server_store) == (50, 50, 102)
     assert access.resident_access(ADMIN, "c1", grants[7].pnr).grants == (grants[7],)
 
 
-def _kill(postgresql_admin: sa.Engine) -> Callable[[Any], None]:
+def _kill(server: Server) -> Callable[[Any], None]:
     def kill(connection: Any) -> None:
-        pid = connection.connection.driver_connection.info.backend_pid
-        with postgresql_admin.connect() as admin:
-            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        server.kill(server.connection_id(connection))
 
     return kill
 
 
-def test_a_connection_killed_mid_import_is_replaced_once(
-    postgresql_store: SqlStore, postgresql_admin: sa.Engine
-) -> None:
-    access = _world(postgresql_store)
+def test_a_connection_killed_mid_import_is_replaced_once(server_store: SqlStore, server: Server) -> None:
+    access = _world(server_store)
     approvals, grants = _records(300)
     kills = 0
 
@@ -181,32 +176,28 @@ def test_a_connection_killed_mid_import_is_replaced_once(
         nonlocal kills
         if kills == 0:
             kills += 1
-            _kill(postgresql_admin)(connection)
+            _kill(server)(connection)
 
-    _on_statement(postgresql_store, "INSERT INTO events", kill_once)
+    _on_statement(server_store, "INSERT INTO events", kill_once)
     events = access.import_residents(ADMIN, "c1", approvals, grants)
     assert kills == 1
     assert access.events(limit=1000)[2:] == events
-    assert _counts(postgresql_store) == (300, 300, 602)
+    assert _counts(server_store) == (300, 300, 602)
 
 
-def test_a_connection_killed_on_every_try_leaves_nothing(
-    postgresql_store: SqlStore, postgresql_admin: sa.Engine
-) -> None:
-    access = _world(postgresql_store)
+def test_a_connection_killed_on_every_try_leaves_nothing(server_store: SqlStore, server: Server) -> None:
+    access = _world(server_store)
     approvals, grants = _records(300)
-    _on_statement(postgresql_store, "INSERT INTO events", _kill(postgresql_admin))
+    _on_statement(server_store, "INSERT INTO events", _kill(server))
     with pytest.raises(StoreUnavailable):
         access.import_residents(ADMIN, "c1", approvals, grants)
-    assert _counts(postgresql_store) == (0, 0, 2)
+    assert _counts(server_store) == (0, 0, 2)
 
 
-def test_a_connection_killed_before_commit_leaves_nothing(
-    postgresql_store: SqlStore, postgresql_admin: sa.Engine
-) -> None:
-    access = _world(postgresql_store)
+def test_a_connection_killed_before_commit_leaves_nothing(server_store: SqlStore, server: Server) -> None:
+    access = _world(server_store)
     approvals, grants = _records(300)
-    kill = _kill(postgresql_admin)
+    kill = _kill(server)
     armed = True
 
     def kill_at_commit(connection: Any) -> None:
@@ -215,10 +206,10 @@ def test_a_connection_killed_before_commit_leaves_nothing(
             armed = False
             kill(connection)
 
-    sa.event.listen(postgresql_store.engine, "commit", kill_at_commit)
+    sa.event.listen(server_store.engine, "commit", kill_at_commit)
     with pytest.raises(StoreUnavailable):
         access.import_residents(ADMIN, "c1", approvals, grants)
-    assert _counts(postgresql_store) == (0, 0, 2)
+    assert _counts(server_store) == (0, 0, 2)
     # Ids taken by the lost transaction were never committed: the feed has no gap.
     access.approve_resident(ADMIN, "c1", approvals[0].pnr)
     assert [e.id for e in access.events(limit=10)] == [f"{n:016d}" for n in (1, 2, 3)]

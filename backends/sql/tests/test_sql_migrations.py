@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import careaccess
@@ -15,6 +16,7 @@ from careaccess.plugins import make_plugin_manager
 
 from careaccess_sql import SchemaMismatch, SqlStore, head_revision, parse_url
 from careaccess_sql.migrate import _scripts, current_revision
+from sql_support import Server
 
 ADMIN = careaccess.Actor("admin", frozenset({"c1"}))
 
@@ -25,12 +27,12 @@ def _revisions_before_head() -> list[str | None]:
     return [None, *older]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database's store URL (without store options)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'care.db'}"
-    url: str = request.getfixturevalue("postgresql_url")
+    url: str = request.getfixturevalue(f"{request.param}_url")
     return url
 
 
@@ -81,12 +83,43 @@ def test_upgraded_database_is_usable_by_a_new_store(database: str) -> None:
         assert access.clinic("c1") == careaccess.Clinic("c1", "Vårdcentralen")
 
 
-def test_server_schema_missing_refuses_and_names_the_command(postgresql_url: str) -> None:
+def test_server_schema_missing_refuses_and_names_the_command(server: Server) -> None:
     with pytest.raises(SchemaMismatch) as raised:
-        careaccess.connect(postgresql_url)
+        careaccess.connect(server.url)
     assert isinstance(raised.value, careaccess.InvalidRequest)
     assert raised.value.code == "schema_missing"
-    assert f"careaccess db upgrade --store {postgresql_url}" in raised.value.message_en
+    assert f"careaccess db upgrade --store {server.url}" in raised.value.message_en
+
+
+def test_concurrent_upgrades_of_a_server_database_take_turns(server: Server) -> None:
+    # MariaDB commits every DDL statement at once: only the named lock keeps the second
+    # upgrade from creating the tables again.
+    stores = [SqlStore(parse_url(server.url)) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    results: list[tuple[str | None, str | None]] = []
+    errors: list[BaseException] = []
+
+    def upgrade(store: SqlStore) -> None:
+        barrier.wait()
+        try:
+            results.append(store.upgrade())
+        except Exception as error:  # collected and asserted on below
+            errors.append(error)
+
+    threads = [threading.Thread(target=upgrade, args=(store,)) for store in stores]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for store in stores:
+            store.close()
+    assert errors == []
+    head = head_revision()
+    assert sorted(results, key=str) == sorted([(None, head)] + [(head, head)] * (len(stores) - 1), key=str)
+    with careaccess.connect(server.url) as access:
+        access.put_clinic(ADMIN, careaccess.Clinic("c1", "Vårdcentralen"))
 
 
 def test_sqlite_schema_is_created_for_a_new_file_unless_create_false(tmp_path: Path) -> None:
@@ -147,6 +180,8 @@ def test_prefixes_keep_stores_apart_in_one_database(tmp_path: Path) -> None:
         ("sqlite:///x.db?schema=public", "invalid_store_url"),
         ("sqlite:///x.db?busy_timeout=soon", "invalid_store_url"),
         ("postgresql://h/db?schema=Not%20ok", "invalid_store_url"),
+        ("mariadb+pymysql://h/db?schema=care", "invalid_store_url"),
+        ("mysql://h/db", "invalid_store_url"),
     ],
 )
 def test_bad_store_options_are_invalid_requests(url: str, code: str) -> None:
@@ -163,13 +198,29 @@ def test_store_options_are_stripped_and_driver_options_kept() -> None:
     assert "pw" not in options.display_url
 
 
+def test_an_unknown_scheme_is_refused_with_the_schemes_that_work() -> None:
+    with pytest.raises(careaccess.InvalidRequest) as raised:
+        parse_url("mariadb+mariadbconnector://h/db")
+    assert "mariadb+pymysql" in raised.value.message_en
+    assert "mysql+pymysql" in raised.value.message_en
+
+
+def test_mariadb_urls_keep_their_driver_and_options() -> None:
+    for scheme in ("mariadb+pymysql", "mysql+pymysql"):
+        options = parse_url(f"{scheme}://u:pw@h/care?prefix=ca_&charset=utf8mb4")
+        assert options.database_url.drivername == scheme
+        assert dict(options.database_url.query) == {"charset": "utf8mb4"}
+        assert options.is_mariadb
+        assert (options.prefix, options.schema) == ("ca_", None)
+
+
 # -- hooks and the command line ----------------------------------------------------------
 
 
 def test_hooks_are_registered_through_the_entry_point(tmp_path: Path) -> None:
     manager = make_plugin_manager()
     schemes = {s for found in manager.hook.careaccess_store_schemes() for s in found}
-    assert {"sqlite", "postgresql", "postgresql+psycopg"} <= schemes
+    assert {"sqlite", "postgresql", "postgresql+psycopg", "mariadb+pymysql", "mysql+pymysql"} <= schemes
     url = f"sqlite:///{tmp_path / 'hook.db'}"
     assert manager.hook.careaccess_upgrade_store(url=url) == f"{url}: schema upgraded from nothing to revision 0001"
     assert manager.hook.careaccess_upgrade_store(url=url) == f"{url}: schema already at revision 0001"

@@ -1,4 +1,4 @@
-"""The core's stateful model check, on SQLite in memory and on PostgreSQL."""
+"""The core's stateful model check, on SQLite in memory, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from careaccess.testing.stateful import CareAccessMachine
 from hypothesis import HealthCheck, settings
 
 from careaccess_sql import SqlStore
-from sql_support import schema_url
+from sql_support import create_database, database_url, drop_database, mariadb_server_url, schema_url
 
 
 class SqliteMachine(CareAccessMachine):
@@ -50,3 +50,24 @@ TestPostgresqlMachine.settings = settings(
 )
 # Skips (or under CI fails) with a clear reason when the server is unreachable.
 pytest.mark.usefixtures("postgresql_admin")(TestPostgresqlMachine)
+
+
+class MariadbMachine(CareAccessMachine):
+    """Each example in its own database, dropped when the example ends."""
+
+    def make_store(self) -> Store:
+        self.admin = sa.create_engine(mariadb_server_url(), isolation_level="AUTOCOMMIT")
+        self.database = create_database(self.admin)
+        return SqlStore.open(database_url(self.database), create=True)
+
+    def close_store(self, store: Store) -> None:
+        store.close()
+        drop_database(self.admin, self.database)
+        self.admin.dispose()
+
+
+TestMariadbMachine = MariadbMachine.TestCase
+TestMariadbMachine.settings = settings(
+    max_examples=EXAMPLES, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+pytest.mark.usefixtures("mariadb_admin")(TestMariadbMachine)

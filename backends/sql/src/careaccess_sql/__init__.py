@@ -1,10 +1,11 @@
-"""careaccess-sql: the careaccess store on SQLite (embedded) and PostgreSQL (production).
+"""careaccess-sql: the careaccess store on SQLite (embedded), PostgreSQL or MariaDB (production).
 
 Install it and open a store by URL::
 
     import careaccess
     access = careaccess.connect("sqlite:///careaccess.db")
     access = careaccess.connect("postgresql+psycopg://app@db/care?prefix=ca_")
+    access = careaccess.connect("mariadb+pymysql://app@db/care")
 
 See the README for the URL options and ``careaccess db upgrade --store URL``.
 """

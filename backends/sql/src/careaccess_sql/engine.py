@@ -1,4 +1,4 @@
-"""Engines: SQLite tuned for embedded use by several processes, PostgreSQL for production.
+"""Engines: SQLite tuned for embedded use by several processes; PostgreSQL and MariaDB servers.
 
 Each store uses its engine in two modes, chosen by execution options:
 
@@ -33,6 +33,8 @@ def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
     if options.schema is not None:
         # Set at connect time, so it costs no round trip per request.
         connect_args["options"] = f"-c search_path={options.schema}"
+    if options.is_mariadb:
+        connect_args.update(_mariadb_connect_args(options))
     # Two pools, each with its isolation level fixed at connect: switching it per checkout
     # costs more than the query. No pool_pre_ping either: it would double every
     # decision's round trips; a dropped connection invalidates the pool and the request
@@ -40,6 +42,14 @@ def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
     read = sa.create_engine(options.database_url, connect_args=connect_args, isolation_level="AUTOCOMMIT")
     write = sa.create_engine(options.database_url, connect_args=connect_args, isolation_level="READ COMMITTED")
     return read, write
+
+
+def _mariadb_connect_args(options: StoreOptions) -> dict[str, Any]:
+    """PyMySQL settings: full Unicode, and strict mode so an over-long value fails instead of being cut."""
+    args: dict[str, Any] = {"init_command": "SET SESSION sql_mode = 'TRADITIONAL'"}
+    if "charset" not in options.database_url.query:
+        args["charset"] = "utf8mb4"
+    return args
 
 
 def _sqlite_engine(options: StoreOptions) -> sa.Engine:

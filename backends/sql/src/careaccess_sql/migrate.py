@@ -6,19 +6,23 @@ store checks :func:`check_schema` when it opens and refuses a schema it does not
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from careaccess.errors import InvalidRequest
+from careaccess.errors import InvalidRequest, StoreUnavailable
 
-__all__ = ["SchemaMismatch", "check_schema", "current_revision", "head_revision", "upgrade"]
+__all__ = ["SchemaMismatch", "check_schema", "current_revision", "exclusive", "head_revision", "upgrade"]
 
 SCRIPT_LOCATION = "careaccess_sql:migrations"
+#: Seconds a MariaDB upgrade waits for another process's upgrade of the same tables.
+UPGRADE_LOCK_TIMEOUT = 300
 
 
 class SchemaMismatch(InvalidRequest):
@@ -98,8 +102,43 @@ def check_schema(connection: sa.Connection, prefix: str, display_url: str) -> No
     )
 
 
+@contextlib.contextmanager
+def exclusive(engine: sa.Engine, prefix: str) -> Iterator[None]:
+    """Serialize upgrades of one MariaDB database's tables by concurrent processes, through commit.
+
+    MariaDB commits each DDL statement at once, so no lock inside the upgrade's
+    transaction can keep another process out: a named lock, held on a connection of
+    its own until the upgrade has committed, does. Other databases lock in
+    :func:`upgrade` instead.
+
+    :raises StoreUnavailable: another upgrade held the lock for ``UPGRADE_LOCK_TIMEOUT`` seconds.
+    """
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        yield
+        return
+    # Lock names are server-wide and at most 64 characters: a checksum of database and prefix.
+    name = f"careaccess-sql:{zlib.crc32(f'{engine.url.database}:{prefix}'.encode()):08x}"
+    with engine.connect() as connection:
+        taken = connection.execute(
+            sa.text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": UPGRADE_LOCK_TIMEOUT}
+        ).scalar()
+        if taken != 1:
+            raise StoreUnavailable(
+                "store_unavailable",
+                "Another process is upgrading the careaccess schema; try again when it has finished.",
+                "En annan process uppgraderar careaccess-schemat; försök igen när den är klar.",
+            )
+        try:
+            yield
+        finally:
+            connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+
+
 def _lock(connection: sa.Connection, prefix: str) -> None:
-    """Serialize upgrades of one schema by concurrent processes (SQLite: BEGIN IMMEDIATE does)."""
+    """Serialize upgrades of one schema by concurrent processes.
+
+    (SQLite: ``BEGIN IMMEDIATE`` does; MariaDB: :func:`exclusive`.)
+    """
     if connection.dialect.name == "postgresql":
         key = zlib.crc32(f"careaccess-sql:{prefix}".encode())
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -5,7 +5,8 @@ as query parameters and are stripped before the URL reaches SQLAlchemy:
 
 - ``prefix``: put before every table name (``[a-z0-9_]``, at most 30 characters), so the
   store can live inside an application's existing database.
-- ``schema``: PostgreSQL only; the schema (namespace) the tables live in.
+- ``schema``: PostgreSQL only; the schema (namespace) the tables live in (on MariaDB
+  the database in the URL is the namespace).
 - ``create``: ``true`` creates or upgrades the schema on open; ``false`` never does.
   The default is ``true`` for SQLite when its schema is missing (a new embedded
   database) and ``false`` otherwise.
@@ -23,7 +24,15 @@ from careaccess.errors import InvalidRequest
 __all__ = ["SCHEMES", "StoreOptions", "parse_url"]
 
 #: URL schemes this backend opens, as the user writes them.
-SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg", "postgres")
+SCHEMES = (
+    "sqlite",
+    "sqlite+pysqlite",
+    "postgresql",
+    "postgresql+psycopg",
+    "postgres",
+    "mariadb+pymysql",
+    "mysql+pymysql",
+)
 
 _DRIVER_FOR = {
     "sqlite": "sqlite+pysqlite",
@@ -32,6 +41,9 @@ _DRIVER_FOR = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
     "postgresql+psycopg": "postgresql+psycopg",
+    # Only MariaDB servers are supported; SQLAlchemy's mysql dialect detects them too.
+    "mariadb+pymysql": "mariadb+pymysql",
+    "mysql+pymysql": "mysql+pymysql",
 }
 _PREFIX = re.compile(r"[a-z0-9_]{0,30}", re.ASCII)
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
@@ -62,6 +74,11 @@ class StoreOptions:
         return self.database_url.get_backend_name() == "sqlite"
 
     @property
+    def is_mariadb(self) -> bool:
+        """A MariaDB server, named by a ``mariadb+pymysql`` or ``mysql+pymysql`` URL."""
+        return self.database_url.get_backend_name() in ("mariadb", "mysql")
+
+    @property
     def is_memory(self) -> bool:
         """An in-memory SQLite database: gone when the store closes."""
         return self.is_sqlite and self.database_url.database in (None, "", ":memory:")
@@ -83,9 +100,10 @@ def parse_url(url: str) -> StoreOptions:
         raise _invalid("The store URL cannot be parsed.", "Lagringsadressen kan inte tolkas.") from error
     driver = _DRIVER_FOR.get(parsed.drivername.lower())
     if driver is None:
+        schemes = ", ".join(SCHEMES)
         raise _invalid(
-            f"careaccess-sql does not open {parsed.drivername!r} URLs.",
-            f"careaccess-sql öppnar inte {parsed.drivername!r}-adresser.",
+            f"careaccess-sql does not open {parsed.drivername!r} URLs; it opens {schemes}.",
+            f"careaccess-sql öppnar inte {parsed.drivername!r}-adresser; den öppnar {schemes}.",
         )
     query = dict(parsed.query)
     options: dict[str, str] = {}
@@ -103,7 +121,7 @@ def parse_url(url: str) -> StoreOptions:
             "prefix får bara innehålla a-z, 0-9 och _ (högst 30 tecken).",
         )
     schema = options.get("schema")
-    if schema is not None and (driver.startswith("sqlite") or not _SCHEMA.fullmatch(schema)):
+    if schema is not None and (not driver.startswith("postgresql") or not _SCHEMA.fullmatch(schema)):
         raise _invalid(
             "schema is a PostgreSQL option and may hold only a-z, 0-9 and _.",
             "schema gäller bara PostgreSQL och får bara innehålla a-z, 0-9 och _.",

@@ -1,4 +1,4 @@
-"""The careaccess plugin: opens and upgrades stores for sqlite and postgresql URLs.
+"""The careaccess plugin: opens and upgrades stores for sqlite, postgresql and MariaDB URLs.
 
 Registered through the ``careaccess`` entry-point group as ``sql``.
 """
@@ -15,7 +15,7 @@ __all__ = ["careaccess_open_store", "careaccess_store_schemes", "careaccess_upgr
 
 @hookimpl
 def careaccess_open_store(url: str) -> SqlStore | None:
-    """Open a :class:`SqlStore` for sqlite and postgresql URLs."""
+    """Open a :class:`SqlStore` for the URL schemes in :data:`~careaccess_sql.SCHEMES`."""
     return SqlStore.open(url) if handles(url) else None
 
 

@@ -13,14 +13,26 @@ from typing import Any
 
 import sqlalchemy as sa
 from attrs import frozen
+from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["ID", "PNR", "Tables", "UtcDateTime", "make_tables"]
+__all__ = ["ID", "JSON_TEXT", "MARIADB_TABLE", "PNR", "Tables", "UtcDateTime", "make_tables"]
 
 # Binary ("C") collation on PostgreSQL so ids sort as Python strings sort, like MemoryStore.
+# (MariaDB gets the same from its tables' default collation, MARIADB_TABLE.)
 ID = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 PNR = sa.String(12).with_variant(sa.String(12, collation="C"), "postgresql")
 ACTION = sa.String(40)
+# JSON text (service areas, event payloads): MariaDB's TEXT would stop at 64 KiB.
+JSON_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+#: MariaDB table options: transactional InnoDB, full Unicode, and a binary collation
+#: without trailing-space padding, so every string compares and sorts as Python's do.
+MARIADB_TABLE: dict[str, Any] = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_nopad_bin"))
+}
 
 NAMING_CONVENTION = {
     "ix": "%(table_name)s_%(column_0_N_name)s_idx",
@@ -39,11 +51,17 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            # MariaDB's DATETIME keeps whole seconds unless asked for microseconds.
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
     def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
         if value is None:
             return None
         utc = value.astimezone(dt.UTC)
-        # SQLite has no time zone type: it stores the naive UTC wall clock.
+        # SQLite and MariaDB have no time zone type: they store the naive UTC wall clock.
         return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
@@ -74,7 +92,8 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("id", ID, primary_key=True),
         sa.Column("name", sa.Text, nullable=False),
         # The service area as canonical JSON text: parsed once per distinct value.
-        sa.Column("service_area", sa.Text, nullable=False),
+        sa.Column("service_area", JSON_TEXT, nullable=False),
+        **MARIADB_TABLE,
     )
     case_types = sa.Table(
         f"{prefix}case_types",
@@ -83,6 +102,7 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("id", ID, primary_key=True),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("restricted", sa.Boolean(create_constraint=False), nullable=False),
+        **MARIADB_TABLE,
     )
     approvals = sa.Table(
         f"{prefix}approvals",
@@ -94,6 +114,7 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("name_folded", sa.Text),
         sa.Column("approved_at", UtcDateTime, nullable=False),
         sa.Column("approved_by", ID, nullable=False),
+        **MARIADB_TABLE,
     )
     grants = sa.Table(
         f"{prefix}grants",
@@ -111,6 +132,7 @@ def make_tables(prefix: str = "") -> Tables:
         # A grant can never outlive its case type, whatever races the application loses.
         sa.ForeignKeyConstraint(["clinic_id", "case_type_id"], [case_types.c.clinic_id, case_types.c.id]),
         sa.Index(None, "clinic_id", "case_type_id"),
+        **MARIADB_TABLE,
     )
     events = sa.Table(
         f"{prefix}events",
@@ -123,14 +145,16 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("clinic_id", ID, nullable=False),
         sa.Column("pnr", PNR),
         sa.Column("case_type_id", ID),
-        sa.Column("before_data", sa.Text),
-        sa.Column("after_data", sa.Text),
+        sa.Column("before_data", JSON_TEXT),
+        sa.Column("after_data", JSON_TEXT),
         sa.Index(None, "clinic_id", "id"),
+        **MARIADB_TABLE,
     )
     event_counter = sa.Table(
         f"{prefix}event_counter",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("last_event_id", sa.BigInteger, nullable=False),
+        **MARIADB_TABLE,
     )
     return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter)

@@ -1,8 +1,9 @@
-"""``SqlStore``: the careaccess Store on SQLite and PostgreSQL.
+"""``SqlStore``: the careaccess Store on SQLite, PostgreSQL and MariaDB.
 
 Reads are single statements. ``apply`` runs one transaction: it checks the
-preconditions in order with locking reads (``FOR SHARE``/``FOR UPDATE`` on PostgreSQL;
-SQLite's ``BEGIN IMMEDIATE`` serializes writers), writes with guarded statements whose
+preconditions in order with locking reads (``FOR SHARE``/``FOR UPDATE`` on PostgreSQL,
+``LOCK IN SHARE MODE``/``FOR UPDATE`` on MariaDB; SQLite's ``BEGIN IMMEDIATE``
+serializes writers), writes with guarded statements whose
 row counts are checked, takes the next event id from a counter row (so ids follow commit
 order and the feed never skips an event), inserts the event and commits. A race that a
 lock cannot cover (two inserts of the same absent key) ends in a unique-key violation;
@@ -67,6 +68,21 @@ _EVENT_ID = re.compile(r"[0-9]{16}")
 _ATTEMPTS = 8
 # PostgreSQL: serialization_failure, deadlock_detected.
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+# MariaDB (PyMySQL reports error numbers): deadlock found, lock wait timeout exceeded.
+_RETRY_MARIADB_ERRORS = frozenset({1213, 1205})
+# MariaDB: a JSON array parameter as a table. TEXT, so no value is ever cut short, in the
+# tables' collation, so it is compared as the keys are.
+_MARIADB_PNRS = (
+    "SELECT value FROM JSON_TABLE(:pnrs, '$[*]' COLUMNS ("
+    "value TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$')) AS items"
+)
+_MARIADB_REQUESTS = (
+    "SELECT i, pnr, clinic_id, case_type_id FROM JSON_TABLE(:batch, '$[*]' COLUMNS ("
+    "i FOR ORDINALITY, "
+    "pnr TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[0]', "
+    "clinic_id TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[1]', "
+    "case_type_id TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[2]')) AS items"
+)
 
 
 class _RetryError(Exception):
@@ -90,6 +106,14 @@ def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
     return state if isinstance(state, str) else None
 
 
+def _retryable(error: sa.exc.DBAPIError) -> bool:
+    """A deadlock or similar: the transaction was rolled back and may simply run again."""
+    if _sqlstate(error) in _RETRY_SQLSTATES:
+        return True
+    args: tuple[Any, ...] = getattr(error.orig, "args", ())
+    return bool(args) and args[0] in _RETRY_MARIADB_ERRORS
+
+
 def _json(data: Any) -> str | None:
     if data is None:
         return None
@@ -106,10 +130,11 @@ def _like_pattern(text: str, *, anywhere: bool) -> str:
 
 
 class SqlStore:
-    """A :class:`~careaccess.store.Store` in a SQL database (SQLite or PostgreSQL).
+    """A :class:`~careaccess.store.Store` in a SQL database (SQLite, PostgreSQL or MariaDB).
 
     Build it with :meth:`open` from a store URL, e.g. ``sqlite:///careaccess.db``,
-    ``sqlite://`` (in memory) or ``postgresql+psycopg://user@host/db?prefix=app_``.
+    ``sqlite://`` (in memory), ``postgresql+psycopg://user@host/db?prefix=app_`` or
+    ``mariadb+pymysql://user@host/db``.
     Safe to share between threads; any number of processes may share one database.
     """
 
@@ -121,6 +146,8 @@ class SqlStore:
         #: The engine single-statement reads run on, without a transaction.
         self.read_engine = self._reader
         self.tables: Tables = make_tables(options.prefix)
+        #: Which SQL this store speaks beyond the common core: "sqlite", "postgresql" or "mariadb".
+        self.flavour = "mariadb" if options.is_mariadb else self._writer.dialect.name
         # In-memory SQLite is one shared connection: operations must not interleave.
         self._serial: contextlib.AbstractContextManager[object] = (
             threading.RLock() if options.is_memory else contextlib.nullcontext()
@@ -160,7 +187,12 @@ class SqlStore:
 
     def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
         """Create or migrate the schema; returns the (from, to) revisions."""
-        with self._guard(), self._writer.connect() as connection, connection.begin():
+        with (
+            self._guard(),
+            migrate.exclusive(self._reader, self.options.prefix),
+            self._writer.connect() as connection,
+            connection.begin(),
+        ):
             if self.options.schema is not None:
                 connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.options.schema}"'))
             return migrate.upgrade(connection, self.options.prefix, revision)
@@ -233,15 +265,13 @@ class SqlStore:
         )
         counter = t.event_counter
         # Takes a block of "count" ids at once; returns the last of them.
-        bump = (
-            counter.update()
-            .where(counter.c.id == 1)
-            .values(last_event_id=counter.c.last_event_id + bp("count", type_=sa.BigInteger))
-        )
-        if self.engine.dialect.update_returning:
-            self._next_event_id: tuple[sa.Executable, ...] = (bump.returning(counter.c.last_event_id),)
-        else:  # pragma: no cover - both supported dialects can return from UPDATE
-            self._next_event_id = (bump, sa.select(counter.c.last_event_id).where(counter.c.id == 1))
+        last = counter.c.last_event_id + bp("count", type_=sa.BigInteger)
+        bump = counter.update().where(counter.c.id == 1)
+        if self.flavour == "mariadb":
+            # No UPDATE ... RETURNING: LAST_INSERT_ID(expr) hands the value back with the row count.
+            self._next_event_id = bump.values(last_event_id=sa.func.last_insert_id(last))
+        else:
+            self._next_event_id = bump.values(last_event_id=last).returning(counter.c.last_event_id)
         self._insert_event = e.insert()
         self._build_import_statements()
 
@@ -257,32 +287,33 @@ class SqlStore:
             .where(ct.c.clinic_id == bp("clinic_id"), ct.c.id.in_(bp("case_type_ids", expanding=True)))
             .with_for_update(read=True)
         )
-        self._import_approvals_stored = sa.select(a.c.pnr).where(
-            a.c.clinic_id == bp("clinic_id"), self._one_of(a.c.pnr, "pnrs")
-        )
-        self._import_grants_stored = sa.select(g.c.pnr, g.c.case_type_id).where(
-            g.c.clinic_id == bp("clinic_id"), self._one_of(g.c.pnr, "pnrs")
-        )
+        self._import_approvals_stored = self._stored_of(a, a.c.pnr)
+        self._import_grants_stored = self._stored_of(g, g.c.pnr, g.c.case_type_id)
         self._bulk_inserts: dict[str, sa.Insert] = {}
         self._driver_inserts: dict[str, _DriverInsert] = {}
         for table in (a, g, t.events):
-            if self.engine.dialect.name == "postgresql":
+            if self.flavour == "postgresql":
                 self._bulk_inserts[table.name] = self._recordset_insert(table)
             else:
                 self._driver_inserts[table.name] = _DriverInsert.of(table, self.engine.dialect)
 
-    def _one_of(self, column: sa.ColumnElement[str], name: str) -> sa.ColumnElement[bool]:
-        """*column* is one of the strings in the JSON array bound as parameter *name*.
+    def _stored_of(self, table: sa.Table, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        """*columns* of *table*'s rows of one clinic whose pnr is in the JSON array parameter ``pnrs``.
 
         JSON rather than a PostgreSQL array: the driver sends one string as is, where it
         would escape an array's thousands of values one at a time.
         """
-        values = sa.bindparam(name, type_=sa.Text)
-        if self.engine.dialect.name == "postgresql":
+        clinic = table.c.clinic_id == sa.bindparam("clinic_id")
+        values = sa.bindparam("pnrs", type_=sa.Text)
+        if self.flavour == "mariadb":
+            # A join led by the list: one key lookup per pnr, never a scan of the clinic's rows.
+            pnrs = sa.text(_MARIADB_PNRS).bindparams(values).columns(value=sa.Text).subquery("pnrs")
+            return sa.select(*columns).select_from(pnrs.join(table, sa.and_(clinic, table.c.pnr == pnrs.c.value)))
+        if self.flavour == "postgresql":
             items = sa.select(sa.func.json_array_elements_text(sa.cast(values, postgresql.JSON)))
         else:
             items = sa.select(sa.func.json_each(values).table_valued("value").c.value)
-        return column.in_(items)
+        return sa.select(*columns).where(clinic, table.c.pnr.in_(items))
 
     @staticmethod
     def _recordset_insert(table: sa.Table) -> sa.Insert:
@@ -302,7 +333,10 @@ class SqlStore:
 
     def _request_table(self) -> sa.Subquery | sa.TableValuedAlias:
         """The batch of a decide_many as a table (i, pnr, clinic_id, case_type_id), bound as one parameter."""
-        if self.engine.dialect.name == "postgresql":
+        if self.flavour == "mariadb":
+            text = sa.text(_MARIADB_REQUESTS).bindparams(sa.bindparam("batch", type_=sa.Text))
+            return text.columns(i=sa.Integer, pnr=sa.Text, clinic_id=sa.Text, case_type_id=sa.Text).subquery("req")
+        if self.flavour == "postgresql":
             text_array = postgresql.ARRAY(sa.Text)
             return (
                 sa.func.unnest(
@@ -439,7 +473,7 @@ class SqlStore:
         if not requests:
             return []
         params: dict[str, Any]
-        if self.engine.dialect.name == "postgresql":
+        if self.flavour == "postgresql":
             params = {
                 "pnrs": [r.pnr for r in requests],
                 "clinic_ids": [r.clinic_id for r in requests],
@@ -448,7 +482,8 @@ class SqlStore:
             base = 1  # WITH ORDINALITY counts from 1
         else:
             params = {"batch": json.dumps([[r.pnr, r.clinic_id, r.case_type_id] for r in requests])}
-            base = 0  # json_each keys count from 0
+            # SQLite's json_each keys count from 0, MariaDB's FOR ORDINALITY from 1.
+            base = 1 if self.flavour == "mariadb" else 0
         rows = self._read(lambda connection: connection.execute(self._load_facts_many, params).all())
         facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
         for row in rows:
@@ -604,7 +639,7 @@ class SqlStore:
             raise _RetryError from error  # a racing writer inserted first; the next check sees it
         except (sa.exc.DBAPIError, sa.exc.DisconnectionError, sa.exc.TimeoutError) as error:
             if not committing and isinstance(error, sa.exc.DBAPIError):
-                if _sqlstate(error) in _RETRY_SQLSTATES:
+                if _retryable(error):
                     raise _RetryError from error
                 if error.connection_invalidated:
                     # The transaction never reached COMMIT, so it left nothing: safe to run again.
@@ -741,9 +776,9 @@ class SqlStore:
 
     def _take_event_ids(self, connection: sa.Connection, count: int) -> int:
         """Reserve the next *count* event ids; returns the last. The counter row stays locked until commit."""
-        result = connection.execute(self._next_event_id[0], {"count": count})
-        if len(self._next_event_id) > 1:  # pragma: no cover - see _build_statements
-            result = connection.execute(self._next_event_id[1])
+        result = connection.execute(self._next_event_id, {"count": count})
+        if self.flavour == "mariadb":
+            return int(result.lastrowid)
         return int(result.scalar_one())
 
     @staticmethod
@@ -848,31 +883,36 @@ class SqlStore:
 
 @frozen
 class _DriverInsert:
-    """SQLite: a table's INSERT run by the driver's own executemany over prepared tuples.
+    """SQLite and MariaDB: a table's INSERT run by the driver's own executemany.
 
     The values are converted by the columns' own SQLAlchemy bind processors, a column at
     a time, so they are stored exactly as SQLAlchemy stores them, without its per-row work.
+    (PyMySQL's executemany sends the rows as a few multi-row INSERTs.)
     """
 
     sql: str
     names: tuple[str, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
+    #: The driver takes tuples (SQLite's ``?``) rather than mappings (PyMySQL's ``%(name)s``).
+    positional: bool
 
     @classmethod
     def of(cls, table: sa.Table, dialect: sa.Dialect) -> _DriverInsert:
         compiled = table.insert().compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
-        if len(names) != len(table.columns):  # pragma: no cover - SQLite's paramstyle is positional
-            raise TypeError(f"expected a positional INSERT for {table.name}, got {compiled}")
+        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+        if sorted(names) != sorted(table.columns.keys()):  # pragma: no cover - an INSERT binds every column
+            raise TypeError(f"expected an INSERT of every column of {table.name}, got {compiled}")
         processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-        return cls(str(compiled), names, processors)
+        return cls(str(compiled), names, processors, compiled.positional)
 
-    def parameters(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    def parameters(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
         columns: list[list[Any]] = []
         for name, process in zip(self.names, self.processors, strict=True):
             values = [row[name] for row in rows]
             columns.append(values if process is None else [process(value) for value in values])
-        return list(zip(*columns, strict=True))
+        if self.positional:
+            return list(zip(*columns, strict=True))
+        return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _iso(value: object) -> str:

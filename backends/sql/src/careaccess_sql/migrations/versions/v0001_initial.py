@@ -7,8 +7,11 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import context, op
+from sqlalchemy.dialects import mysql
 
 revision = "0001"
 down_revision: str | None = None
@@ -16,9 +19,17 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 # Frozen copies of the column types as of this revision; later revisions never edit them.
+# (The MariaDB variants came with MariaDB support: they change nothing on other databases.)
 ID = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 PNR = sa.String(12).with_variant(sa.String(12, collation="C"), "postgresql")
-TIME = sa.DateTime(timezone=True)
+TIME = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+JSON_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# MariaDB: InnoDB, full Unicode, and a binary collation without trailing-space padding.
+TABLE: dict[str, Any] = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_nopad_bin"))
+}
 
 
 def upgrade() -> None:
@@ -27,8 +38,9 @@ def upgrade() -> None:
         f"{p}clinics",
         sa.Column("id", ID, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
-        sa.Column("service_area", sa.Text, nullable=False),
+        sa.Column("service_area", JSON_TEXT, nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"{p}clinics_pkey"),
+        **TABLE,
     )
     op.create_table(
         f"{p}case_types",
@@ -38,6 +50,7 @@ def upgrade() -> None:
         sa.Column("restricted", sa.Boolean(create_constraint=False), nullable=False),
         sa.PrimaryKeyConstraint("clinic_id", "id", name=f"{p}case_types_pkey"),
         sa.ForeignKeyConstraint(["clinic_id"], [f"{p}clinics.id"], name=f"{p}case_types_clinic_id_fkey"),
+        **TABLE,
     )
     op.create_table(
         f"{p}approvals",
@@ -49,6 +62,7 @@ def upgrade() -> None:
         sa.Column("approved_by", ID, nullable=False),
         sa.PrimaryKeyConstraint("clinic_id", "pnr", name=f"{p}approvals_pkey"),
         sa.ForeignKeyConstraint(["clinic_id"], [f"{p}clinics.id"], name=f"{p}approvals_clinic_id_fkey"),
+        **TABLE,
     )
     op.create_table(
         f"{p}grants",
@@ -68,6 +82,7 @@ def upgrade() -> None:
             [f"{p}case_types.clinic_id", f"{p}case_types.id"],
             name=f"{p}grants_clinic_id_case_type_id_fkey",
         ),
+        **TABLE,
     )
     op.create_index(f"{p}grants_clinic_id_case_type_id_idx", f"{p}grants", ["clinic_id", "case_type_id"])
     op.create_table(
@@ -79,9 +94,10 @@ def upgrade() -> None:
         sa.Column("clinic_id", ID, nullable=False),
         sa.Column("pnr", PNR),
         sa.Column("case_type_id", ID),
-        sa.Column("before_data", sa.Text),
-        sa.Column("after_data", sa.Text),
+        sa.Column("before_data", JSON_TEXT),
+        sa.Column("after_data", JSON_TEXT),
         sa.PrimaryKeyConstraint("id", name=f"{p}events_pkey"),
+        **TABLE,
     )
     op.create_index(f"{p}events_clinic_id_id_idx", f"{p}events", ["clinic_id", "id"])
     counter = op.create_table(
@@ -89,6 +105,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, nullable=False, autoincrement=False),
         sa.Column("last_event_id", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"{p}event_counter_pkey"),
+        **TABLE,
     )
     op.bulk_insert(counter, [{"id": 1, "last_event_id": 0}])
 
