@@ -3,11 +3,11 @@
 Reads are single statements. ``apply`` runs one transaction: it checks the
 preconditions in order with locking reads (``FOR SHARE``/``FOR UPDATE`` on PostgreSQL,
 ``LOCK IN SHARE MODE``/``FOR UPDATE`` on MariaDB; SQLite's ``BEGIN IMMEDIATE``
-serializes writers), writes with guarded statements whose
-row counts are checked, takes the next event id from a counter row (so ids follow commit
-order and the feed never skips an event), inserts the event and commits. A race that a
-lock cannot cover (two inserts of the same absent key) ends in a unique-key violation;
-the transaction is then retried and its precondition check reports the conflict.
+serializes writers), writes with guarded statements whose row counts are checked,
+takes the next event id from a counter row (so ids follow commit order and the feed
+never skips an event), inserts the event and commits. A race that a lock cannot cover
+(two inserts of the same absent key) ends in a unique-key violation; the transaction
+is then retried and its precondition check reports the conflict.
 ``import_batch`` writes a whole batch the same way, with a fixed number of statements
 and one block of event ids.
 """
@@ -267,11 +267,15 @@ class SqlStore:
         # Takes a block of "count" ids at once; returns the last of them.
         last = counter.c.last_event_id + bp("count", type_=sa.BigInteger)
         bump = counter.update().where(counter.c.id == 1)
+        self._next_event_id: tuple[sa.Executable, ...]
         if self.flavour == "mariadb":
             # No UPDATE ... RETURNING: LAST_INSERT_ID(expr) hands the value back with the row count.
-            self._next_event_id = bump.values(last_event_id=sa.func.last_insert_id(last))
-        else:
-            self._next_event_id = bump.values(last_event_id=last).returning(counter.c.last_event_id)
+            self._next_event_id = (bump.values(last_event_id=sa.func.last_insert_id(last)),)
+        elif self.engine.dialect.update_returning:
+            self._next_event_id = (bump.values(last_event_id=last).returning(counter.c.last_event_id),)
+        else:  # pragma: no cover - SQLite before 3.35 cannot return from UPDATE
+            read_back = sa.select(counter.c.last_event_id).where(counter.c.id == 1)
+            self._next_event_id = (bump.values(last_event_id=last), read_back)
         self._insert_event = e.insert()
         self._build_import_statements()
 
@@ -776,9 +780,11 @@ class SqlStore:
 
     def _take_event_ids(self, connection: sa.Connection, count: int) -> int:
         """Reserve the next *count* event ids; returns the last. The counter row stays locked until commit."""
-        result = connection.execute(self._next_event_id, {"count": count})
+        result = connection.execute(self._next_event_id[0], {"count": count})
         if self.flavour == "mariadb":
             return int(result.lastrowid)
+        if len(self._next_event_id) > 1:  # pragma: no cover - see _build_statements
+            result = connection.execute(self._next_event_id[1])
         return int(result.scalar_one())
 
     @staticmethod
