@@ -13,7 +13,7 @@ nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
 BACKENDS = [path for path in (ROOT / "backends").glob("*") if (path / "pyproject.toml").is_file()]
-EXTRAS = {"sql": "[postgresql]"}
+EXTRAS = {"sql": "[postgresql,mysql]"}
 
 
 def install_all(session: nox.Session, *extra: str) -> None:
