@@ -6,12 +6,13 @@ import importlib.metadata
 import os
 import platform
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import stores
 
-__all__ = ["describe"]
+__all__ = ["commit", "describe", "uncommitted"]
 
 PACKAGES = (
     "careaccess",
@@ -80,6 +81,29 @@ def _redis() -> str | None:
             client.close()
     except Exception:  # a server that is down is reported as unknown
         return None
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 -- fixed arguments
+            ["git", *args],  # noqa: S607 -- git from PATH
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def commit() -> str:
+    """The checked-out commit (short hash), or empty outside a git checkout."""
+    return _git("rev-parse", "--short", "HEAD").strip()
+
+
+def uncommitted() -> list[str]:
+    """Files of the library and its backends that differ from the commit."""
+    return sorted(line[3:] for line in _git("status", "--porcelain", "--", "src", "backends").splitlines())
 
 
 def describe() -> dict[str, Any]:

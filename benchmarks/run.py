@@ -40,19 +40,6 @@ QUICK_SIZES = (1_000, 10_000)
 STORES = ("memory", "sqlite", "postgresql", "redis")
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(  # noqa: S603 -- fixed arguments
-            ["git", *args],  # noqa: S607 -- git from PATH
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def _command(argv: list[str]) -> str:
     """The exact command that started this run, as a reader would type it."""
     given = os.environ.get("CAREACCESS_BENCH_COMMAND")
@@ -130,10 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "sizes": list(sizes),
         "started": started.isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short", "HEAD").strip(),
-        "uncommitted_changes": sorted(
-            line[3:] for line in _git("status", "--porcelain", "--", "src", "backends").splitlines()
-        ),
+        "commit": machine.commit(),
+        "uncommitted_changes": machine.uncommitted(),
         "machine": machine.describe(),
         "stores": {},
     }
