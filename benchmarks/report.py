@@ -441,6 +441,59 @@ def _missing_lines(results: Results) -> list[str]:
     return lines
 
 
+def _diagnosis_lines(results: Results, assets: Path) -> list[str]:
+    """The layers of a decision from ``diagnose.py``, when it ran on the same commit as the results."""
+    path = assets / "diagnosis.json"
+    if not path.exists():
+        return []
+    diagnosis = json.loads(path.read_text(encoding="utf-8"))
+    if diagnosis.get("commit") != results.get("commit"):
+        return []  # measured on other code: it would explain nothing here
+    names = [name for name in diagnosis["stores"] if name in STORE_NAMES]
+    layers: list[str] = []
+    for name in names:
+        for label in diagnosis["stores"][name]["median_us"]:
+            if not label.startswith("raw baseline") and label not in layers:
+                layers.append(label)
+    rows = [[label, *[_us(diagnosis["stores"][name]["median_us"].get(label)) for name in names]] for label in layers]
+    rows.append(
+        [
+            "the raw baseline",
+            *[
+                _us(next(v for k, v in diagnosis["stores"][name]["median_us"].items() if k.startswith("raw baseline")))
+                for name in names
+            ],
+        ]
+    )
+    residents = {diagnosis["stores"][name]["residents"] for name in names}
+    return [
+        "### The layers of a decision",
+        "",
+        f"Medians from `{diagnosis['command']}`, run with the library at the same commit "
+        f"({diagnosis['commit']}) at "
+        f"{diagnosis['started']} with {', '.join(_n(r) for r in sorted(residents))} residents; the "
+        "layers take turns on the same requests. The gap between two rows is what a layer costs. "
+        f"PostgreSQL's query plan is in {{download}}`diagnosis.json <{assets.name}/diagnosis.json>`.",
+        "",
+        *_table(["", *[STORE_NAMES[name] for name in names]], rows),
+        "",
+    ]
+
+
+def _notes_lines(results: Results) -> list[str]:
+    """``notes.md`` beside this script, when its first line names this run's start time.
+
+    Notes are written by a person for one run; another run's figures would make them wrong.
+    """
+    path = Path(__file__).with_name("notes.md")
+    if not path.exists():
+        return []
+    first, _, body = path.read_text(encoding="utf-8").partition("\n")
+    if first.strip() != f"<!-- run: {results['started']} -->":
+        return []
+    return [body.strip(), ""]
+
+
 def render(results: Results, plots: dict[str, str], assets: Path) -> str:
     meta = results["machine"]
     mode = results["mode"]
@@ -494,6 +547,8 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
             *profile_lines,
             "",
         ]
+    out += _diagnosis_lines(results, assets)
+    out += _notes_lines(results)
     out += [
         "## decide",
         "",
