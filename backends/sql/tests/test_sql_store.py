@@ -51,6 +51,8 @@ def _statements(store: SqlStore) -> list[str]:
 
     for engine in {store.engine, store.read_engine}:
         sa.event.listen(engine, "before_cursor_execute", _count)
+    for query in store.driver_queries():
+        query.listeners.append(lambda statement, _arguments: seen.append(statement))
     return seen
 
 

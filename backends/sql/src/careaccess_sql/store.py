@@ -54,6 +54,7 @@ from careaccess.store import (
 from sqlalchemy.dialects import postgresql
 
 from careaccess_sql import migrate
+from careaccess_sql.driverquery import ConnectionLostError, DriverQuery
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.schema import Tables, UtcDateTime, make_tables
@@ -154,6 +155,10 @@ class SqlStore:
         )
         self._service_areas: dict[str, ServiceArea] = {}
         self._build_statements()
+        # The decision reads, the hot path, run on the driver directly (see driverquery).
+        self._facts_query = DriverQuery(self._reader, self._load_facts, self._serial)
+        self._facts_many_query = DriverQuery(self._reader, self._load_facts_many, self._serial)
+        self._driver_error: type[Exception] = self._reader.dialect.loaded_dbapi.Error
 
     @classmethod
     def open(cls, url: str, *, create: bool | None = None) -> SqlStore:
@@ -425,6 +430,23 @@ class SqlStore:
                 raise _unavailable(error) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def driver_queries(self) -> tuple[DriverQuery, ...]:
+        """The reads that run on the driver directly, bypassing SQLAlchemy's cursor events."""
+        return (self._facts_query, self._facts_many_query)
+
+    def _driver_read(self, run: Callable[[dict[str, Any]], T], params: dict[str, Any]) -> T:
+        """Like :meth:`_read`, for a :class:`DriverQuery`'s ``first`` or ``all``."""
+        for attempt in range(2):
+            try:
+                return run(params)
+            except ConnectionLostError as lost:
+                if attempt == 0:
+                    continue  # the dead connection left the pool; the next one is fresh
+                raise _unavailable(lost.error) from lost.error
+            except (sa.exc.SQLAlchemyError, self._driver_error) as error:  # no connection, pool timeout, ...
+                raise _unavailable(error) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- reads -------------------------------------------------------------------------
 
     def _clinic(self, clinic_id: str, name: str, service_area: str) -> Clinic:
@@ -470,7 +492,7 @@ class SqlStore:
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
         params = {"clinic_id": request.clinic_id, "case_type_id": request.case_type_id, "pnr": request.pnr}
-        row = self._read(lambda connection: connection.execute(self._load_facts, params).first())
+        row = self._driver_read(self._facts_query.first, params)
         return _NO_FACTS if row is None else self._facts(request, row, 0)
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
@@ -488,7 +510,7 @@ class SqlStore:
             params = {"batch": json.dumps([[r.pnr, r.clinic_id, r.case_type_id] for r in requests])}
             # SQLite's json_each keys count from 0, MariaDB's FOR ORDINALITY from 1.
             base = 1 if self.flavour == "mariadb" else 0
-        rows = self._read(lambda connection: connection.execute(self._load_facts_many, params).all())
+        rows = self._driver_read(self._facts_many_query.all, params)
         facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
         for row in rows:
             index = int(row[0]) - base
