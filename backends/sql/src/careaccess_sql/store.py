@@ -54,7 +54,7 @@ from careaccess.store import (
 from sqlalchemy.dialects import postgresql
 
 from careaccess_sql import migrate
-from careaccess_sql.driverquery import ConnectionLostError, DriverQuery
+from careaccess_sql.driverquery import ConnectionLostError, DriverQuery, ReadConnections
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.schema import Tables, UtcDateTime, make_tables
@@ -156,8 +156,9 @@ class SqlStore:
         self._service_areas: dict[str, ServiceArea] = {}
         self._build_statements()
         # The decision reads, the hot path, run on the driver directly (see driverquery).
-        self._facts_query = DriverQuery(self._reader, self._load_facts, self._serial)
-        self._facts_many_query = DriverQuery(self._reader, self._load_facts_many, self._serial)
+        self._read_connections = ReadConnections(self._reader)
+        self._facts_query = DriverQuery(self._reader, self._load_facts, self._read_connections, self._serial)
+        self._facts_many_query = DriverQuery(self._reader, self._load_facts_many, self._read_connections, self._serial)
         self._driver_error: type[Exception] = self._reader.dialect.loaded_dbapi.Error
 
     @classmethod
@@ -204,6 +205,7 @@ class SqlStore:
 
     def close(self) -> None:
         """Release every pooled connection (an in-memory database is gone afterwards)."""
+        self._read_connections.close()
         self._reader.dispose()
         self._writer.dispose()
 
