@@ -154,6 +154,8 @@ class SqlStore:
             threading.RLock() if options.is_memory else contextlib.nullcontext()
         )
         self._service_areas: dict[str, ServiceArea] = {}
+        # Stored values -> the immutable record they make, so a decision builds neither anew.
+        self._case_types: dict[tuple[str, str, str, bool], CaseType] = {}
         self._build_statements()
         # The decision reads, the hot path, run on the driver directly (see driverquery).
         self._read_connections = ReadConnections(self._reader)
@@ -479,18 +481,28 @@ class SqlStore:
         if row[at] is None:
             return _NO_FACTS
         clinic = self._clinic(request.clinic_id, row[at], row[at + 1])
-        case_type = None
-        if row[at + 2] is not None:
-            case_type = CaseType(request.clinic_id, row[at + 2], row[at + 3], bool(row[at + 4]))
-        if row[at + 5] is None and row[at + 9] is None:
+        if row[at + 2] is None:
+            return DecisionFacts(clinic, None, None, None)
+        case_type = self._case_type(request.clinic_id, row[at + 2], row[at + 3], bool(row[at + 4]))
+        # Only the record the decision reads (DecisionFacts allows leaving the other out):
+        # the grant for a restricted case type, the approval for an open one.
+        column = at + 9 if case_type.restricted else at + 5
+        if row[column] is None:
             return DecisionFacts(clinic, case_type, None, None)
         pnr = PersonalIdentityNumber.from_digits(request.pnr)
-        return DecisionFacts(
-            clinic,
-            case_type,
-            self._approval(request.clinic_id, pnr, row, at + 5),
-            self._grant(request.clinic_id, pnr, row, at + 9),
-        )
+        if case_type.restricted:
+            return DecisionFacts(clinic, case_type, None, self._grant(request.clinic_id, pnr, row, column))
+        return DecisionFacts(clinic, case_type, self._approval(request.clinic_id, pnr, row, column), None)
+
+    def _case_type(self, clinic_id: str, case_type_id: str, name: str, restricted: bool) -> CaseType:
+        key = (clinic_id, case_type_id, name, restricted)
+        case_type = self._case_types.get(key)
+        if case_type is None:
+            case_type = CaseType(clinic_id, case_type_id, name, restricted)
+            if len(self._case_types) > 16384:  # bound the cache; case types are few
+                self._case_types.clear()
+            self._case_types[key] = case_type
+        return case_type
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
         params = {"clinic_id": request.clinic_id, "case_type_id": request.case_type_id, "pnr": request.pnr}
