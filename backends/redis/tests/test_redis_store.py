@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, cast
 
+import attrs
 import careaccess
 import pytest
 from careaccess import (
     Action,
     Actor,
+    Approval,
     CaseType,
     Clinic,
+    Grant,
     InvalidRequest,
     Reason,
     StoreUnavailable,
     connect,
+    converter,
 )
 from careaccess.store import (
     ApprovalKey,
@@ -42,10 +47,14 @@ from careaccess_redis import KeySchema, RedisStore, lua
 from careaccess_redis.feed import event_id, parse_event_id
 from careaccess_redis.keys import hash_tag
 from careaccess_redis.plugin import careaccess_open_store, careaccess_store_schemes, careaccess_upgrade_store
-from careaccess_redis.records import dump_event
+from careaccess_redis.records import approval_from, dump_event, dump_record, grant_from
 from careaccess_redis.store import split_url
 from conftest import delete_prefix, fresh_prefix
 from redis_servers import RedisServer, free_port, redis_server_binary
+
+# isort: split
+# After hypothesis: importing hypothesis first loads this module through its entry point.
+from careaccess.testing.strategies import approvals, grants
 
 ADMIN = Actor("admin", frozenset({"c1", "c2", "{odd}%clinic", "å/ä:ö", "}"}))
 PERSON = make_pnr("19800314", 242)
@@ -158,6 +167,7 @@ def test_a_decision_is_one_round_trip(private_server: RedisServer) -> None:
         access = _world(store)
         access.grant_case_type(ADMIN, "c1", PERSON, "kbt")
         access.decide(PERSON, "c1", "kbt")  # connections and scripts are warm now
+        access.decide_many([(PERSON, "c1", "kbt")])
         before = _reads(monitor)
         assert access.decide(PERSON, "c1", "kbt", residence=careaccess.Residence("01")).reason is Reason.GRANTED
         assert _reads(monitor) - before == 2  # the decision, and this INFO
@@ -201,15 +211,19 @@ def test_decide_many_is_one_round_trip_per_node(cluster_store: RedisStore) -> No
 # == scripts and failures ===============================================================
 
 
+def _flush_scripts(store: RedisStore) -> None:
+    if isinstance(store.client, RedisCluster):
+        for node in lua.primaries(store.client):
+            node.redis_connection.script_flush()
+    else:
+        store.client.script_flush()
+
+
 def test_scripts_reload_after_script_flush(any_store: RedisStore) -> None:
     access = _world(any_store)
     access.approve_resident(ADMIN, "c1", PERSON, name="Åsa")
     for flush in range(4):
-        if isinstance(any_store.client, RedisCluster):
-            for node in lua.primaries(any_store.client):
-                node.redis_connection.script_flush()
-        else:
-            any_store.client.script_flush()
+        _flush_scripts(any_store)
         if flush == 0:
             assert access.decide(PERSON, "c1", "open").reason is Reason.APPROVED
         elif flush == 1:
@@ -219,6 +233,16 @@ def test_scripts_reload_after_script_flush(any_store: RedisStore) -> None:
         else:
             access.grant_case_type(ADMIN, "c1", PERSON, "kbt")
             assert access.decide(PERSON, "c1", "kbt").reason is Reason.GRANTED
+
+
+def test_decide_many_reloads_the_script_for_a_pipeline_of_calls(any_store: RedisStore) -> None:
+    access = _world(any_store)
+    _world(any_store, "c2")
+    access.approve_resident(ADMIN, "c1", PERSON)
+    _flush_scripts(any_store)
+    # More requests than one script call carries: several calls in one pipeline.
+    decisions = access.decide_many([(PERSON, "c1", "open"), (PERSON, "c2", "open")] * 700)
+    assert [d.reason for d in decisions] == [Reason.APPROVED, Reason.NOT_APPROVED] * 700
 
 
 def test_store_keeps_working_across_a_server_restart(private_server: RedisServer) -> None:
@@ -308,7 +332,12 @@ def test_records_round_trip_exactly(any_store: RedisStore) -> None:
     approval = access.approve_resident(ADMIN, "c1", PERSON, name="Zoë 李")
     grant = access.grant_case_type(ADMIN, "c1", PERSON, "kbt", until=dt.date(2026, 12, 31), name="Zoë 李")
     facts = any_store.load_facts(FactsRequest(PERSON.digits, "c1", "kbt"))
-    assert (facts.approval, facts.grant) == (approval, grant)
+    assert (facts.approval, facts.grant) == (None, grant)  # a restricted case type needs only the grant
+    assert any_store.load_facts(FactsRequest(PERSON.digits, "c1", "open")).approval == approval
+    assert any_store.load_facts_many([FactsRequest(PERSON.digits, "c1", t) for t in ("kbt", "open")]) == [
+        facts,
+        any_store.load_facts(FactsRequest(PERSON.digits, "c1", "open")),
+    ]
     assert facts.grant is not None
     assert facts.grant.granted_at.microsecond == 654321
     assert facts.grant.granted_at.utcoffset() is not None
@@ -316,6 +345,57 @@ def test_records_round_trip_exactly(any_store: RedisStore) -> None:
     assert event.at == moment
     assert event.after is not None
     assert event.after["until"] == "2026-12-31"
+
+
+@given(approval=approvals(), grant=grants())
+def test_records_load_as_the_converter_builds_them(approval: Approval, grant: Grant) -> None:
+    data = json.loads(dump_record(approval))
+    assert approval_from(approval.clinic_id, approval.pnr, data) == approval
+    assert converter.structure({**data, "clinic_id": approval.clinic_id, "pnr": approval.pnr}, Approval) == approval
+    data = json.loads(dump_record(grant))
+    assert grant_from(grant.clinic_id, grant.pnr, grant.case_type_id, data) == grant
+    del data["name"]  # optional: a record stored without it loads with the default
+    assert grant_from(grant.clinic_id, grant.pnr, grant.case_type_id, data) == attrs.evolve(grant, name=None)
+
+
+def test_record_loaders_know_every_field() -> None:
+    # approval_from and grant_from name each field: a new one must be added there too.
+    assert [f.name for f in attrs.fields(Approval)] == ["clinic_id", "pnr", "name", "approved_at", "approved_by"]
+    assert [f.name for f in attrs.fields(Grant)] == [
+        "clinic_id",
+        "pnr",
+        "case_type_id",
+        "until",
+        "version",
+        "granted_at",
+        "granted_by",
+        "changed_at",
+        "name",
+    ]
+
+
+def test_batched_facts_equal_single_facts(any_store: RedisStore) -> None:
+    odd_types = ("a\nb,1", "ö 2")  # a newline and a comma: the batch script's separators
+    for clinic in ("c1", "{odd}%clinic", "å/ä:ö", "}"):
+        access = _world(any_store, clinic)
+        access.put_case_type(ADMIN, CaseType(clinic, odd_types[0], "Udda", restricted=True))
+        access.put_case_type(ADMIN, CaseType(clinic, odd_types[1], "Udda öppen"))
+        access.approve_resident(ADMIN, clinic, PERSON, name="Åsa")
+        access.grant_case_type(ADMIN, clinic, PERSON, odd_types[0], until=dt.date(2030, 1, 1))
+        if clinic != "}":
+            access.grant_case_type(ADMIN, clinic, make_pnr("19900101", 123), "kbt")
+    people = [PERSON.digits, make_pnr("19900101", 123).digits, make_pnr("19700101", 100).digits]
+    # Not identity numbers (the service never asks so): short, long, 12 characters but not 12 bytes.
+    people += ["", "1234", PERSON.digits + "0", "åäö123456789"]
+    clinics = ["c1", "{odd}%clinic", "å/ä:ö", "}", "nowhere"]
+    case_types = ["open", "kbt", *odd_types, "x"]
+    distinct = [FactsRequest(p, c, t) for p in people for c in clinics for t in case_types]
+    single = {request: any_store.load_facts(request) for request in distinct}
+    assert sum(f.approval is not None for f in single.values()) == 4 * 2  # "open" and "ö 2" at four clinics
+    assert sum(f.grant is not None for f in single.values()) == 4 + 3
+    requests = distinct * 9  # 1 575 requests: more than one script call carries
+    assert any_store.load_facts_many(requests) == [single[request] for request in requests]
+    assert any_store.load_facts_many(distinct[:7]) == [single[request] for request in distinct[:7]]
 
 
 def test_a_changeset_may_only_write_its_events_clinic(any_store: RedisStore) -> None:

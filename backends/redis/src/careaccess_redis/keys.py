@@ -18,6 +18,10 @@ key                                    type      holds
 A changeset or a decision touches keys of one clinic only, so they all hash to one slot
 and one Lua script can check and write them atomically on Redis Cluster. Only the feed
 index lies elsewhere; it is written before a clinic's first event.
+
+Every key of a clinic is its :attr:`ClinicKeys.base` followed by a fixed suffix; the
+batch facts script (``lua.FACTS_MANY``) is given only the base and appends ``clinic``,
+``types`` and ``r:<12 digits>`` itself.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def hash_tag(clinic_id: str) -> str:
 class ClinicKeys:
     """The keys of one clinic."""
 
+    base: str  # the prefix and hash tag every key below starts with
     clinic: str
     types: str
     uses: str
@@ -65,6 +70,7 @@ class KeySchema:
     def _of(self, clinic_id: str) -> ClinicKeys:
         base = f"{self.prefix}{{{hash_tag(clinic_id)}}}:"
         return ClinicKeys(
+            base=base,
             clinic=base + "clinic",
             types=base + "types",
             uses=base + "uses",

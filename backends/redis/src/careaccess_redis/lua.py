@@ -16,7 +16,7 @@ from redis.client import Pipeline
 from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
-__all__ = ["APPLY", "FACTS", "IMPORT", "PAGE", "Script", "execute", "needs_load", "node_of", "primaries"]
+__all__ = ["APPLY", "FACTS", "FACTS_MANY", "IMPORT", "PAGE", "Script", "execute", "needs_load", "node_of", "primaries"]
 
 Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
@@ -89,12 +89,64 @@ def needs_load(results: Sequence[Any]) -> bool:
 
 
 # Facts for one decision. KEYS: clinic, types, resident hash. ARGV: case type id.
+# Reads only the record the case type can use (a grant for a restricted type, else the
+# approval) and returns one string, the texts joined by newlines (stored JSON never
+# holds a raw newline): "" without the clinic, "<clinic>" without the case type, else
+# "<clinic>\n<case type>\n<record or nothing>". One bulk reply is cheaper for the client
+# to parse than an array.
 FACTS = Script(
     """#!lua flags=no-writes
 local clinic = redis.call("GET", KEYS[1])
-if not clinic then return {false, false, false, false} end
-local held = redis.call("HMGET", KEYS[3], "a", "g:" .. ARGV[1])
-return {clinic, redis.call("HGET", KEYS[2], ARGV[1]), held[1], held[2]}
+if not clinic then return "" end
+local case_type = redis.call("HGET", KEYS[2], ARGV[1])
+if not case_type then return clinic end
+local field = "a"
+if cjson.decode(case_type).restricted == true then field = "g:" .. ARGV[1] end
+return clinic .. "\\n" .. case_type .. "\\n" .. (redis.call("HGET", KEYS[3], field) or "")
+"""
+)
+
+# Facts for many decisions. KEYS: one key in the slot of every clinic of the call (routes
+# the call on a cluster; the script reads by the names in ARGV). ARGV: the number c of
+# distinct clinics, their c key bases, the number t of distinct (clinic, case type)
+# pairs, for each pair its clinic's 1-based index (one argument, comma-separated), the
+# t case type ids, the identity numbers run together (12 bytes each), and for each of
+# them its pair's 1-based index (one argument, comma-separated).
+#
+# Reply: {heads, records}. heads joins by newlines the c clinics, then the t case types
+# ("" where absent); records is a JSON array with, per identity number in order, the
+# record its case type can use (as FACTS) or null.
+FACTS_MANY = Script(
+    """#!lua flags=no-writes
+local clinics = tonumber(ARGV[1])
+local pairs_at = clinics + 2
+local heads, found = {}, {}
+for c = 1, clinics do
+  found[c] = redis.call("GET", ARGV[1 + c] .. "clinic")
+  heads[c] = found[c] or ""
+end
+local fields, residents, t = {}, {}, 0
+for owner in string.gmatch(ARGV[pairs_at + 1], "%d+") do
+  t = t + 1
+  local c, id = tonumber(owner), ARGV[pairs_at + 1 + t]
+  local case_type = found[c] and redis.call("HGET", ARGV[1 + c] .. "types", id)
+  if case_type then
+    heads[clinics + t] = case_type
+    if cjson.decode(case_type).restricted == true then fields[t] = "g:" .. id else fields[t] = "a" end
+    residents[t] = ARGV[1 + c] .. "r:"
+  else
+    heads[clinics + t] = ""
+  end
+end
+local pnrs, records, from = ARGV[pairs_at + 2 + t], {}, 1
+for code in string.gmatch(ARGV[pairs_at + 3 + t], "%d+") do
+  local pair = tonumber(code)
+  local field = fields[pair]
+  local record = field and redis.call("HGET", residents[pair] .. string.sub(pnrs, from, from + 11), field)
+  records[#records + 1] = record or "null"
+  from = from + 12
+end
+return {table.concat(heads, "\\n"), "[" .. table.concat(records, ",") .. "]"}
 """
 )
 

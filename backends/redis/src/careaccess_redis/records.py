@@ -4,10 +4,16 @@ Payloads come from :data:`careaccess.converter` minus the fields the key already
 (clinic id, identity number, case type id), which saves memory on every approval and
 grant. The Lua scripts read two fields: ``restricted`` of a case type and ``version``
 of a grant.
+
+Approvals and grants are read on every decision, one per resident, so they are built
+straight from their JSON fields (:func:`approval_from`, :func:`grant_from`) rather than
+through cattrs: the same records, in half the time. A test holds the two paths
+equal and fails when a model gains a field.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from collections.abc import Mapping
@@ -19,8 +25,10 @@ from careaccess.models import Approval, CaseType, Clinic, Event, Grant, Resident
 from careaccess.store import EventDraft, Record
 
 __all__ = [
+    "approval_from",
     "dump_event",
     "dump_record",
+    "grant_from",
     "load_approval",
     "load_case_type",
     "load_clinic",
@@ -66,19 +74,37 @@ def load_case_type(clinic_id: str, case_type_id: str, text: str) -> CaseType:
     return converter.structure(data, CaseType)
 
 
+_datetime = dt.datetime.fromisoformat
+_date = dt.date.fromisoformat
+
+
+def approval_from(clinic_id: str, pnr: PersonalIdentityNumber, data: Mapping[str, Any]) -> Approval:
+    """The approval whose stored JSON decodes to *data*: what ``converter.structure`` builds."""
+    return Approval(clinic_id, pnr, data["name"], _datetime(data["approved_at"]), data["approved_by"])
+
+
+def grant_from(clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str, data: Mapping[str, Any]) -> Grant:
+    """The grant whose stored JSON decodes to *data*: what ``converter.structure`` builds."""
+    until = data["until"]
+    return Grant(
+        clinic_id,
+        pnr,
+        case_type_id,
+        None if until is None else _date(until),
+        data["version"],
+        _datetime(data["granted_at"]),
+        data["granted_by"],
+        _datetime(data["changed_at"]),
+        data.get("name"),  # optional in the model, so possibly absent from older records
+    )
+
+
 def load_approval(clinic_id: str, pnr: PersonalIdentityNumber, text: str) -> Approval:
-    data = json.loads(text)
-    data["clinic_id"] = clinic_id
-    data["pnr"] = pnr
-    return converter.structure(data, Approval)
+    return approval_from(clinic_id, pnr, json.loads(text))
 
 
 def load_grant(clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str, text: str) -> Grant:
-    data = json.loads(text)
-    data["clinic_id"] = clinic_id
-    data["pnr"] = pnr
-    data["case_type_id"] = case_type_id
-    return converter.structure(data, Grant)
+    return grant_from(clinic_id, pnr, case_type_id, json.loads(text))
 
 
 def load_resident(clinic_id: str, pnr: str, fields: Mapping[str, str]) -> ResidentAccess | None:

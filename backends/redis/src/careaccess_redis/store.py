@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, cast
 from urllib.parse import parse_qsl, urlencode
@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 import attrs
 from careaccess import InvalidRequest, StoreUnavailable
 from careaccess.identity import PersonalIdentityNumber, redact
-from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.models import CaseType, Clinic, Event, Grant, ResidentAccess
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -38,6 +38,7 @@ from careaccess.store import (
 from redis import Redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import (
     ClusterError,
     ConnectionError,
@@ -55,8 +56,10 @@ from careaccess_redis import lua
 from careaccess_redis.feed import Position, event_id, event_ids, parse_event_id
 from careaccess_redis.keys import ClinicKeys, KeySchema
 from careaccess_redis.records import (
+    approval_from,
     dump_event,
     dump_record,
+    grant_from,
     load_approval,
     load_case_type,
     load_clinic,
@@ -82,6 +85,10 @@ _NAME_SEARCH_BATCH: Final = 200
 #: How often the cross-clinic feed re-reads while events newer than its horizon wait.
 _HORIZON_ATTEMPTS: Final = 20
 _NO_FACTS: Final = DecisionFacts(None, None, None, None)
+#: Requests per FACTS_MANY call: bounds how long one call holds the server (2-6 ms measured).
+_FACTS_PER_CALL: Final = 1000
+#: Sent in place of an identity number that is not 12 ASCII characters (see _FactsCall.seal).
+_NO_RESIDENT: Final = " " * 12
 _OPTIONS: Final = ("prefix", "cluster")
 
 
@@ -190,37 +197,92 @@ class RedisStore:
     # -- decisions ---------------------------------------------------------------------
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
-        keys = self.keys.of(request.clinic_id)
+        """The clinic, the case type, and the one record that case type can use.
+
+        A restricted case type's facts hold the grant and no approval, an open one's
+        the approval and no grant: the decision reads nothing else.
+        """
+        clinic_id = request.clinic_id
+        keys = self.keys.of(clinic_id)
         try:
-            found = lua.FACTS(
-                self.client, (keys.clinic, keys.types, keys.resident(request.pnr)), (request.case_type_id,)
+            found: str = lua.FACTS(
+                self.client, (keys.clinic, keys.types, keys.resident_prefix + request.pnr), (request.case_type_id,)
             )
         except (RedisError, RedisClusterException) as error:
             if _is_down(error):
                 raise _unavailable(error) from error
             raise
-        return _facts(request, found)
+        if not found:
+            return _NO_FACTS
+        texts = found.split("\n")
+        clinic = load_clinic(clinic_id, texts[0])
+        if len(texts) == 1:
+            return DecisionFacts(clinic, None, None, None)
+        case_type_id = request.case_type_id
+        case_type = load_case_type(clinic_id, case_type_id, texts[1])
+        record = texts[2]
+        if not record:
+            return DecisionFacts(clinic, case_type, None, None)
+        person = PersonalIdentityNumber.from_digits(request.pnr)
+        if case_type.restricted:
+            return DecisionFacts(clinic, case_type, None, load_grant(clinic_id, person, case_type_id, record))
+        return DecisionFacts(clinic, case_type, load_approval(clinic_id, person, record), None)
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        """Facts as :meth:`load_facts` gives them, with one script call per chunk of requests.
+
+        A call carries up to 1,000 requests (on a cluster, of clinics in one hash slot),
+        each distinct clinic and case type once. Several calls go out as one pipeline:
+        one round trip per server, or per cluster node.
+        """
         if not requests:
             return []
+        calls = self._plan_facts(requests)
         with _reachable():
-            results = self._pipelined_facts(requests)
-            for _ in range(lua.LOAD_ATTEMPTS - 1):
-                if not lua.needs_load(results):
-                    break
-                lua.FACTS.load(self.client)
-                results = self._pipelined_facts(requests)
-        for result in results:
+            if len(calls) == 1:
+                results: list[Any] = [lua.FACTS_MANY(self.client, calls[0].keys, calls[0].args)]
+            else:
+                results = self._pipelined_facts(calls)
+                for _ in range(lua.LOAD_ATTEMPTS - 1):
+                    if not lua.needs_load(results):
+                        break
+                    lua.FACTS_MANY.load(self.client)
+                    results = self._pipelined_facts(calls)
+        facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
+        persons: dict[str, PersonalIdentityNumber] = {}  # one parse per resident asked about
+        for call, result in zip(calls, results, strict=True):
             if isinstance(result, Exception):
                 raise _unavailable(result) if _is_down(result) else result
-        return [_facts(request, found) for request, found in zip(requests, results, strict=True)]
+            call.unpack(result, persons, facts)
+        return facts
 
-    def _pipelined_facts(self, requests: Sequence[FactsRequest]) -> list[Any]:
+    def _plan_facts(self, requests: Sequence[FactsRequest]) -> list[_FactsCall]:
+        """Split the requests into calls of at most _FACTS_PER_CALL, of one hash slot each on a cluster."""
+        calls: list[_FactsCall] = []
+        if not self._cluster:
+            for start in range(0, len(requests), _FACTS_PER_CALL):
+                call = _FactsCall(self.keys)
+                call.extend(range(start, min(start + _FACTS_PER_CALL, len(requests))), requests)
+                calls.append(call.seal())
+            return calls
+        by_slot: dict[int, list[int]] = {}
+        slots: dict[str, int] = {}
+        for position, request in enumerate(requests):
+            slot = slots.get(request.clinic_id)
+            if slot is None:
+                slot = slots[request.clinic_id] = key_slot(self.keys.of(request.clinic_id).clinic.encode())
+            by_slot.setdefault(slot, []).append(position)
+        for positions in by_slot.values():
+            for start in range(0, len(positions), _FACTS_PER_CALL):
+                call = _FactsCall(self.keys)
+                call.extend(positions[start : start + _FACTS_PER_CALL], requests)
+                calls.append(call.seal())
+        return calls
+
+    def _pipelined_facts(self, calls: Sequence[_FactsCall]) -> list[Any]:
         pipe = self.client.pipeline(transaction=False)
-        for request in requests:
-            keys = self.keys.of(request.clinic_id)
-            lua.FACTS.queue(pipe, (keys.clinic, keys.types, keys.resident(request.pnr)), (request.case_type_id,))
+        for call in calls:
+            lua.FACTS_MANY.queue(pipe, call.keys, call.args)
         return pipe.execute(raise_on_error=False)
 
     # -- reads -------------------------------------------------------------------------
@@ -422,25 +484,86 @@ class RedisStore:
         self._indexed.add(clinic_id)
 
 
-def _facts(request: FactsRequest, found: Sequence[str | None]) -> DecisionFacts:
-    clinic_text, case_type_text, approval_text, grant_text = found
-    if clinic_text is None:
-        return _NO_FACTS
-    clinic_id = request.clinic_id
-    approval: Approval | None = None
-    grant: Grant | None = None
-    if approval_text is not None or grant_text is not None:
-        person = PersonalIdentityNumber.from_digits(request.pnr)
-        if approval_text is not None:
-            approval = load_approval(clinic_id, person, approval_text)
-        if grant_text is not None:
-            grant = load_grant(clinic_id, person, request.case_type_id, grant_text)
-    return DecisionFacts(
-        load_clinic(clinic_id, clinic_text),
-        None if case_type_text is None else load_case_type(clinic_id, request.case_type_id, case_type_text),
-        approval,
-        grant,
-    )
+class _FactsCall:
+    """One FACTS_MANY call: its requests (of one hash slot on a cluster), its arguments, its reply."""
+
+    def __init__(self, keys: KeySchema) -> None:
+        self._keys = keys
+        self.clinics: dict[str, int] = {}  # clinic id -> its 1-based index in the call
+        self.pairs: dict[tuple[str, str], int] = {}  # (clinic id, case type id) -> its 1-based index
+        self.positions: list[int] = []
+        self.pnrs: list[str] = []
+        self.codes: list[int] = []  # each request's pair
+        self.keys: tuple[str, ...] = ()
+        self.args: list[str] = []
+
+    def extend(self, positions: Iterable[int], requests: Sequence[FactsRequest]) -> None:
+        clinics, pairs = self.clinics, self.pairs
+        for position in positions:
+            pnr, clinic_id, case_type_id = requests[position]
+            pair = (clinic_id, case_type_id)
+            code = pairs.get(pair)
+            if code is None:
+                clinics.setdefault(clinic_id, len(clinics) + 1)
+                code = pairs[pair] = len(pairs) + 1
+            self.positions.append(position)
+            self.pnrs.append(pnr)
+            self.codes.append(code)
+
+    def seal(self) -> _FactsCall:
+        """Build the call's keys and arguments, once every request is added."""
+        of = self._keys.of
+        clinics, pairs = self.clinics, self.pairs
+        self.keys = (of(next(iter(clinics))).clinic,)
+        # The script cuts identity numbers at every 12th byte: anything else (never a stored
+        # number) is sent as 12 spaces, a resident key no record is stored under.
+        pnrs = "".join(p if len(p) == 12 and p.isascii() else _NO_RESIDENT for p in self.pnrs)
+        self.args = [
+            str(len(clinics)),
+            *(of(clinic_id).base for clinic_id in clinics),
+            str(len(pairs)),
+            ",".join([str(clinics[clinic_id]) for clinic_id, _ in pairs]),
+            *(case_type_id for _, case_type_id in pairs),
+            pnrs,
+            ",".join(map(str, self.codes)),
+        ]
+        return self
+
+    def unpack(
+        self, reply: Sequence[str], persons: dict[str, PersonalIdentityNumber], facts: list[DecisionFacts]
+    ) -> None:
+        """Fill *facts* at this call's positions from its reply."""
+        heads = reply[0].split("\n")
+        records: list[Any] = json.loads(reply[1])
+        clinics = [
+            load_clinic(clinic_id, text) if text else None
+            for clinic_id, text in zip(self.clinics, heads, strict=False)  # the case types follow
+        ]
+        # Per pair (indexed by its code; 0 unused): the facts without a record, and the case type.
+        bare: list[DecisionFacts] = [_NO_FACTS]
+        case_types: list[CaseType | None] = [None]
+        for (clinic_id, case_type_id), text in zip(self.pairs, heads[len(clinics) :], strict=True):
+            clinic = clinics[self.clinics[clinic_id] - 1]
+            case_type = load_case_type(clinic_id, case_type_id, text) if text else None
+            bare.append(_NO_FACTS if clinic is None else DecisionFacts(clinic, case_type, None, None))
+            case_types.append(case_type)
+        from_digits = PersonalIdentityNumber.from_digits
+        for position, pnr, code, data in zip(self.positions, self.pnrs, self.codes, records, strict=True):
+            if data is None:
+                facts[position] = bare[code]
+                continue
+            # The script reads a record only for a case type it found, so both are known here.
+            clinic, case_type = bare[code].clinic, case_types[code]
+            assert clinic is not None
+            assert case_type is not None
+            person = persons.get(pnr)
+            if person is None:
+                person = persons[pnr] = from_digits(pnr)
+            if case_type.restricted:
+                grant = grant_from(clinic.id, person, case_type.id, data)
+                facts[position] = DecisionFacts(clinic, case_type, None, grant)
+            else:
+                facts[position] = DecisionFacts(clinic, case_type, approval_from(clinic.id, person, data), None)
 
 
 def _start(start: Position | None, clinic_id: str) -> str:
