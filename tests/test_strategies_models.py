@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -328,3 +330,21 @@ def test_bad_bounds_are_refused(strategy: st.SearchStrategy[object]) -> None:
 
     with pytest.raises(InvalidArgument):
         draw()
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["careaccess.testing.strategies", "hypothesis", "careaccess.testing.registration", "careaccess"],
+)
+def test_the_strategies_import_whatever_was_imported_first(first: str) -> None:
+    # hypothesis runs its entry points (ours among them) while it is first imported.
+    script = (
+        f"import {first}\n"
+        "import careaccess.testing.strategies as cs\n"
+        "from hypothesis import strategies as st\n"
+        "from careaccess import Clinic\n"
+        "assert isinstance(st.from_type(Clinic).example(), Clinic)\n"
+        "assert isinstance(st.from_type(cs.DecisionRequest).example(), cs.DecisionRequest)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)  # noqa: S603 -- our own script
+    assert done.returncode == 0, done.stderr

@@ -803,22 +803,6 @@ def worlds(
     return World(tuple(places), tuple(kinds), tuple(approved), tuple(granted), tuple(people), on)
 
 
-# ---------------------------------------------------------------------------
-# Registration for st.from_type
-# ---------------------------------------------------------------------------
-
-
-def _register_for_hypothesis() -> None:
-    """Register careaccess types for ``st.from_type`` (called by hypothesis' entry point)."""
-    st.register_type_strategy(PersonalIdentityNumber, identity_numbers())
-    st.register_type_strategy(Residence, residences())
-    st.register_type_strategy(AreaRule, area_rules())
-    st.register_type_strategy(ServiceArea, service_areas())
-    st.register_type_strategy(Clinic, clinics())
-    st.register_type_strategy(CaseType, case_types())
-    st.register_type_strategy(Actor, actors())
-    st.register_type_strategy(Resident, residents())
-    st.register_type_strategy(Approval, approvals())
-    st.register_type_strategy(Grant, grants())
-    st.register_type_strategy(DecisionRequest, decision_requests())
-    st.register_type_strategy(World, worlds())
+# DecisionRequest lives here, so it is registered here; careaccess.testing.registration
+# (the hypothesis entry point) registers every other type.
+st.register_type_strategy(DecisionRequest, decision_requests())
