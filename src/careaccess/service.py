@@ -801,7 +801,7 @@ class CareAccess:
             moment = at  # the common case, checked inline: this is the hot path
         else:
             moment = self._aware(at, "at")
-        facts = self.store.load_facts(_new_tuple(FactsRequest, (person.digits, clinic_id, case_type_id)))
+        facts = self.store.load_facts(_new_tuple(FactsRequest, (person.digits, clinic_id, case_type_id, person)))
         return decision.decide(
             facts, person, clinic_id, case_type_id, moment, self.timezone, residence, self.residence_of
         )
@@ -815,7 +815,7 @@ class CareAccess:
         moment = self.now() if at is None else self._aware(at, "at")
         day = moment.astimezone(self.timezone).date()
         parsed = [(as_pnr(pnr), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in requests]
-        facts = self.store.load_facts_many([FactsRequest(p.digits, c, t) for p, c, t in parsed])
+        facts = self.store.load_facts_many([FactsRequest(p.digits, c, t, p) for p, c, t in parsed])
         return [
             decision.decide(f, p, c, t, moment, self.timezone, None, self.residence_of, day=day)
             for f, (p, c, t) in zip(facts, parsed, strict=True)

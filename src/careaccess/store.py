@@ -273,6 +273,10 @@ class FactsRequest(NamedTuple):
     pnr: str  # 12 canonical digits
     clinic_id: str
     case_type_id: str
+    #: ``pnr`` parsed, when the caller has it: a store may use it for the records it
+    #: builds instead of parsing ``pnr`` again. (Read the fields by name: a request is
+    #: no longer a 3-tuple.)
+    person: PersonalIdentityNumber | None = None
 
 
 class DecisionFacts(NamedTuple):

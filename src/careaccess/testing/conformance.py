@@ -865,6 +865,10 @@ class StoreConformance:
         assert (none.clinic, none.case_type, none.approval, none.grant) == (None, None, None, None)
         requests = [FactsRequest(p.digits, C1, t) for p in (KAJSA, TOLVAN) for t in (OPEN, RESTRICTED, "x")]
         assert store.load_facts_many(requests) == [store.load_facts(r) for r in requests]
+        # The parsed number, when given, changes nothing but the work.
+        parsed = [r._replace(person=PersonalIdentityNumber.from_digits(r.pnr)) for r in requests]
+        assert [store.load_facts(r) for r in parsed] == [store.load_facts(r) for r in requests]
+        assert store.load_facts_many(parsed) == store.load_facts_many(requests)
 
     # == concurrency ===================================================================
 

@@ -223,7 +223,7 @@ class RedisStore:
         record = texts[2]
         if not record:
             return DecisionFacts(clinic, case_type, None, None)
-        person = PersonalIdentityNumber.from_digits(request.pnr)
+        person = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.pnr)
         if case_type.restricted:
             return DecisionFacts(clinic, case_type, None, load_grant(clinic_id, person, case_type_id, record))
         return DecisionFacts(clinic, case_type, load_approval(clinic_id, person, record), None)
@@ -249,7 +249,8 @@ class RedisStore:
                     lua.FACTS_MANY.load(self.client)
                     results = self._pipelined_facts(calls)
         facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
-        persons: dict[str, PersonalIdentityNumber] = {}  # one parse per resident asked about
+        # One parse per resident asked about, none where the caller passed the parsed number.
+        persons = {r.pnr: r.person for r in requests if r.person is not None}
         for call, result in zip(calls, results, strict=True):
             if isinstance(result, Exception):
                 raise _unavailable(result) if _is_down(result) else result
@@ -500,7 +501,8 @@ class _FactsCall:
     def extend(self, positions: Iterable[int], requests: Sequence[FactsRequest]) -> None:
         clinics, pairs = self.clinics, self.pairs
         for position in positions:
-            pnr, clinic_id, case_type_id = requests[position]
+            request = requests[position]
+            pnr, clinic_id, case_type_id = request.pnr, request.clinic_id, request.case_type_id
             pair = (clinic_id, case_type_id)
             code = pairs.get(pair)
             if code is None:

@@ -489,7 +489,7 @@ class SqlStore:
         column = at + 9 if case_type.restricted else at + 5
         if row[column] is None:
             return DecisionFacts(clinic, case_type, None, None)
-        pnr = PersonalIdentityNumber.from_digits(request.pnr)
+        pnr = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.pnr)
         if case_type.restricted:
             return DecisionFacts(clinic, case_type, None, self._grant(request.clinic_id, pnr, row, column))
         return DecisionFacts(clinic, case_type, self._approval(request.clinic_id, pnr, row, column), None)
