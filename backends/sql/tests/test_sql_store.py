@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import careaccess
 import pytest
 import sqlalchemy as sa
-from careaccess import Action, Actor, CaseType, Clinic, StoreUnavailable
+from careaccess import Action, Actor, CaseType, Clinic, Reason, StoreUnavailable
 from careaccess.memory import MemoryStore
 from careaccess.store import ApprovalKey, ClinicKey, EventDraft, MustBeAbsent, MustExist, Put, ResidentQuery, Store
 from careaccess.testing.clock import FrozenClock
@@ -203,3 +204,48 @@ def test_event_ids_are_sixteen_digits_in_feed_order(store: SqlStore) -> None:
     assert ids[-1] == event.id
     assert all(len(i) == 16 and i.isdigit() for i in ids)
     assert ids == sorted(ids) == [f"{n:016d}" for n in range(1, len(ids) + 1)]
+
+
+def test_every_idle_connection_killed_at_once_costs_no_decision(server: Server) -> None:
+    # A restart or failover drops every connection: one lost connection must not leave
+    # its equally dead siblings in the pool for the next decisions.
+    store = SqlStore.open(server.url, create=True)
+    try:
+        access = _world(store)
+        held = [store.read_engine.pool.connect() for _ in range(4)]
+        for connection in held:
+            connection.close()  # four idle connections in the read pool
+        assert server.kill_all() >= 4
+        for _ in range(4):
+            assert access.decide(PEOPLE[0], "c1", "open").reason is careaccess.Reason.NOT_APPROVED
+    finally:
+        store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_never_shares_the_parents_connections(server: Server) -> None:
+    store = SqlStore.open(server.url, create=True)
+    try:
+        access = _world(store)
+        access.grant_case_type(ADMIN, "c1", PEOPLE[0], "restr")
+        for _ in range(3):
+            access.decide(PEOPLE[0], "c1", "restr")  # warm pooled connections, then fork
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child process
+            wrong = sum(access.decide(PEOPLE[1], "c1", "restr").reason is not Reason.NOT_GRANTED for _ in range(300))
+            os._exit(1 if wrong else 0)
+        wrong = sum(access.decide(PEOPLE[0], "c1", "restr").reason is not Reason.GRANTED for _ in range(300))
+        _, status = os.waitpid(child, 0)
+        assert wrong == 0
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        store.close()
+
+
+def test_errors_carry_no_statement_parameters(tmp_path: Path) -> None:
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'care.db'}")
+    try:
+        for engine in (store.engine, store.read_engine):
+            assert engine.hide_parameters
+    finally:
+        store.close()

@@ -19,9 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
-__all__ = ["ConnectionLostError", "DriverQuery", "ReadConnections"]
+__all__ = ["ConnectionLostError", "DriverQuery"]
 
 Processor = Callable[[Any], Any]
 
@@ -32,45 +31,6 @@ class ConnectionLostError(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-class ReadConnections:
-    """Driver connections kept open for the hot reads, as many as threads read at once.
-
-    Each is taken from the engine's pool once, so the pool's connect-time settings
-    apply, then detached from it: checking a connection out of a pool and back in costs
-    about a quarter of a SQLite decision. Idle ones wait in a list (``pop`` and
-    ``append`` are atomic). A single shared connection (in-memory SQLite's
-    ``StaticPool``) is used through its pool as it is.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._pool = engine.pool
-        self._shared = isinstance(self._pool, StaticPool)
-        self._idle: list[PoolProxiedConnection] = []
-        self._closed = False
-
-    def acquire(self) -> PoolProxiedConnection:
-        if self._shared:
-            return self._pool.connect()
-        try:
-            return self._idle.pop()
-        except IndexError:
-            connection = self._pool.connect()
-            connection.detach()
-            return connection
-
-    def release(self, connection: PoolProxiedConnection) -> None:
-        if self._shared or self._closed:
-            connection.close()
-        else:
-            self._idle.append(connection)
-
-    def close(self) -> None:
-        """Close every idle connection; those in use close when they come back."""
-        self._closed = True
-        while self._idle:
-            self._idle.pop().close()
 
 
 class DriverQuery:
@@ -85,11 +45,10 @@ class DriverQuery:
         self,
         engine: sa.Engine,
         statement: sa.Select[Any],
-        connections: ReadConnections,
         lock: contextlib.AbstractContextManager[object] | None = None,
     ) -> None:
         dialect = engine.dialect
-        self._connections = connections
+        self._engine = engine
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self._dialect = dialect
@@ -127,7 +86,8 @@ class DriverQuery:
         for listener in self.listeners:
             listener(self.sql, arguments)
         with self._lock:
-            connection = self._connections.acquire()
+            # The engine's current pool, each time: dispose() (after a fork, or below) replaces it.
+            connection = self._engine.pool.connect()
             cursor = None
             try:
                 cursor = connection.cursor()
@@ -136,16 +96,16 @@ class DriverQuery:
                 cursor.close()
             except self._dbapi_error as error:
                 if self._dialect.is_disconnect(cast("Any", error), connection, cursor):  # a driver Error
-                    connection.invalidate(error)  # closed for good, never handed out again
+                    connection.invalidate(error)
+                    # The server likely dropped every connection (restart, failover): start a
+                    # new pool, as SQLAlchemy invalidates a whole pool on a disconnect.
+                    self._engine.dispose()
                     raise ConnectionLostError(error) from error
                 if cursor is not None:
                     cursor.close()  # an open SQLite statement would pin its read snapshot
-                self._connections.release(connection)
                 raise
-            except BaseException:
-                connection.close()
-                raise
-            self._connections.release(connection)
+            finally:
+                connection.close()  # back to the pool (a no-op for an invalidated one)
         return result
 
     def first(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:

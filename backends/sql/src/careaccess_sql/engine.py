@@ -39,8 +39,14 @@ def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
     # costs more than the query. No pool_pre_ping either: it would double every
     # decision's round trips; a dropped connection invalidates the pool and the request
     # is retried (reads, writes that never reached COMMIT) or reported.
-    read = sa.create_engine(options.database_url, connect_args=connect_args, isolation_level="AUTOCOMMIT")
-    write = sa.create_engine(options.database_url, connect_args=connect_args, isolation_level="READ COMMITTED")
+    # hide_parameters: statement parameters hold identity numbers, and must not reach
+    # error texts, tracebacks or logs.
+    read = sa.create_engine(
+        options.database_url, connect_args=connect_args, isolation_level="AUTOCOMMIT", hide_parameters=True
+    )
+    write = sa.create_engine(
+        options.database_url, connect_args=connect_args, isolation_level="READ COMMITTED", hide_parameters=True
+    )
     return read, write
 
 
@@ -60,9 +66,10 @@ def _sqlite_engine(options: StoreOptions) -> sa.Engine:
             options.database_url,
             poolclass=StaticPool,
             connect_args={"check_same_thread": False, "timeout": timeout},
+            hide_parameters=True,
         )
     else:
-        engine = sa.create_engine(options.database_url, connect_args={"timeout": timeout})
+        engine = sa.create_engine(options.database_url, connect_args={"timeout": timeout}, hide_parameters=True)
     memory = options.is_memory
     busy = options.busy_timeout_ms
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -54,7 +56,7 @@ from careaccess.store import (
 from sqlalchemy.dialects import postgresql
 
 from careaccess_sql import migrate
-from careaccess_sql.driverquery import ConnectionLostError, DriverQuery, ReadConnections
+from careaccess_sql.driverquery import ConnectionLostError, DriverQuery
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.schema import Tables, UtcDateTime, make_tables
@@ -158,10 +160,10 @@ class SqlStore:
         self._case_types: dict[tuple[str, str, str, bool], CaseType] = {}
         self._build_statements()
         # The decision reads, the hot path, run on the driver directly (see driverquery).
-        self._read_connections = ReadConnections(self._reader)
-        self._facts_query = DriverQuery(self._reader, self._load_facts, self._read_connections, self._serial)
-        self._facts_many_query = DriverQuery(self._reader, self._load_facts_many, self._read_connections, self._serial)
+        self._facts_query = DriverQuery(self._reader, self._load_facts, self._serial)
+        self._facts_many_query = DriverQuery(self._reader, self._load_facts_many, self._serial)
         self._driver_error: type[Exception] = self._reader.dialect.loaded_dbapi.Error
+        _forget_connections_in_forked_children(self)
 
     @classmethod
     def open(cls, url: str, *, create: bool | None = None) -> SqlStore:
@@ -207,7 +209,6 @@ class SqlStore:
 
     def close(self) -> None:
         """Release every pooled connection (an in-memory database is gone afterwards)."""
-        self._read_connections.close()
         self._reader.dispose()
         self._writer.dispose()
 
@@ -974,3 +975,21 @@ def _plain_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
 
 
 _MISSING: Any = object()
+
+
+def _forget_connections_in_forked_children(store: SqlStore) -> None:
+    """After a fork, the child starts new pools and leaves the parent's connections alone.
+
+    A connection inherited by a child shares its socket with the parent: both would read
+    each other's replies. ``dispose(close=False)`` drops the pools without closing what
+    the parent still uses. The store is held weakly, so this keeps no store alive.
+    """
+    ref = weakref.ref(store)
+
+    def forget() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.engine.dispose(close=False)
+            alive.read_engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
