@@ -656,7 +656,7 @@ class SqlStore:
                 "constraint_violated",
                 "The change breaks a key or reference the database enforces; nothing was written.",
                 "Ändringen bryter mot en nyckel eller referens i databasen; inget sparades.",
-            ) from last
+            ) from None  # the database's message quotes the row, identity number included
         raise Conflict(
             "concurrent_change",
             "The change kept clashing with concurrent changes; reload and try again.",
