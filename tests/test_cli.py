@@ -647,16 +647,22 @@ def test_import_stops_at_the_first_failing_batch(
     access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
     before = len(access.events(limit=1000))
     result = run("import", clinic, "-", input=_lines(*approvals), code=1)
-    assert (
-        result.stdout == "2 records were imported before this batch. / 2 poster importerades före den här omgången.\n"
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "2 records were imported before this batch. / 2 poster importerades före den här omgången.\n"
     )
     assert "error [approval_exists]" in result.stderr
     assert len(access.events(limit=1000)) == before + 2  # the first batch only
     listed = {r.pnr for r in access.list_residents(_admin_of(clinic), clinic).items}
     assert listed == {approvals[0].pnr, approvals[1].pnr, approvals[3].pnr}
+    # With --json, standard output holds only the error, as JSON.
+    again = run("import", clinic, "-", "--json", input=_lines(*approvals[2:]), code=1)
+    assert as_json(again)["error"]["code"] == "approval_exists"
 
 
-def test_import_refuses_a_bad_line_without_echoing_it(run: Run, clinic: str, access: careaccess.CareAccess) -> None:
+def test_import_refuses_a_bad_line_without_echoing_it(
+    run: Run, clinic: str, access: careaccess.CareAccess, monkeypatch: pytest.MonkeyPatch
+) -> None:
     approvals, _ = _records(clinic, 2)
     before = access.events(limit=1000)
     broken = _lines(approvals[0]) + '{"pnr": "196001021239", "name": 5}\n'
@@ -665,6 +671,11 @@ def test_import_refuses_a_bad_line_without_echoing_it(run: Run, clinic: str, acc
     assert "Line 2" in error["message_en"]
     assert "1239" not in json.dumps(error)
     assert access.events(limit=1000) == before  # the bad line is found before anything is written
+    # ... even when it comes after a whole batch's worth of good lines.
+    monkeypatch.setattr(cli, "MAX_IMPORT", 1)
+    late = _lines(*approvals) + '{"pnr": "1"}\n'
+    assert as_json(run("import", clinic, "-", "--json", input=late, code=1))["error"]["code"] == "invalid_import_line"
+    assert access.events(limit=1000) == before
     assert as_json(run("import", clinic, "-", "--json", input="[1]\n", code=1))["error"]["code"] == (
         "invalid_import_line"
     )

@@ -826,36 +826,28 @@ def import_(session: _Session, *, clinic_id: str, source: Any) -> _Output:
     """Import approvals and grants from JSON Lines (SOURCE, or - for standard input).
 
     Each line is one approval or grant as ``--json`` prints them (a grant has a
-    case_type_id); clinic_id may be left out. Lines are imported in batches of up to
-    MAX_IMPORT records, each batch all or nothing; the first batch that fails stops the
-    import, and the output says how many records went in before it.
+    case_type_id); clinic_id may be left out. Every line is read and checked before
+    anything is written. Then the records go in batches of up to MAX_IMPORT, each
+    batch all or nothing; the first batch that fails stops the import, and a note on
+    standard error says how many records went in before it.
     """
     actor = session.actor(clinic_id)
-    batch: list[Approval | Grant] = []
+    records = [_imported(number, line, clinic_id) for number, line in enumerate(source, start=1) if line.strip()]
     imported = 0
-
-    def flush() -> None:
-        nonlocal imported
+    for start in range(0, len(records), MAX_IMPORT):
+        batch = records[start : start + MAX_IMPORT]
         approvals = [r for r in batch if isinstance(r, Approval)]
         grants = [r for r in batch if isinstance(r, Grant)]
         try:
             imported += len(session.access.import_residents(actor, clinic_id, approvals, grants))
-        except CareAccessError as error:
+        except CareAccessError:
             if imported:
                 click.echo(
                     f"{imported} records were imported before this batch. / "
-                    f"{imported} poster importerades före den här omgången."
+                    f"{imported} poster importerades före den här omgången.",
+                    err=True,
                 )
-            raise error
-        batch.clear()
-
-    for number, line in enumerate(source, start=1):
-        if line.strip():
-            batch.append(_imported(number, line, clinic_id))
-            if len(batch) == MAX_IMPORT:
-                flush()
-    if batch:
-        flush()
+            raise
     return _Output(
         {"clinic_id": clinic_id, "imported": imported},
         [f"{imported} records imported. / {imported} poster har importerats."],

@@ -1,7 +1,8 @@
 """The access decision: DESIGN.md's table as one pure function.
 
 Rows are checked in the table's order and the first that matches wins. Nothing here
-reads storage or the clock: the caller passes the facts, the moment and its local date.
+reads storage or the clock: the caller passes the facts, the moment and the time zone
+its dates are judged in.
 """
 
 from __future__ import annotations

@@ -193,6 +193,30 @@ def _unknown_case_type() -> NotFound:
     return NotFound("unknown_case_type", "The clinic has no such case type.", "Mottagningen har ingen sådan ärendetyp.")
 
 
+_MAX_VERSION = 2**63 - 1  # what every store keeps in a 64-bit integer
+
+
+def _check_imported_fields(record: Approval | Grant) -> None:
+    """The fields the workflows set themselves, which an imported record brings along."""
+    author = record.approved_by if isinstance(record, Approval) else record.granted_by
+    if not isinstance(author, str) or not author or len(author) > 200:
+        raise InvalidRequest(
+            "invalid_record",
+            "Who approved or granted must be given (text, at most 200 characters).",
+            "Vem som godkände eller delade ut måste anges (text, högst 200 tecken).",
+        )
+    if record.name is not None and not isinstance(record.name, str):
+        raise InvalidRequest("invalid_record", "A name must be text.", "Ett namn måste vara text.")
+    if isinstance(record, Grant):
+        version = record.version
+        if type(version) is not int or not 1 <= version <= _MAX_VERSION:
+            raise InvalidRequest(
+                "invalid_version",
+                "A grant's version is a whole number from 1.",
+                "En utdelnings version är ett heltal från 1.",
+            )
+
+
 def _not_restricted() -> InvalidRequest:
     return InvalidRequest(
         "case_type_not_restricted",
@@ -694,6 +718,7 @@ class CareAccess:
                     "Only approvals and grants can be imported.",
                     "Endast godkännanden och utdelade ärendetyper kan importeras.",
                 )
+            _check_imported_fields(record)
             if record.clinic_id != clinic_id:
                 raise InvalidRequest(
                     "import_mixed_clinics",
@@ -713,12 +738,6 @@ class CareAccess:
                     raise _unknown_case_type()
                 if not restricted[record.case_type_id]:
                     raise _not_restricted()
-                if record.version < 1:
-                    raise InvalidRequest(
-                        "invalid_version",
-                        "A grant's version starts at 1.",
-                        "En utdelnings version börjar på 1.",
-                    )
 
     # -- the resident list -------------------------------------------------------------
 

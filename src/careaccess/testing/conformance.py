@@ -1056,6 +1056,18 @@ class StoreConformance:
             "import_duplicate": ([*approvals, approvals[2]], ()),
             "invalid_version": ((), [attrs.evolve(grants[0], version=0)]),
         }
+        wrong: Any = (1.5, None, 5)  # values the types forbid, as an untyped caller may send
+        for bad in (
+            ("invalid_version", (), [attrs.evolve(grants[0], version=wrong[0])]),
+            ("invalid_version", (), [attrs.evolve(grants[0], version=True)]),
+            ("invalid_version", (), [attrs.evolve(grants[0], version=2**63)]),
+            ("invalid_record", (), [attrs.evolve(grants[0], granted_by=wrong[1])]),
+            ("invalid_record", [attrs.evolve(approvals[0], approved_by="")], ()),
+            ("invalid_record", [attrs.evolve(approvals[0], name=wrong[2])], ()),
+        ):
+            with pytest.raises(InvalidRequest) as invalid:
+                importing.import_residents(admin, C1, bad[1], bad[2])
+            assert invalid.value.code == bad[0]
         for code, (some_approvals, some_grants) in cases.items():
             with pytest.raises(InvalidRequest) as invalid:
                 importing.import_residents(admin, C1, some_approvals, some_grants)
