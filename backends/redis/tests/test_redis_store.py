@@ -445,6 +445,31 @@ def test_feed_follows_commit_order_across_clinics(any_store: RedisStore) -> None
     ]
 
 
+def test_feed_pages_merge_uneven_streams_in_order(any_store: RedisStore) -> None:
+    # One busy clinic among quiet ones: the merge reads a few entries per stream at a
+    # time and must refill the busy one before handing out anything past its buffer.
+    clinics = ["busy", "q1", "q2", "q3", "q4", "q5"]
+    admin = Actor("admin", frozenset(clinics))
+    access = connect(any_store)
+    for clinic in clinics:
+        access.put_clinic(admin, Clinic(clinic, clinic))
+    for n in range(40):
+        access.put_clinic(admin, Clinic("busy", f"busy {n}"))
+        if n % 13 == 0:
+            access.put_clinic(admin, Clinic(clinics[1 + n // 13], f"quiet {n}"))
+    everything = access.events(limit=1000)
+    assert len(everything) == 6 + 40 + 4
+    assert [e.id for e in everything] == sorted(e.id for e in everything)
+    names = [e.after["name"] if e.after else None for e in everything if e.clinic_id == "busy"]
+    assert names[1:] == [f"busy {n}" for n in range(40)]
+    for limit in (1, 2, 3, 7, 11, 49):
+        paged: list[careaccess.Event] = []
+        while batch := access.events(after=paged[-1].id if paged else None, limit=limit):
+            assert len(batch) <= limit
+            paged.extend(batch)
+        assert paged == everything, limit
+
+
 def test_event_ids_are_opaque_and_checked() -> None:
     made = event_id("1700000000000000-7", "vc-öst")
     assert parse_event_id(made).clinic_id == "vc-öst"

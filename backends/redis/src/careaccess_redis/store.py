@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 import uuid
@@ -354,25 +355,64 @@ class RedisStore:
         for _ in range(_HORIZON_ATTEMPTS):
             horizon = self._horizon()
             clinics = sorted(cast("set[str]", self.client.smembers(self.keys.clinics)))
-            pipe = self.client.pipeline(transaction=False)
-            for clinic_id in clinics:
-                pipe.xrange(self.keys.of(clinic_id).events, min=_start(start, clinic_id), max="+", count=limit)
-            merged = []
-            waiting = 0
-            streams: list[_Entries] = pipe.execute()
-            for clinic_id, entries in zip(clinics, streams, strict=True):
-                for sid, fields in entries:
-                    micros, _, seq = sid.partition("-")
-                    if int(micros) >= horizon:
-                        waiting = max(waiting, int(micros))
-                        break
-                    merged.append((Position(int(micros), int(seq), clinic_id), sid, fields["e"]))
-            merged.sort()
-            del merged[limit:]
+            merged, waiting = self._merge(clinics, start, limit, horizon)
             if not waiting or len(merged) >= limit:
                 break
             time.sleep(min((waiting - horizon + 1) / 1e6, 0.05))
         return [load_event(event_id(sid, pos.clinic_id), pos.clinic_id, text) for pos, sid, text in merged]
+
+    def _merge(
+        self, clinics: Sequence[str], start: Position | None, limit: int, horizon: int
+    ) -> tuple[list[tuple[Position, str, str]], int]:
+        """The first *limit* events after *start* stamped before *horizon*, in feed order.
+
+        Reads each stream a few entries at a time (about ``limit`` over the number of
+        clinics, doubling for a stream that runs dry before the others), so one call reads
+        about ``limit`` entries however many clinics there are, not ``limit`` per clinic.
+        An entry is handed out only while every stream not yet exhausted still has one
+        waiting: whatever such a stream yields later sorts after it.
+
+        :returns: the events, and the latest stamp at or past the horizon seen (0: none).
+        """
+        size = dict.fromkeys(clinics, max(2, -(-limit // max(1, len(clinics))) + 1))
+        cursor = {clinic_id: _start(start, clinic_id) for clinic_id in clinics}
+        held = dict.fromkeys(clinics, 0)  # entries of each clinic in the heap
+        open_ = set(clinics)  # streams that may still yield entries before the horizon
+        heap: list[tuple[Position, str, str]] = []
+        out: list[tuple[Position, str, str]] = []
+        waiting = 0
+        due = list(clinics)
+        while True:
+            if due:
+                pipe = self.client.pipeline(transaction=False)
+                for clinic_id in due:
+                    key = self.keys.of(clinic_id).events
+                    pipe.xrange(key, min=cursor[clinic_id], max="+", count=size[clinic_id])
+                streams: list[_Entries] = pipe.execute()
+                for clinic_id, entries in zip(due, streams, strict=True):
+                    if len(entries) < size[clinic_id]:
+                        open_.discard(clinic_id)  # read to its end
+                    else:
+                        cursor[clinic_id] = "(" + entries[-1][0]
+                        size[clinic_id] = min(limit, size[clinic_id] * 2)
+                    for sid, fields in entries:
+                        micros, _, seq = sid.partition("-")
+                        if int(micros) >= horizon:
+                            waiting = max(waiting, int(micros))
+                            open_.discard(clinic_id)  # the rest lie past the horizon too
+                            break
+                        heapq.heappush(heap, (Position(int(micros), int(seq), clinic_id), sid, fields["e"]))
+                        held[clinic_id] += 1
+                due = []
+            while heap and len(out) < limit:
+                clinic_id = heap[0][0].clinic_id
+                if held[clinic_id] == 1 and clinic_id in open_:
+                    due.append(clinic_id)  # its next entries may sort before the others' heads
+                    break
+                out.append(heapq.heappop(heap))
+                held[clinic_id] -= 1
+            if not due or len(out) >= limit:
+                return out, waiting
 
     def _horizon(self) -> int:
         """The earliest primary clock, in microseconds."""
