@@ -167,17 +167,14 @@ class MemoryStore:
 
     def import_batch(self, batch: ImportBatch) -> list[Event]:
         with self._lock:
-            held = self._clinics.get(batch.clinic_id)
-            if held is None:
-                raise MustExist(ClinicKey(batch.clinic_id)).conflict()
-            for case_type_id in batch.case_type_ids():
-                case_type = held.case_types.get(case_type_id)
-                if case_type is None or not case_type.restricted:
-                    raise CaseTypeRestricted(CaseTypeKey(batch.clinic_id, case_type_id)).conflict()
-            for record in batch.records:
-                key = key_of(record)
-                if self._get(key) is not None:
-                    raise batch.conflict_for(key)
+            # The batch's implied preconditions, in ImportBatch's order, checked as apply checks any.
+            guards: list[Precondition] = [MustExist(ClinicKey(batch.clinic_id))]
+            guards += [CaseTypeRestricted(CaseTypeKey(batch.clinic_id, t)) for t in batch.case_type_ids()]
+            guards += [MustBeAbsent(key_of(record)) for record in batch.records]
+            for guard in guards:
+                if not self._holds(guard):
+                    raise guard.conflict()
+            held = self._clinics[batch.clinic_id]
             events: list[Event] = []
             for record, draft in zip(batch.records, batch.events, strict=True):
                 self._put(record)
