@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from careaccess_sql import SqlStore
 from sql_support import (
     Server,
     create_database,
@@ -104,3 +106,15 @@ def server(request: pytest.FixtureRequest) -> Server:
         return Server(url, request.getfixturevalue("postgresql_admin"), schema)
     database: str = request.getfixturevalue("mariadb_database")
     return Server(database_url(database), request.getfixturevalue("mariadb_admin"), database)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """A new store with its schema, on a SQLite file, PostgreSQL and MariaDB in turn."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'care.db'}"
+    else:
+        url = request.getfixturevalue(f"{request.param}_url")
+    store = SqlStore.open(url, create=True)
+    yield store
+    store.close()

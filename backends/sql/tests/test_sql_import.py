@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import careaccess
@@ -58,17 +57,6 @@ def _on_statement(store: SqlStore, starts: str, action: Callable[[Any], None]) -
             action(connection)
 
     sa.event.listen(store.engine, "before_cursor_execute", before)
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'care.db'}"
-    else:
-        url = request.getfixturevalue(f"{request.param}_url")
-    store = SqlStore.open(url, create=True)
-    yield store
-    store.close()
 
 
 @pytest.fixture

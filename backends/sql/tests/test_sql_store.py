@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import careaccess
@@ -23,17 +22,6 @@ from sql_support import Server
 ADMIN = Actor("admin", frozenset({"c1"}))
 START = dt.datetime(2026, 1, 15, 8, 30, 0, 123456, tzinfo=dt.UTC)
 PEOPLE = [make_pnr(f"19{40 + i:02d}0{1 + i % 9}1{i % 10}", 100 + i) for i in range(30)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'care.db'}"
-    else:
-        url = request.getfixturevalue(f"{request.param}_url")
-    store = SqlStore.open(url, create=True)
-    yield store
-    store.close()
 
 
 def _world(store: Store, clock: FrozenClock | None = None) -> careaccess.CareAccess:
