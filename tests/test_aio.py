@@ -1,0 +1,263 @@
+"""The asynchronous service: hooks awaited in pluggy's order, notifications that never
+hold up a change, cancellation, the store adapters, and the decision that awaits a
+residence only when the table needs one."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import careaccess
+import careaccess.aio
+from careaccess import Action, Actor, AreaRule, CaseType, Clinic, Event, Reason, Residence, Resident, ServiceArea
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.memory import MemoryStore
+from careaccess.testing.clock import FrozenClock
+
+ADMIN = Actor(id="admin-1", clinics=frozenset({"vc-ost"}))
+TOLVAN = "19121212-1212"
+NOW = dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.UTC)
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+async def _world(access: careaccess.aio.AsyncCareAccess) -> None:
+    await access.put_clinic(ADMIN, Clinic("vc-ost", "Vårdcentralen Öst", ServiceArea((AreaRule(region="01"),))))
+    await access.put_case_type(ADMIN, CaseType("vc-ost", "fraga", "Fråga om vård"))
+    await access.put_case_type(ADMIN, CaseType("vc-ost", "kbt", "KBT", restricted=True))
+
+
+class Recorder:
+    """Notification and lookup hooks, plain or async, that note their calls in one list."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name = name
+        self.calls = calls
+
+
+def _plugins(calls: list[str]) -> list[object]:
+    class Plain(Recorder):
+        @careaccess.hookimpl
+        def careaccess_notify(self, event: Event) -> None:
+            self.calls.append(f"{self.name}:{event.action.value}")
+
+    class Async(Recorder):
+        @careaccess.hookimpl
+        async def careaccess_notify(self, event: Event) -> None:
+            await asyncio.sleep(0)
+            self.calls.append(f"{self.name}:{event.action.value}")
+
+    class First(Recorder):
+        @careaccess.hookimpl(tryfirst=True)
+        async def careaccess_notify(self, event: Event) -> None:
+            self.calls.append(f"{self.name}:{event.action.value}")
+
+    class Last(Recorder):
+        @careaccess.hookimpl(trylast=True)
+        def careaccess_notify(self, event: Event) -> None:
+            self.calls.append(f"{self.name}:{event.action.value}")
+
+    return [Last("last", calls), Plain("a", calls), Async("b", calls), First("first", calls)]
+
+
+def test_notify_awaits_async_hooks_in_pluggys_order() -> None:
+    calls: list[str] = []
+    plugins = _plugins(calls)
+
+    async def main() -> None:
+        async with careaccess.aio.connect("memory://", plugins=plugins, clock=FrozenClock(NOW)) as access:
+            await access.put_clinic(ADMIN, Clinic("vc-ost", "Vårdcentralen Öst"))
+            await access.notified()
+
+    run(main())
+    # pluggy's order for the same registrations, asked of pluggy itself:
+    manager = careaccess.connect("memory://", plugins=plugins).plugin_manager
+    order = [impl.plugin.name for impl in reversed(manager.hook.careaccess_notify.get_hookimpls())]
+    assert order == ["first", "b", "a", "last"]
+    assert calls == [f"{name}:clinic_saved" for name in order]
+
+
+def test_a_slow_hook_does_not_hold_up_the_change_and_a_failing_one_is_isolated(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    heard: list[str] = []
+
+    class Slow:
+        def __init__(self) -> None:
+            self.go = asyncio.Event()
+
+        @careaccess.hookimpl
+        async def careaccess_notify(self, event: Event) -> None:
+            await self.go.wait()
+            heard.append(event.action.value)
+
+    class Failing:
+        @careaccess.hookimpl(tryfirst=True)
+        async def careaccess_notify(self, event: Event) -> None:
+            raise RuntimeError(f"listener down for {event.pnr.digits if event.pnr else '-'} 19121212-1212")
+
+    async def main() -> None:
+        slow = Slow()
+        async with careaccess.aio.connect("memory://", plugins=[slow, Failing()], clock=FrozenClock(NOW)) as access:
+            await _world(access)
+            started = time.perf_counter()
+            await access.approve_resident(ADMIN, "vc-ost", TOLVAN)
+            assert time.perf_counter() - started < 5  # returned while the slow listener waits
+            assert heard == []
+            slow.go.set()
+            await access.notified()
+            assert heard == ["clinic_saved", "case_type_saved", "case_type_saved", "resident_approved"]
+
+    with caplog.at_level(logging.ERROR, logger="careaccess"):
+        run(main())
+    failures = [r for r in caplog.records if "careaccess_notify hook" in r.getMessage()]
+    assert len(failures) == 4
+    assert all("1212-1212" not in r.getMessage() and "191212121212" not in r.getMessage() for r in caplog.records)
+
+
+def test_async_lookup_hook_names_the_resident_and_places_them() -> None:
+    asked: list[str] = []
+
+    class Register:
+        @careaccess.hookimpl
+        async def careaccess_lookup_resident(self, pnr: PersonalIdentityNumber) -> Resident | None:
+            await asyncio.sleep(0)
+            asked.append(pnr.digits)
+            return Resident(pnr, "Tolvan Tolvansson", Residence("01", "0180"))
+
+    class Empty:
+        @careaccess.hookimpl(tryfirst=True)
+        def careaccess_lookup_resident(self, pnr: PersonalIdentityNumber) -> Resident | None:
+            return None  # asked first, knows nobody: the search goes on
+
+    async def main() -> None:
+        async with careaccess.aio.connect("memory://", plugins=[Register(), Empty()], clock=FrozenClock(NOW)) as access:
+            await _world(access)
+            approval = await access.approve_resident(ADMIN, "vc-ost", TOLVAN)
+            assert approval.name == "Tolvan Tolvansson"
+            decision = await access.decide("19121212-1212", "vc-ost", "fraga")
+            assert decision.reason is Reason.APPROVED
+            await access.revoke_approval(ADMIN, "vc-ost", TOLVAN)
+            asked.clear()
+            decision = await access.decide("19121212-1212", "vc-ost", "fraga")
+            assert decision.reason is Reason.SERVICE_AREA
+            assert asked == ["191212121212"]  # the residence, awaited once
+            asked.clear()
+            decision = await access.decide("19121212-1212", "vc-ost", "kbt")
+            assert decision.reason is Reason.NOT_GRANTED
+            assert asked == []  # a restricted case type never needs the residence
+
+    run(main())
+
+
+def test_decisions_agree_with_the_synchronous_service() -> None:
+    clock = FrozenClock(NOW)
+    store = MemoryStore()
+    sync = careaccess.connect(store, clock=clock)
+    sync.put_clinic(ADMIN, Clinic("vc-ost", "Vårdcentralen Öst"))
+    sync.put_case_type(ADMIN, CaseType("vc-ost", "fraga", "Fråga"))
+    sync.put_case_type(ADMIN, CaseType("vc-ost", "kbt", "KBT", restricted=True))
+    sync.approve_resident(ADMIN, "vc-ost", TOLVAN)
+    sync.grant_case_type(ADMIN, "vc-ost", "19450415-9874", "kbt", until=dt.date(2026, 6, 15))
+    requests = [
+        (pnr, clinic, case_type)
+        for pnr in (TOLVAN, "19450415-9874", "450415-9874")
+        for clinic in ("vc-ost", "nowhere")
+        for case_type in ("fraga", "kbt", "x")
+    ]
+
+    async def main() -> list[careaccess.Decision]:
+        async with careaccess.aio.connect(store, clock=clock) as access:
+            single = [await access.decide(*request) for request in requests]
+            many = await access.decide_many(requests)
+            assert many == single
+            later = dt.datetime(2026, 6, 16, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+            assert (await access.decide("19450415-9874", "vc-ost", "kbt", at=later)).reason is Reason.GRANT_EXPIRED
+            return single
+
+    assert run(main()) == [sync.decide(*request) for request in requests]
+
+
+def test_cancelled_changes_are_whole_or_absent() -> None:
+    """Tasks cancelled at every point of their change leave each change whole, with its event, or absent."""
+    store = MemoryStore()
+    gate = threading.Event()
+
+    class SlowStore:
+        """The in-memory store behind a worker thread that waits before each apply."""
+
+        def __init__(self) -> None:
+            self.inner = store
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def apply(self, changeset: Any) -> Any:
+            gate.wait(0.01)
+            return self.inner.apply(changeset)
+
+    async def main() -> None:
+        threaded = careaccess.aio.ThreadedStore(SlowStore(), max_workers=4)  # type: ignore[arg-type]
+        async with careaccess.aio.connect(threaded, clock=FrozenClock(NOW)) as access:
+            await _world(access)
+            numbers = [PersonalIdentityNumber.from_digits(f"19800101{serial:03d}{_check(serial)}") for serial in range(2, 60, 2)]
+            tasks = [asyncio.create_task(access.approve_resident(ADMIN, "vc-ost", p)) for p in numbers]
+            for delay, task in enumerate(tasks):
+                await asyncio.sleep(0.001 * (delay % 5))
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0.2)  # threads finish what they were given
+            approved = {e.pnr.digits for e in await access.events(limit=1000) if e.action is Action.RESIDENT_APPROVED and e.pnr}
+            for person in numbers:
+                stored = store.get_resident_access("vc-ost", person.digits)
+                assert (stored is not None) == (person.digits in approved)
+
+    run(main())
+
+
+def _check(serial: int) -> int:
+    from careaccess.identity import luhn_check_digit
+
+    return luhn_check_digit(f"800101{serial:03d}")
+
+
+def test_memory_url_runs_inline_and_other_stores_in_threads() -> None:
+    async def main() -> None:
+        async with careaccess.aio.connect("memory://") as access:
+            assert isinstance(access.store, careaccess.aio.InlineStore)
+        async with careaccess.aio.connect(MemoryStore()) as access:
+            assert isinstance(access.store, careaccess.aio.InlineStore)
+
+        class Opaque:
+            def __init__(self) -> None:
+                self.inner = MemoryStore()
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.inner, name)
+
+        async with careaccess.aio.connect(Opaque()) as access:  # type: ignore[arg-type]
+            assert isinstance(access.store, careaccess.aio.ThreadedStore)
+            await _world(access)
+            assert [c.id for c in await access.case_types("vc-ost")] == ["fraga", "kbt"]
+
+    run(main())
+
+
+def test_blocking_store_drives_an_async_store_from_sync_code() -> None:
+    blocking = careaccess.aio.BlockingStore(lambda: careaccess.aio.InlineStore(MemoryStore()))
+    try:
+        access = careaccess.connect(blocking, clock=FrozenClock(NOW))  # type: ignore[arg-type]
+        access.put_clinic(ADMIN, Clinic("vc-ost", "Vårdcentralen Öst"))
+        assert access.clinic("vc-ost") == Clinic("vc-ost", "Vårdcentralen Öst")
+        assert len(blocking.cursor_key()) == 32
+    finally:
+        blocking.close()
+    blocking.close()  # closing twice is harmless
