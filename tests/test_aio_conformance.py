@@ -16,9 +16,9 @@ import careaccess.aio
 from careaccess.directory import StaticDirectory
 from careaccess.memory import MemoryStore
 from careaccess.store import Store
+from careaccess.testing.aio import BlockingCareAccess
 from careaccess.testing.clock import FrozenClock
 from careaccess.testing.conformance import StoreConformance
-from careaccess.testing.aio import BlockingCareAccess
 
 
 class TestAsyncServiceInline(StoreConformance):
@@ -29,7 +29,7 @@ class TestAsyncServiceInline(StoreConformance):
         store.close()
 
     @pytest.fixture
-    def access(self, store: Store, clock: FrozenClock, directory: StaticDirectory) -> Iterator[BlockingCareAccess]:  # type: ignore[override]
+    def access(self, store: Store, clock: FrozenClock, directory: StaticDirectory) -> Iterator[BlockingCareAccess]:
         facade = BlockingCareAccess(lambda: careaccess.aio.connect(store, plugins=[directory], clock=clock))
         assert isinstance(facade.service.store, careaccess.aio.InlineStore)
         yield facade
@@ -44,7 +44,7 @@ class TestAsyncServiceThreaded(StoreConformance):
         store.close()
 
     @pytest.fixture
-    def access(self, store: Store, clock: FrozenClock, directory: StaticDirectory) -> Iterator[BlockingCareAccess]:  # type: ignore[override]
+    def access(self, store: Store, clock: FrozenClock, directory: StaticDirectory) -> Iterator[BlockingCareAccess]:
         threaded = careaccess.aio.ThreadedStore(store, max_workers=4)
         facade = BlockingCareAccess(lambda: careaccess.aio.connect(threaded, plugins=[directory], clock=clock))
         yield facade

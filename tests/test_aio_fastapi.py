@@ -22,7 +22,8 @@ ADMIN = Actor(id="admin-1", clinics=frozenset({"vc-ost"}))
 
 def _example() -> ModuleType:
     spec = importlib.util.spec_from_file_location("fastapi_app", EXAMPLE)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["fastapi_app"] = module
     spec.loader.exec_module(module)

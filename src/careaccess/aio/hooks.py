@@ -114,7 +114,7 @@ class AsyncHooks:
         self._queue = self._worker = None
 
     async def _deliver(self) -> None:
-        assert self._queue is not None  # noqa: S101 -- set before the task starts
+        assert self._queue is not None  # set before the task starts
         while True:
             event = await self._queue.get()
             try:

@@ -73,7 +73,9 @@ class AsyncCareAccess:
     loop; it is not meant to be shared between event loops.
     """
 
-    def __init__(self, store: AsyncStore, plugin_manager: pluggy.PluginManager, clock: Clock, timezone: ZoneInfo) -> None:
+    def __init__(
+        self, store: AsyncStore, plugin_manager: pluggy.PluginManager, clock: Clock, timezone: ZoneInfo
+    ) -> None:
         self.store = store
         self.plugin_manager = plugin_manager
         self.hooks = AsyncHooks(Hooks(plugin_manager))
@@ -460,12 +462,8 @@ class AsyncCareAccess:
         parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in asked]
         wanted = [FactsRequest(p.digits, c, t, p) for p, c, t in parsed if is_id(c) and is_id(t)]
         loaded = iter(await self.store.load_facts_many(wanted) if wanted else [])
-        facts = [
-            next(loaded) if is_id(c) and is_id(t) else await self._facts_of_malformed(c) for _, c, t in parsed
-        ]
-        return [
-            await self._decide(f, p, c, t, moment, day, None) for f, (p, c, t) in zip(facts, parsed, strict=True)
-        ]
+        facts = [next(loaded) if is_id(c) and is_id(t) else await self._facts_of_malformed(c) for _, c, t in parsed]
+        return [await self._decide(f, p, c, t, moment, day, None) for f, (p, c, t) in zip(facts, parsed, strict=True)]
 
     async def _facts_of_malformed(self, clinic_id: object) -> DecisionFacts:
         clinic = await self.store.get_clinic(clinic_id) if is_id(clinic_id) else None
