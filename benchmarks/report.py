@@ -669,6 +669,44 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
             ),
             "",
         ]
+    aio = results.get("asyncio")
+    if aio:
+        rows = [
+            [
+                name,
+                figures.get("skipped", "") or figures["runs_as"],
+                _us(figures.get("decide_us")),
+                _us(figures.get("decide_async_us")),
+                _num(figures.get("decide_many_ms"), 2),
+                _num(figures.get("decide_many_async_ms"), 2),
+                _num(figures.get("threads_per_s")),
+                _num(figures.get("tasks_per_s")),
+            ]
+            for name, figures in aio.items()
+        ]
+        out += [
+            "## asyncio",
+            "",
+            "`careaccess.aio.AsyncCareAccess` beside `CareAccess` on the same store and data (1,000 "
+            "residents), taking turns on the same requests; throughput is 100 concurrent tasks on one "
+            "event loop against 100 threads on the synchronous API, each deciding the same requests "
+            "(`benchmarks/bench_aio.py`).",
+            "",
+            *_table(
+                [
+                    "store",
+                    "async store",
+                    "decide",
+                    "await decide",
+                    "decide_many(1,000) ms",
+                    "await decide_many ms",
+                    "100 threads, decisions/s",
+                    "100 tasks, decisions/s",
+                ],
+                rows,
+            ),
+            "",
+        ]
     out += [
         "## Method",
         "",

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_aio
 import bench_identity
 import machine
 import report
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             results["stores"][store] = run_store(store, sizes, Path(work), profiles, quick=args.quick, timeout=timeout)
     print("== identity numbers", file=sys.stderr, flush=True)
     results["identity"] = bench_identity.measure()
+    print("== asyncio", file=sys.stderr, flush=True)
+    wanted = [name for name in args.stores.split(",") if name in bench_aio.STORES]
+    results["asyncio"] = bench_aio.measure(wanted, quick=args.quick)
     results["seconds"] = round(time.perf_counter() - begin, 1)
     results["targets"] = targets.judge(results["stores"])
     (assets / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
