@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import threading
 import time
 from typing import Any
 
@@ -15,9 +14,10 @@ import pytest
 
 import careaccess
 import careaccess.aio
-from careaccess import Action, Actor, AreaRule, CaseType, Clinic, Event, Reason, Residence, Resident, ServiceArea
+from careaccess import Actor, AreaRule, CaseType, Clinic, Event, Reason, Residence, Resident, ServiceArea
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.memory import MemoryStore
+from careaccess.testing.aio import check_cancelled_changes_are_whole
 from careaccess.testing.clock import FrozenClock
 
 ADMIN = Actor(id="admin-1", clinics=frozenset({"vc-ost"}))
@@ -188,50 +188,8 @@ def test_decisions_agree_with_the_synchronous_service() -> None:
 
 def test_cancelled_changes_are_whole_or_absent() -> None:
     """Tasks cancelled at every point of their change leave each change whole, with its event, or absent."""
-    store = MemoryStore()
-    gate = threading.Event()
-
-    class SlowStore:
-        """The in-memory store behind a worker thread that waits before each apply."""
-
-        def __init__(self) -> None:
-            self.inner = store
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def apply(self, changeset: Any) -> Any:
-            gate.wait(0.01)
-            return self.inner.apply(changeset)
-
-    async def main() -> None:
-        threaded = careaccess.aio.ThreadedStore(SlowStore(), max_workers=4)
-        async with careaccess.aio.connect(threaded, clock=FrozenClock(NOW)) as access:
-            await _world(access)
-            numbers = [
-                PersonalIdentityNumber.from_digits(f"19800101{serial:03d}{_check(serial)}")
-                for serial in range(2, 60, 2)
-            ]
-            tasks = [asyncio.create_task(access.approve_resident(ADMIN, "vc-ost", p)) for p in numbers]
-            for delay, task in enumerate(tasks):
-                await asyncio.sleep(0.001 * (delay % 5))
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.sleep(0.2)  # threads finish what they were given
-            approved = {
-                e.pnr.digits for e in await access.events(limit=1000) if e.action is Action.RESIDENT_APPROVED and e.pnr
-            }
-            for person in numbers:
-                stored = store.get_resident_access("vc-ost", person.digits)
-                assert (stored is not None) == (person.digits in approved)
-
-    run(main())
-
-
-def _check(serial: int) -> int:
-    from careaccess.identity import luhn_check_digit
-
-    return luhn_check_digit(f"800101{serial:03d}")
+    for seed in range(3):
+        check_cancelled_changes_are_whole(MemoryStore(), seed=seed)
 
 
 def test_memory_url_runs_inline_and_other_stores_in_threads() -> None:

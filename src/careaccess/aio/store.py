@@ -139,6 +139,7 @@ class ThreadedStore:
 
     def __init__(self, store: Store, *, max_workers: int = 8) -> None:
         self.store = store
+        self.max_workers = max_workers
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="careaccess-store")
 
     def __repr__(self) -> str:
@@ -155,9 +156,9 @@ class ThreadedStore:
         return await self._run(self.store.load_facts_many, requests)
 
     async def apply(self, changeset: Changeset) -> list[Event]:
-        # shield: cancelling the awaiting task must not orphan the result silently; the
-        # worker finishes the changeset either way.
-        return await asyncio.shield(self._run(self.store.apply, changeset))
+        # A cancelled caller stops waiting; the worker still commits or fails the whole
+        # changeset (a thread cannot be interrupted halfway).
+        return await self._run(self.store.apply, changeset)
 
     async def get_clinic(self, clinic_id: str) -> Clinic | None:
         return await self._run(self.store.get_clinic, clinic_id)
@@ -177,9 +178,15 @@ class ThreadedStore:
     async def cursor_key(self) -> bytes:
         return await self._run(self.store.cursor_key)
 
+    async def finish(self) -> None:
+        """Wait until every call already handed to a worker has returned (cancelled callers' too)."""
+        pool = self._pool
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix="careaccess-store")
+        await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
+
     async def aclose(self) -> None:
-        await self._run(self.store.close)
-        self._pool.shutdown(wait=False)
+        await self.finish()
+        self.store.close()
 
 
 class BlockingStore:
