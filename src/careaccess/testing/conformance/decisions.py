@@ -156,6 +156,34 @@ class DecisionTests(ConformanceBase):
         assert (decision.clinic_id, decision.case_type_id) == (C1, OPEN)
         assert decision.at == clock()
 
+    def test_every_row_carries_its_inputs_and_only_its_own_evidence(self, world: CareAccess, admin: Actor) -> None:
+        approval = world.approve_resident(admin, C2, ASA)
+        valid = world.grant_case_type(admin, C1, KAJSA, RESTRICTED)
+        ended = world.grant_case_type(admin, C1, TOLVAN, RESTRICTED, until=dt.date(2026, 1, 15))
+        moment = at_local(2026, 1, 16)
+        rows = [
+            (ASA, "nowhere", OPEN, Reason.UNKNOWN_CLINIC, (None, None, None)),
+            (ASA, C1, "nothing", Reason.UNKNOWN_CASE_TYPE, (None, None, None)),
+            (ASA, C1, RESTRICTED, Reason.NOT_GRANTED, (None, None, None)),
+            (KAJSA, C1, RESTRICTED, Reason.GRANTED, (None, valid, None)),
+            (TOLVAN, C1, RESTRICTED, Reason.GRANT_EXPIRED, (None, ended, None)),
+            (ASA, C2, OPEN, Reason.APPROVED, (approval, None, None)),
+            (TOLVAN, C1, OPEN, Reason.SERVICE_AREA, (None, None, AreaRule(region="01"))),
+            (NILS, C1, OPEN, Reason.NOT_APPROVED, (None, None, None)),
+        ]
+        many = world.decide_many([(p, c, t) for p, c, t, _, _ in rows], at=moment)
+        for (person, clinic, case_type, reason, evidence), batched in zip(rows, many, strict=True):
+            for decision in (world.decide(person, clinic, case_type, at=moment), batched):
+                assert decision.reason is reason
+                assert decision.allowed is (reason in {Reason.GRANTED, Reason.APPROVED, Reason.SERVICE_AREA})
+                assert (decision.pnr, decision.clinic_id, decision.case_type_id, decision.at) == (
+                    person,
+                    clinic,
+                    case_type,
+                    moment,
+                ), reason
+                assert (decision.approval, decision.grant, decision.rule) == evidence, reason
+
     def test_decide_accepts_any_rendering_of_the_number(self, world: CareAccess) -> None:
         for text in (TOLVAN.digits, str(TOLVAN), TOLVAN.short(), f"  {TOLVAN.digits}  "):
             assert world.decide(text, C1, OPEN).reason is Reason.SERVICE_AREA
