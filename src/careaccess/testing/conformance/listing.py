@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import unicodedata
 
 import pytest
 
@@ -100,6 +102,67 @@ class ListingTests(ConformanceBase):
         assert len(seen) == len(set(seen))
         assert set(stable) <= set(seen)
         assert seen == sorted(seen)
+
+    def test_next_page_goes_on_after_the_cursor_resident_has_left(self, world: CareAccess, admin: Actor) -> None:
+        people = sorted(make_pnr(f"19{60 + i:02d}0909", 600 + i) for i in range(10))
+        for person in people:
+            world.approve_resident(admin, C2, person)
+        first = world.list_residents(admin, C2, limit=3)
+        assert [r.pnr for r in first.items] == people[:3]
+        assert first.next_cursor is not None
+        world.revoke_approval(admin, C2, people[2])  # the resident the cursor points after
+        world.revoke_approval(admin, C2, people[3])  # and the one who would have come next
+        second = world.list_residents(admin, C2, limit=3, cursor=first.next_cursor)
+        assert [r.pnr for r in second.items] == people[4:7]
+
+    def test_search_finds_coordination_numbers_by_the_digits_as_written(self, world: CareAccess, admin: Actor) -> None:
+        born_on_day = make_pnr("19700115", 571)  # day 15: the person COORD's day 75 sits beside
+        for person in (COORD, born_on_day):
+            world.approve_resident(admin, C1, person)
+
+        def found(search: str) -> list[PersonalIdentityNumber]:
+            return [r.pnr for r in world.list_residents(admin, C1, search=search).items]
+
+        written = COORD.digits
+        for search in (written[:8], written[2:8], written[:10], written[2:10], f"{written[2:8]}-{written[8:11]}"):
+            assert found(search) == [COORD], search
+        assert found(born_on_day.digits[:8]) == [born_on_day]
+        assert found(written[2:6]) == sorted([COORD, born_on_day])
+
+    def test_search_by_last_four_digits_finds_exactly_those_who_share_them(
+        self, world: CareAccess, admin: Actor
+    ) -> None:
+        days = (dt.date(1980, 1, 1) + dt.timedelta(days=n) for n in range(1000))
+        born = (make_pnr(f"{day:%Y%m%d}", 121) for day in days)
+        share = [TOLVAN, *itertools.islice((p for p in born if p.digits[-4:] == TOLVAN.digits[-4:]), 2)]
+        other = make_pnr("19121212", 122)
+        for person in (*share, other):
+            world.approve_resident(admin, C2, person)
+        last_four = share[0].digits[-4:]
+        assert [r.pnr for r in world.list_residents(admin, C2, search=f"-{last_four}").items] == sorted(share)
+        assert [r.pnr for r in world.list_residents(admin, C2, search=f"-{other.digits[-4:]}").items] == [other]
+
+    @pytest.mark.parametrize(
+        ("names", "search", "strangers"),
+        [
+            (("Strauß", "STRAUSS", "Johann Strauss"), "strauss", ("Straus",)),
+            (("Strauß", "STRAUSS"), "STRAUẞ", ("Sträuss",)),
+            (("Åsa Öberg", unicodedata.normalize("NFD", "Åsa Öberg"), "ÅSA-ÖBERG"), "åsa öberg", ("Asa Oberg",)),
+            (("Åsa Öberg", "ÅSA ÖBERG"), unicodedata.normalize("NFD", "Åsa"), ("Aasa Oberg",)),
+            (("Öberg-Ärlig", "ÖBERG–ÄRLIG", "Öberg  Ärlig"), "öberg ärlig", ("Öbergärlig",)),
+            (("Σίσυφος", "ΣΊΣΥΦΟΣ"), "σίσυφοσ", ("Σισυφος",)),
+        ],
+    )
+    def test_search_by_name_folds_case_normalization_and_separators(
+        self, world: CareAccess, admin: Actor, names: tuple[str, ...], search: str, strangers: tuple[str, ...]
+    ) -> None:
+        people = [make_pnr(f"19{50 + i:02d}0303", 700 + i) for i in range(len(names) + len(strangers))]
+        for person, name in zip(people, names + strangers, strict=True):
+            world.approve_resident(admin, C1, person, name=name)
+        listed = world.list_residents(admin, C1, search=search).items
+        assert [r.pnr for r in listed] == people[: len(names)]
+        # Stored in normal form C whatever form the name came in.
+        assert [r.name for r in listed] == [unicodedata.normalize("NFC", n) for n in names]
 
     def test_search_by_number_prefix_and_name(self, world: CareAccess, admin: Actor) -> None:
         for person in (TOLVAN, ASA, KAJSA, COORD):
