@@ -77,6 +77,18 @@ class FeedTests(ConformanceBase):
         assert world.events(after=everything[-1].id) == []
         assert world.events(clinic_id="no-such-clinic") == []
 
+    def test_clinic_feed_goes_on_from_another_clinics_event(self, world: CareAccess, admin: Actor) -> None:
+        for person in (TOLVAN, ASA, KAJSA):
+            world.approve_resident(admin, C2, person)
+            world.approve_resident(admin, C1, person)
+        everything = world.events(limit=1000)
+        for index, event in enumerate(everything):
+            for clinic in (C1, C2, "no-such-clinic"):
+                later = [e for e in everything[index + 1 :] if e.clinic_id == clinic]
+                assert world.events(after=event.id, clinic_id=clinic, limit=1000) == later, (index, clinic)
+                assert world.events(after=event.id, clinic_id=clinic, limit=1) == later[:1], (index, clinic)
+            assert world.events(after=event.id, limit=1000) == everything[index + 1 :]
+
     def test_invalid_event_cursor(self, world: CareAccess) -> None:
         with pytest.raises(InvalidRequest) as raised:
             world.events(after="not an event id")
