@@ -52,6 +52,7 @@ __all__ = [
     "colliding_identity_numbers",
     "colliding_ids",
     "colliding_names",
+    "neighbours",
 ]
 
 T = TypeVar("T")
@@ -108,6 +109,25 @@ def _a_century_apart(anchor: PersonalIdentityNumber, today: dt.date) -> Personal
             century = f"{other_day.year // 100:02d}"
             return PersonalIdentityNumber.from_digits(century + anchor.digits[2:])
     return None
+
+
+def neighbours(
+    anchor: PersonalIdentityNumber, *, today: dt.date | None = None
+) -> dict[Collision, PersonalIdentityNumber]:
+    """One number per kind of collision with *anchor* (an ordinary number), each born
+    before *today* (default: the local date); a kind with no such number is left out.
+
+    ``"birth_date"`` has the next free serial, ``"coordination"`` the same serial.
+    """
+    yesterday = _today(today) - dt.timedelta(days=1)
+    serial = int(anchor.digits[8:11])
+    found: dict[Collision, PersonalIdentityNumber | None] = {
+        "birth_date": _number(anchor.birth_date, serial % 999 + 1),
+        "last_four": _same_last_four(anchor, yesterday, 1) or _same_last_four(anchor, yesterday, -1),
+        "century": _a_century_apart(anchor, yesterday),
+        "coordination": _number(anchor.birth_date, serial, coordination=True),
+    }
+    return {kind: number for kind, number in found.items() if number is not None}
 
 
 @st.composite

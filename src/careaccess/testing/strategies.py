@@ -819,6 +819,7 @@ from careaccess.testing.adversarial import (  # noqa: E402 (after the strategies
     colliding_identity_numbers,
     colliding_ids,
     colliding_names,
+    neighbours,
 )
 
 __all__ += [
@@ -830,4 +831,5 @@ __all__ += [
     "colliding_identity_numbers",
     "colliding_ids",
     "colliding_names",
+    "neighbours",
 ]

@@ -6,6 +6,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from careaccess import (
     Actor,
@@ -22,6 +24,7 @@ from careaccess import (
     connect,
 )
 from careaccess.store import Store
+from careaccess.testing.adversarial import CHUNK_SIZES, batches, neighbours
 from careaccess.testing.clock import FrozenClock
 from careaccess.testing.conformance.fixtures import (
     ASA,
@@ -31,6 +34,7 @@ from careaccess.testing.conformance.fixtures import (
     KAJSA,
     NILS,
     OPEN,
+    OPEN2,
     RESTRICTED,
     RESTRICTED2,
     STOCKHOLM,
@@ -183,6 +187,76 @@ class DecisionTests(ConformanceBase):
                     moment,
                 ), reason
                 assert (decision.approval, decision.grant, decision.rule) == evidence, reason
+
+    def test_residents_who_collide_keep_their_own_facts(self, world: CareAccess, admin: Actor) -> None:
+        # Sharing a birth date, the last four digits, the 10 digits (a century apart) or,
+        # as a coordination number, the birth date: one resident's facts are never another's.
+        family = [KAJSA, *neighbours(KAJSA, today=dt.date(2026, 1, 15)).values()]
+        assert len(family) == 5
+        for index, person in enumerate(family):
+            if index % 2 == 0:
+                world.approve_resident(admin, C2, person)
+            else:
+                world.grant_case_type(admin, C2, person, RESTRICTED)
+        requests = [(p, C2, t) for p in family for t in (OPEN, RESTRICTED)]
+        approved = (Reason.APPROVED, Reason.NOT_GRANTED)
+        granted = (Reason.NOT_APPROVED, Reason.GRANTED)
+        expected = [reason for i in range(len(family)) for reason in (granted if i % 2 else approved)]
+        assert [d.reason for d in world.decide_many(requests)] == expected
+        assert [world.decide(*r).reason for r in requests] == expected
+        for person in family:
+            access = world.resident_access(admin, C2, person)
+            assert {g.pnr for g in access.grants} <= {person}
+            assert access.approval is None or access.approval.pnr == person
+
+    def test_ids_that_look_alike_are_different_ids(self, world: CareAccess, admin: Actor) -> None:
+        kinds = ["kbt", "kbt-barn", "kb", "KBT", "Kbt-barn", "kbt\u0430", "k\u03bat"]  # Cyrillic a, Greek kappa
+        for kind in kinds:
+            world.put_case_type(admin, CaseType(C1, kind, kind, restricted=True))
+        clinics = ("vc", "vc-ost-2", "VC-OST", "vc-\u03bfst")  # Greek omicron
+        founder = Actor("admin-2", frozenset(clinics))
+        for clinic in clinics:
+            world.put_clinic(founder, Clinic(clinic, clinic))
+            world.put_case_type(founder, CaseType(clinic, OPEN, "Fråga"))
+        world.grant_case_type(admin, C1, KAJSA, "kbt-barn")
+        world.approve_resident(admin, C1, KAJSA)
+        requests = [(KAJSA, C1, kind) for kind in kinds]
+        requests += [(KAJSA, clinic, OPEN) for clinic in clinics]
+        expected = [Reason.GRANTED if kind == "kbt-barn" else Reason.NOT_GRANTED for kind in kinds]
+        expected += [Reason.NOT_APPROVED] * 4
+        assert [d.reason for d in world.decide_many(requests)] == expected
+        assert [world.decide(*r).reason for r in requests] == expected
+        assert sorted(c.id for c in world.case_types(C1)) == sorted([OPEN, OPEN2, RESTRICTED, RESTRICTED2, *kinds])
+
+    def test_decide_many_keeps_order_and_repeats_past_every_chunk(self, world: CareAccess, admin: Actor) -> None:
+        world.approve_resident(admin, C2, ASA)
+        world.grant_case_type(admin, C1, KAJSA, RESTRICTED)
+        pool = [(p, c, t) for p in (TOLVAN, ASA, NILS, KAJSA, COORD) for c in (C1, C2) for t in (OPEN, RESTRICTED)]
+        single = {r: world.decide(*r, at=at_local(2026, 1, 16)) for r in pool}
+        for size in sorted({1, *(n + d for n in CHUNK_SIZES for d in (-1, 0, 1)), 2 * max(CHUNK_SIZES) + 1}):
+            batch = [pool[(i * 7 + i // len(pool)) % len(pool)] for i in range(size)]
+            assert world.decide_many(batch, at=at_local(2026, 1, 16)) == [single[r] for r in batch], size
+
+    @settings(
+        max_examples=10,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,  # reads only: the examples cannot disturb each other
+            HealthCheck.differing_executors,  # the suite's class is subclassed once per store
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
+    @given(data=st.data())
+    def test_decide_many_agrees_with_decide_on_drawn_batches(
+        self, world: CareAccess, admin: Actor, data: st.DataObject
+    ) -> None:
+        # Reads only: every example may share the one world.
+        pool = [(p, c, t) for p in (TOLVAN, ASA, KAJSA) for c in (C1, C2, "nowhere") for t in (OPEN, RESTRICTED)]
+        single = {r: world.decide(*r, at=at_local(2026, 1, 16)) for r in pool}
+        batch = data.draw(batches(pool), label="batch")
+        assert world.decide_many(batch, at=at_local(2026, 1, 16)) == [single[r] for r in batch]
 
     def test_decide_accepts_any_rendering_of_the_number(self, world: CareAccess) -> None:
         for text in (TOLVAN.digits, str(TOLVAN), TOLVAN.short(), f"  {TOLVAN.digits}  "):
