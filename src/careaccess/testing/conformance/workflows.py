@@ -35,6 +35,7 @@ from careaccess.testing.conformance.fixtures import (
     STOCKHOLM,
     TOLVAN,
     ConformanceBase,
+    at_local,
     make_pnr,
 )
 
@@ -222,6 +223,37 @@ class WorkflowTests(ConformanceBase):
         assert (event.before["until"], event.after["until"]) == ("2026-02-01", None)
         again = world.change_grant(admin, C1, KAJSA, RESTRICTED, until=dt.date(2026, 12, 31))
         assert again.version == 3
+
+    def test_every_read_sees_a_change_at_once(self, world: CareAccess, admin: Actor, clock: FrozenClock) -> None:
+        # Read, change, read again: a store that caches reads must not answer from before the change.
+        late = at_local(2026, 2, 5)
+        reads: list[tuple[str, Callable[[], object]]] = [
+            ("decide", lambda: world.decide(KAJSA, C1, RESTRICTED, at=late).reason),
+            ("decide_many", lambda: [d.reason for d in world.decide_many([(KAJSA, C1, RESTRICTED)] * 2, at=late)]),
+            ("resident_access", lambda: world.resident_access(admin, C1, KAJSA).grants),
+            ("list_residents", lambda: world.list_residents(admin, C1).items),
+        ]
+
+        def seen() -> dict[str, object]:
+            return {name: read() for name, read in reads}
+
+        grant = world.grant_case_type(admin, C1, KAJSA, RESTRICTED, until=dt.date(2026, 2, 1))
+        before = seen()
+        assert before["decide"] is Reason.GRANT_EXPIRED
+        changed = world.change_grant(admin, C1, KAJSA, RESTRICTED, until=dt.date(2026, 3, 1))
+        after = seen()
+        assert after["decide"] is Reason.GRANTED
+        assert after["decide_many"] == [Reason.GRANTED] * 2
+        assert after["resident_access"] == (changed,)
+        assert changed != grant
+        world.remove_grant(admin, C1, KAJSA, RESTRICTED)
+        assert world.decide(KAJSA, C1, RESTRICTED, at=late).reason is Reason.NOT_GRANTED
+        assert world.decide_many([(KAJSA, C1, RESTRICTED)], at=late)[0].reason is Reason.NOT_GRANTED
+        world.put_case_type(admin, CaseType(C1, RESTRICTED, "KBT", restricted=False))
+        world.approve_resident(admin, C1, KAJSA)
+        assert world.decide(KAJSA, C1, RESTRICTED, at=late).reason is Reason.APPROVED
+        world.revoke_approval(admin, C1, KAJSA)
+        assert world.decide_many([(KAJSA, C1, RESTRICTED)], at=late)[0].reason is Reason.SERVICE_AREA  # she lives there
 
     def test_change_grant_with_stale_version_changes_nothing(self, world: CareAccess, admin: Actor) -> None:
         world.grant_case_type(admin, C1, KAJSA, RESTRICTED)
