@@ -1,7 +1,7 @@
 """A stateful model check for any Store: random workflows beside a plain reference model.
 
 :class:`CareAccessMachine` drives a store through the public API — approve, revoke,
-grant, change, remove, put and remove case types, import in bulk (on stores that can),
+grant, change, remove, put and remove case types, import in bulk,
 move the clock — and keeps a
 deliberately plain model of what must be true, written from DESIGN.md without using
 the core's decision code. After every step it checks that decisions, the resident list
@@ -41,7 +41,7 @@ from careaccess.identity import PersonalIdentityNumber
 from careaccess.memory import MemoryStore
 from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
 from careaccess.service import CareAccess, connect
-from careaccess.store import BulkImportStore, Store
+from careaccess.store import Store
 from careaccess.testing.adversarial import NameFamily, colliding_identity_numbers, colliding_ids, colliding_names
 from careaccess.testing.clock import FrozenClock
 
@@ -255,7 +255,6 @@ class CareAccessMachine(RuleBasedStateMachine):
             del self.restricted[clinic, case_type]
             self.log.append(("case_type_removed", clinic, None, case_type))
 
-    @precondition(lambda self: isinstance(self.store, BulkImportStore))
     @rule(
         clinic_at=clinics,
         approve=st.lists(people, max_size=2, unique=True),

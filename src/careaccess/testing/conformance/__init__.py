@@ -22,9 +22,6 @@ Capability flags (class attributes) switch off what a backend does not claim:
 - ``supports_threads``: the store may be shared by several threads (default True).
 - ``race_threads``: how many threads race in the concurrency tests (default 8).
 
-The bulk-import tests run only on a store that implements
-:class:`~careaccess.store.BulkImportStore`.
-
 The suite is one class assembled from one module per area, so a failing test's module
 names the area that broke: :mod:`.decisions` (the decision table), :mod:`.workflows`
 (every administrator workflow), :mod:`.listing` (the resident list), :mod:`.feed` (the

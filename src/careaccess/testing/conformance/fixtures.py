@@ -125,7 +125,7 @@ class ConformanceBase:
         for clinic in (C1, C2, "elsewhere"):
             state.append(store.get_clinic(clinic))
             state.append(tuple(store.list_case_types(clinic)))
-            state.append(tuple(access.store.page_residents(everyone(clinic))))
+            state.append(tuple(access.store.list_residents(everyone(clinic))))
         return tuple(state)
 
 
