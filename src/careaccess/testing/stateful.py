@@ -341,6 +341,10 @@ class CareAccessMachine(RuleBasedStateMachine):
         for decision, (pnr, clinic, case_type) in zip(self.access.decide_many(requests), requests, strict=True):
             expected = self.expected_reason(pnr, clinic, case_type)
             assert decision.reason == expected, (clinic, case_type, decision, self.grants)
+            if expected in {"granted", "grant_expired"}:  # the grant that decided is the stored one
+                assert decision.grant is not None
+                held = self.grants[clinic, pnr.digits, case_type]
+                assert (decision.grant.until, decision.grant.version) == held, (decision.grant, held)
         for pnr in self.people:
             single = self.access.decide(pnr, self.clinic_ids[0], self.case_type_ids[1])
             assert single.reason == self.expected_reason(pnr, self.clinic_ids[0], self.case_type_ids[1])
