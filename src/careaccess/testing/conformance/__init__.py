@@ -25,9 +25,9 @@ Capability flags (class attributes) switch off what a backend does not claim:
 The suite is one class assembled from one module per area, so a failing test's module
 names the area that broke: :mod:`.decisions` (the decision table), :mod:`.workflows`
 (every administrator workflow), :mod:`.listing` (the resident list), :mod:`.feed` (the
-event feed), :mod:`.contract` (store methods called directly), :mod:`.concurrency`
-(threads racing) and :mod:`.importing` (bulk import); :mod:`.fixtures` holds the
-standard world they share.
+event feed), :mod:`.contract` (``apply`` called directly), :mod:`.reads` (every read
+method called directly), :mod:`.concurrency` (threads racing) and :mod:`.importing`
+(bulk import); :mod:`.fixtures` holds the standard world they share.
 """
 
 from __future__ import annotations
@@ -39,12 +39,20 @@ from careaccess.testing.conformance.feed import FeedTests
 from careaccess.testing.conformance.fixtures import make_pnr
 from careaccess.testing.conformance.importing import ImportTests
 from careaccess.testing.conformance.listing import ListingTests
+from careaccess.testing.conformance.reads import StoreReadTests
 from careaccess.testing.conformance.workflows import WorkflowTests
 
 __all__ = ["StoreConformance", "make_pnr"]
 
 
 class StoreConformance(
-    DecisionTests, WorkflowTests, ListingTests, FeedTests, StoreContractTests, ConcurrencyTests, ImportTests
+    DecisionTests,
+    WorkflowTests,
+    ListingTests,
+    FeedTests,
+    StoreContractTests,
+    StoreReadTests,
+    ConcurrencyTests,
+    ImportTests,
 ):
     """Generic tests of a Store; subclasses provide the ``store`` fixture."""
