@@ -49,9 +49,7 @@ TESTS = (
     "tests/test_listing.py",
     "tests/test_planning.py",
 )
-PROFILE = """
-
-# Added by tests/mutation.py in its copy of the tree: few examples, the same every run.
+PROFILE = """# Added by tests/mutation.py in its copy of the tree: few examples, the same every run.
 settings.register_profile("mutation", max_examples=25, deadline=None, derandomize=True, database=None)
 """
 
@@ -85,8 +83,9 @@ def prepare(workdir: Path) -> tuple[list[str], list[str]]:
             f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
         )
-    with (workdir / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
-        conftest.write(PROFILE)
+    conftest = workdir / "tests" / "conftest.py"
+    text = conftest.read_text(encoding="utf-8")
+    conftest.write_text(text.replace("settings.load_profile(", PROFILE + "settings.load_profile(", 1), encoding="utf-8")
     return modules, tests
 
 

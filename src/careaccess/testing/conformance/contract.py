@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -40,6 +41,7 @@ from careaccess.testing.conformance.fixtures import (
     ASA,
     C1,
     C2,
+    COORD,
     KAJSA,
     NILS,
     OPEN,
@@ -206,3 +208,56 @@ class StoreContractTests(ConformanceBase):
         with pytest.raises(InvalidRequest) as raised:
             world.store.read_events(after, 10, None)
         assert raised.value.code == "invalid_cursor"
+
+    def test_apply_raises_the_first_failing_precondition_in_the_order_given(self, world: CareAccess) -> None:
+        missing = MustExist(ApprovalKey(C1, NILS.digits))
+        in_use = CaseTypeUnused(CaseTypeKey(C1, RESTRICTED))
+        world.grant_case_type(Actor("admin-1", frozenset({C1})), C1, KAJSA, RESTRICTED)
+        before = self.snapshot(world)
+        for preconditions, code in (((missing, in_use), "approval_missing"), ((in_use, missing), "case_type_in_use")):
+            with pytest.raises(Conflict) as raised:
+                world.store.apply(Changeset(C1, preconditions, (Put(Clinic(C1, "Ändrad")),), (self._draft(world),)))
+            assert raised.value.code == code
+        assert self.snapshot(world) == before
+
+    def test_apply_writes_in_the_order_given(self, world: CareAccess) -> None:
+        store = world.store
+        first = Approval(C1, ASA, "Första", world.now(), "admin-1")
+        second = Approval(C1, ASA, "Andra", world.now(), "admin-1")
+        key = ApprovalKey(C1, ASA.digits)
+        draft = (self._draft(world),)
+        store.apply(Changeset(C1, (), (Put(first), Put(second)), draft))  # a Put replaces
+        assert store.load_facts(FactsRequest(ASA.digits, C1, OPEN)).approval == second
+        store.apply(Changeset(C1, (), (Put(first), Delete(key)), draft))  # then deleted
+        assert store.get_resident_access(C1, ASA.digits) is None
+        store.apply(Changeset(C1, (), (Delete(key), Put(first)), draft))  # deleted, then put
+        assert store.load_facts(FactsRequest(ASA.digits, C1, OPEN)).approval == first
+        store.apply(Changeset(C1, (), (Delete(GrantKey(C1, ASA.digits, RESTRICTED)),), draft))  # absent: no-op
+        assert store.load_facts(FactsRequest(ASA.digits, C1, OPEN)).approval == first
+
+    def test_apply_keeps_every_event_field(self, world: CareAccess) -> None:
+        store = world.store
+        moments = [world.now(), dt.datetime(2026, 3, 29, 1, 59, 59, 999999, tzinfo=dt.UTC)]
+        nested = {
+            "name": "Zoë Ångström – 李",
+            "until": None,
+            "rules": [{"region": "01", "min_age": 18}],
+            "n": 2**53 - 1,
+        }
+        drafts = (
+            EventDraft(moments[0], "admin-1", Action.RESIDENT_APPROVED, C1, COORD, None, None, {"name": None}),
+            EventDraft(moments[1], "lokal-admin-ö", Action.GRANT_CHANGED, C1, KAJSA, "kbt\u0430", nested, {}),
+            EventDraft(
+                moments[0], "admin-1", Action.CLINIC_SAVED, C1, None, None, {"service_area": {"rules": []}}, None
+            ),
+            EventDraft(moments[1], "admin-1", Action.CASE_TYPE_REMOVED, C1, None, RESTRICTED2, nested, None),
+        )
+        last = store.read_events(None, 1000, None)[-1].id
+        events = store.apply(Changeset(C1, (), (), drafts))
+        assert len({e.id for e in events}) == len(drafts)
+        for draft, event in zip(drafts, events, strict=True):
+            assert event == draft.with_id(event.id)
+            assert event.at == draft.at  # the same instant, however the store keeps it
+        assert store.read_events(last, 1000, None) == events
+        assert store.read_events(last, 1000, C1) == events
+        assert [store.read_events(e.id, 1, None) for e in events[:-1]] == [[e] for e in events[1:]]
