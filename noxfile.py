@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``demo``, ``bench``."""
+"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``demo``, ``bench``, ``mutation``."""
 
 from __future__ import annotations
 
@@ -82,3 +82,14 @@ def bench(session: nox.Session) -> None:
     command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])
     env = {"CAREACCESS_BENCH_COMMAND": command, "PYINSTRUMENT_IGNORE_OVERHEAD_WARNING": "1"}
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs, env={**os.environ, **env})
+
+
+@nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the core's rules with mutmut (about 15 minutes; not run by default).
+
+    ``nox -s mutation -- --workdir build/mutation`` keeps the run's copy of the tree;
+    docs/testing.md explains the result.
+    """
+    install_all(session, "mutmut")
+    session.run("python", "tests/mutation.py", *session.posargs)

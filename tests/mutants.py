@@ -276,6 +276,170 @@ class ImportWithoutEvents(MemoryStore):
             return events
 
 
+# -- adversarial data: bugs that only values colliding in a careless index can show -----
+
+
+class FactsKeyedByBirthDate(MemoryStore):
+    """Finds a resident's facts by birth date (the first 8 digits), as an index on a
+    date column would: residents born the same day share approvals and grants."""
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        with self._lock:
+            held = self._clinics.get(request.clinic_id)
+            same_day = [d for d in held.order if d[:8] == request.digits[:8]] if held else []
+            return super().load_facts(request._replace(digits=same_day[0]) if same_day else request)
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        return [self.load_facts(r) for r in requests]
+
+
+class FactsKeyedByLastFour(MemoryStore):
+    """Finds a resident's facts by the last four digits, as a lookup on the part of the
+    number an admin types: residents sharing them share approvals and grants."""
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        with self._lock:
+            held = self._clinics.get(request.clinic_id)
+            same_four = [d for d in held.order if d[-4:] == request.digits[-4:]] if held else []
+            return super().load_facts(request._replace(digits=same_four[0]) if same_four else request)
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        return [self.load_facts(r) for r in requests]
+
+
+class GrantsMatchedByPrefix(MemoryStore):
+    """Matches a grant's case type id by prefix (``LIKE 'kbt%'``): the grant of
+    ``kbt-barn`` answers for ``kbt``."""
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        facts = super().load_facts(request)
+        if facts.grant is not None or facts.clinic is None:
+            return facts
+        with self._lock:
+            listed = self._clinics[request.clinic_id].residents.get(request.digits)
+            near = [g for t, g in sorted(listed.grants.items()) if t.startswith(request.case_type_id)] if listed else []
+        return facts._replace(grant=near[0]) if near else facts
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        return [self.load_facts(r) for r in requests]
+
+
+class FactsManyDropsRepeats(MemoryStore):
+    """Loads each distinct request once and answers only those: repeated requests in
+    one ``decide_many`` are lost."""
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        return super().load_facts_many(list(dict.fromkeys(requests)))
+
+
+class FactsManyShufflesPastAChunk(MemoryStore):
+    """Loads facts in chunks of 1,000 and puts the chunks back in the wrong order (the
+    last one first), as a concurrent fan-out that collects replies as they come."""
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        chunks = [
+            super(FactsManyShufflesPastAChunk, self).load_facts_many(requests[i : i + 1000])
+            for i in range(0, len(requests), 1000)
+        ]
+        return [facts for chunk in reversed(chunks) for facts in chunk]
+
+
+class CachesFactsAcrossGrantChanges(MemoryStore):
+    """Caches facts and forgets to drop the cache when a grant is replaced in place
+    (``change_grant``): decisions keep the old end date."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cache: dict[tuple[str, str, str], DecisionFacts] = {}
+
+    def load_facts(self, request: FactsRequest) -> DecisionFacts:
+        key = (request.digits, request.clinic_id, request.case_type_id)
+        if key not in self._cache:
+            self._cache[key] = super().load_facts(request)
+        return self._cache[key]
+
+    def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+        return [self.load_facts(r) for r in requests]
+
+    def apply(self, changeset: Changeset) -> list[Event]:
+        events = super().apply(changeset)
+        if any(e.action.value != "grant_changed" for e in events):
+            self._cache.clear()
+        return events
+
+
+class RacingApprovalsBothWrite(MemoryStore):
+    """Inserts approvals with ``INSERT ... OR IGNORE``: a second approval of the same
+    resident is silently dropped, but its event is appended all the same."""
+
+    def _holds(self, precondition: Precondition) -> bool:
+        if isinstance(precondition, MustBeAbsent) and isinstance(precondition.key, ApprovalKey):
+            return True
+        return super()._holds(precondition)
+
+    def _put(self, record: Record) -> None:
+        if isinstance(record, Approval) and self._get(ApprovalKey(record.clinic_id, record.pnr.digits)) is not None:
+            return  # ignored: the row exists
+        super()._put(record)
+
+
+class ClinicFeedStartsOver(MemoryStore):
+    """Reads a clinic's feed from the start when ``after`` is not one of that clinic's
+    own events (another clinic's id): a consumer sees the same events again."""
+
+    def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
+        if clinic_id is not None and after is not None:
+            with self._lock:
+                held = self._clinics.get(clinic_id)
+                own = {self._events[i].id for i in held.events} if held else set()
+            if after not in own:
+                after = None
+        return super().read_events(after, limit, clinic_id)
+
+
+class SearchFoldsWithLower(MemoryStore):
+    """Folds names with ``str.lower()`` instead of the core's ``fold`` (casefold and
+    normalization): "Strauß" is not found by "strauss", nor "Åsa" typed decomposed."""
+
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        if query.name_contains is None:
+            return super().list_residents(query)
+        rows = super().list_residents(attrs.evolve(query, name_contains=None, limit=10**6))
+        names = [[n for n in (r.name, *(g.name for g in r.grants)) if n is not None] for r in rows]
+        hits = [r for r, own in zip(rows, names, strict=True) if any(query.name_contains in n.lower() for n in own)]
+        return hits[: query.limit]
+
+
+class NextPageRestartsWhenCursorLeft(MemoryStore):
+    """Finds the page's start by looking the cursor's resident up in the list and starts
+    from the top when that resident has left it: a UI paging on loops forever."""
+
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        if query.after is not None:
+            with self._lock:
+                held = self._clinics.get(query.clinic_id)
+                if held is not None and query.after not in held.residents:
+                    query = attrs.evolve(query, after=None)
+        return super().list_residents(query)
+
+
+class CoordinationSearchedByBirthDate(MemoryStore):
+    """Matches number searches against the birth date (a coordination number's day less
+    60) instead of the digits as written: "19700175" does not find 19700175-…."""
+
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        if not query.digit_prefixes:
+            return super().list_residents(query)
+        rows = super().list_residents(attrs.evolve(query, digit_prefixes=(), limit=10**6))
+        hits = [r for r in rows if _as_born(r.pnr.digits).startswith(query.digit_prefixes)]
+        return hits[: query.limit]
+
+
+def _as_born(digits: str) -> str:
+    day = int(digits[6:8])
+    return f"{digits[:6]}{day - 60 if day > 60 else day:02d}{digits[8:]}"
+
+
 ALL = [
     GrantEndsOneDayLate,
     GrantEndsInUtc,
@@ -296,4 +460,15 @@ ALL = [
     ImportWritesAsItChecks,
     ImportTrustsTheCaseType,
     ImportWithoutEvents,
+    FactsKeyedByBirthDate,
+    FactsKeyedByLastFour,
+    GrantsMatchedByPrefix,
+    FactsManyDropsRepeats,
+    FactsManyShufflesPastAChunk,
+    CachesFactsAcrossGrantChanges,
+    RacingApprovalsBothWrite,
+    ClinicFeedStartsOver,
+    SearchFoldsWithLower,
+    NextPageRestartsWhenCursorLeft,
+    CoordinationSearchedByBirthDate,
 ]

@@ -1,11 +1,18 @@
 """A stateful model check for any Store: random workflows beside a plain reference model.
 
 :class:`CareAccessMachine` drives a store through the public API — approve, revoke,
-grant, change, remove, put and remove case types, import in bulk (on stores that can),
+grant, change, remove, put and remove case types, import in bulk,
 move the clock — and keeps a
 deliberately plain model of what must be true, written from DESIGN.md without using
 the core's decision code. After every step it checks that decisions, the resident list
-(paged) and the event feed agree with the model.
+(paged, and searched by name, birth date and last four digits) and the event feed agree
+with the model.
+
+Each run draws its cast from :mod:`careaccess.testing.adversarial`: residents who share a
+birth date, the last four digits or the 10 digits a century apart, a coordination number
+beside the person born 60 days earlier in the day's numbering, clinic and case-type ids
+that are prefixes, case variants and look-alikes of one another, and names that differ
+only by case folding or normalization (beside look-alike names that must not match).
 
 Use it for a backend by subclassing and giving a store factory::
 
@@ -21,11 +28,12 @@ Use it for a backend by subclassing and giving a store factory::
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from careaccess.directory import StaticDirectory
 from careaccess.errors import CareAccessError
@@ -34,27 +42,22 @@ from careaccess.memory import MemoryStore
 from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
 from careaccess.service import CareAccess, connect
 from careaccess.store import Store
+from careaccess.testing.adversarial import NameFamily, colliding_identity_numbers, colliding_ids, colliding_names
 from careaccess.testing.clock import FrozenClock
-from careaccess.testing.conformance import make_pnr
 
 __all__ = ["CareAccessMachine"]
 
 ZONE = ZoneInfo("Europe/Stockholm")
 START = dt.datetime(2026, 3, 27, 21, 0, tzinfo=dt.UTC)  # two days before daylight saving time starts
-CLINICS = ("c-area", "c-plain")
-CASE_TYPES = ("open-a", "open-b", "restr-a", "restr-b")
-PEOPLE = (
-    (make_pnr("19121212", 121), Residence("01", "0180")),  # man, in the area
-    (make_pnr("19800314", 242), Residence("03", "0380")),  # woman, outside it
-    (make_pnr("20080410", 353), Residence("01", "0114")),  # turns 18 in April 2026: leaves the area rule
-    (make_pnr("19700175", 464), None),  # coordination number, residence unknown
-)
-ADMIN = Actor("admin", frozenset(CLINICS))
+#: Residences handed out to the drawn residents in turn: in the area, outside it, in the
+#: area's region but another municipality, unknown.
+RESIDENCES = (Residence("01", "0180"), Residence("03", "0380"), Residence("01", "0114"), None)
 AREA = ServiceArea((AreaRule(region="01", max_age=17), AreaRule(region="01", municipality="0180")))
 
-people = st.sampled_from([p for p, _ in PEOPLE])
-clinics = st.sampled_from(CLINICS)
-case_types = st.sampled_from(CASE_TYPES)
+#: Rules pick residents, clinics and case types by index into what the run drew.
+people = st.integers(0, 5)
+clinics = st.integers(0, 1)
+case_types = st.integers(0, 3)
 ends = st.none() | st.integers(-2, 40)  # days from today: negative ones must be refused
 
 
@@ -72,20 +75,52 @@ class CareAccessMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FrozenClock(START)
-        directory = StaticDirectory(Resident(p, f"Invånare {i}", r) for i, (p, r) in enumerate(PEOPLE))
+        self.directory = StaticDirectory()
         self.store = self.make_store()
-        self.access: CareAccess = connect(self.store, plugins=[directory], clock=self.clock)
+        self.access: CareAccess = connect(self.store, plugins=[self.directory], clock=self.clock)
         # The model: plain dicts of what must be stored.
         self.restricted: dict[tuple[str, str], bool] = {}
         self.approved: set[tuple[str, str]] = set()
         self.grants: dict[tuple[str, str, str], tuple[dt.date | None, int]] = {}
         self.log: list[tuple[str, str, str | None, str | None]] = []
-        for clinic in CLINICS:
-            self.access.put_clinic(ADMIN, Clinic(clinic, clinic, AREA if clinic == "c-area" else ServiceArea()))
+        # The cast, drawn by `cast` below.
+        self.people: list[PersonalIdentityNumber] = []
+        self.residence: dict[str, Residence | None] = {}
+        self.clinic_ids: list[str] = []
+        self.case_type_ids: list[str] = []
+        self.family = NameFamily((), "", ())
+        self.name: dict[str, str] = {}
+        self.admin = Actor("admin", frozenset())
+
+    @initialize(
+        numbers=colliding_identity_numbers(min_size=4, max_size=6, today=START.date()),
+        clinic_ids=colliding_ids(min_size=2, max_size=2),
+        case_type_ids=colliding_ids(min_size=4, max_size=4),
+        family=colliding_names(),
+    )
+    def cast(
+        self,
+        numbers: list[PersonalIdentityNumber],
+        clinic_ids: list[str],
+        case_type_ids: list[str],
+        family: NameFamily,
+    ) -> None:
+        self.people = numbers
+        self.clinic_ids = clinic_ids
+        self.case_type_ids = case_type_ids
+        self.family = family
+        names = [*family.names, *family.strangers]
+        for index, pnr in enumerate(numbers):
+            self.residence[pnr.digits] = RESIDENCES[index % len(RESIDENCES)]
+            self.name[pnr.digits] = unicodedata.normalize("NFC", names[index % len(names)])
+            self.directory.add(Resident(pnr, names[index % len(names)], self.residence[pnr.digits]))
+        self.admin = Actor("admin", frozenset(clinic_ids))
+        for index, clinic in enumerate(clinic_ids):
+            self.access.put_clinic(self.admin, Clinic(clinic, clinic, AREA if index == 0 else ServiceArea()))
             self.log.append(("clinic_saved", clinic, None, None))
-            for case_type in CASE_TYPES:
-                restricted = case_type.startswith("restr")
-                self.access.put_case_type(ADMIN, CaseType(clinic, case_type, case_type, restricted=restricted))
+            for position, case_type in enumerate(case_type_ids):
+                restricted = position % 2 == 1  # ids that nearly collide differ in kind too
+                self.access.put_case_type(self.admin, CaseType(clinic, case_type, case_type, restricted=restricted))
                 self.restricted[clinic, case_type] = restricted
                 self.log.append(("case_type_saved", clinic, None, case_type))
 
@@ -93,6 +128,9 @@ class CareAccessMachine(RuleBasedStateMachine):
         self.close_store(self.store)
 
     # -- helpers -----------------------------------------------------------------------
+
+    def person(self, who: int) -> PersonalIdentityNumber:
+        return self.people[who % len(self.people)]
 
     def today(self) -> dt.date:
         return self.clock().astimezone(ZONE).date()
@@ -121,23 +159,26 @@ class CareAccessMachine(RuleBasedStateMachine):
 
     # -- rules -------------------------------------------------------------------------
 
-    @rule(clinic=clinics, pnr=people)
-    def approve(self, clinic: str, pnr: PersonalIdentityNumber) -> None:
-        self.expect(None, self.access.approve_resident, ADMIN, clinic, pnr)
+    @rule(clinic_at=clinics, who=people)
+    def approve(self, clinic_at: int, who: int) -> None:
+        clinic, pnr = self.clinic_ids[clinic_at], self.person(who)
+        self.expect(None, self.access.approve_resident, self.admin, clinic, pnr)
         if (clinic, pnr.digits) not in self.approved:
             self.approved.add((clinic, pnr.digits))
             self.log.append(("resident_approved", clinic, pnr.digits, None))
 
-    @rule(clinic=clinics, pnr=people)
-    def revoke(self, clinic: str, pnr: PersonalIdentityNumber) -> None:
+    @rule(clinic_at=clinics, who=people)
+    def revoke(self, clinic_at: int, who: int) -> None:
+        clinic, pnr = self.clinic_ids[clinic_at], self.person(who)
         known = (clinic, pnr.digits) in self.approved
-        self.expect(None if known else "approval_not_found", self.access.revoke_approval, ADMIN, clinic, pnr)
+        self.expect(None if known else "approval_not_found", self.access.revoke_approval, self.admin, clinic, pnr)
         if known:
             self.approved.discard((clinic, pnr.digits))
             self.log.append(("approval_revoked", clinic, pnr.digits, None))
 
-    @rule(clinic=clinics, pnr=people, case_type=case_types, offset=ends)
-    def grant(self, clinic: str, pnr: PersonalIdentityNumber, case_type: str, offset: int | None) -> None:
+    @rule(clinic_at=clinics, who=people, kind=case_types, offset=ends)
+    def grant(self, clinic_at: int, who: int, kind: int, offset: int | None) -> None:
+        clinic, pnr, case_type = self.clinic_ids[clinic_at], self.person(who), self.case_type_ids[kind]
         until = self.until(offset)
         code = None
         if until is not None and until < self.today():
@@ -148,21 +189,20 @@ class CareAccessMachine(RuleBasedStateMachine):
             code = "case_type_not_restricted"
         elif (clinic, pnr.digits, case_type) in self.grants:
             code = "grant_exists"
-        self.expect(code, self.access.grant_case_type, ADMIN, clinic, pnr, case_type, until=until)
+        self.expect(code, self.access.grant_case_type, self.admin, clinic, pnr, case_type, until=until)
         if code is None:
             self.grants[clinic, pnr.digits, case_type] = (until, 1)
             self.log.append(("case_type_granted", clinic, pnr.digits, case_type))
 
     @rule(
-        clinic=clinics,
-        pnr=people,
-        case_type=case_types,
+        clinic_at=clinics,
+        who=people,
+        kind=case_types,
         offset=ends,
         stale=st.sampled_from([None, "current", "stale"]),
     )
-    def change(
-        self, clinic: str, pnr: PersonalIdentityNumber, case_type: str, offset: int | None, stale: str | None
-    ) -> None:
+    def change(self, clinic_at: int, who: int, kind: int, offset: int | None, stale: str | None) -> None:
+        clinic, pnr, case_type = self.clinic_ids[clinic_at], self.person(who), self.case_type_ids[kind]
         until = self.until(offset)
         current = self.grants.get((clinic, pnr.digits, case_type))
         version = None if current is None or stale is None else current[1] + (stale == "stale")
@@ -174,7 +214,7 @@ class CareAccessMachine(RuleBasedStateMachine):
         elif stale == "stale":
             code = "version_mismatch"
         changed = self.expect(
-            code, self.access.change_grant, ADMIN, clinic, pnr, case_type, until=until, expected_version=version
+            code, self.access.change_grant, self.admin, clinic, pnr, case_type, until=until, expected_version=version
         )
         if code is None:
             assert current is not None
@@ -182,53 +222,58 @@ class CareAccessMachine(RuleBasedStateMachine):
             self.grants[clinic, pnr.digits, case_type] = (until, current[1] + 1)
             self.log.append(("grant_changed", clinic, pnr.digits, case_type))
 
-    @rule(clinic=clinics, pnr=people, case_type=case_types)
-    def remove_grant(self, clinic: str, pnr: PersonalIdentityNumber, case_type: str) -> None:
+    @rule(clinic_at=clinics, who=people, kind=case_types)
+    def remove_grant(self, clinic_at: int, who: int, kind: int) -> None:
+        clinic, pnr, case_type = self.clinic_ids[clinic_at], self.person(who), self.case_type_ids[kind]
         code = "grant_not_found" if (clinic, pnr.digits, case_type) not in self.grants else None
-        self.expect(code, self.access.remove_grant, ADMIN, clinic, pnr, case_type)
+        self.expect(code, self.access.remove_grant, self.admin, clinic, pnr, case_type)
         if code is None:
             del self.grants[clinic, pnr.digits, case_type]
             self.log.append(("grant_removed", clinic, pnr.digits, case_type))
 
-    @rule(clinic=clinics, case_type=case_types, restricted=st.booleans())
-    def put_case_type(self, clinic: str, case_type: str, restricted: bool) -> None:
+    @rule(clinic_at=clinics, kind=case_types, restricted=st.booleans())
+    def put_case_type(self, clinic_at: int, kind: int, restricted: bool) -> None:
+        clinic, case_type = self.clinic_ids[clinic_at], self.case_type_ids[kind]
         before = self.restricted.get((clinic, case_type))
         in_use = any(k[0] == clinic and k[2] == case_type for k in self.grants)
         code = "case_type_in_use" if in_use and not restricted and before is not False else None
-        self.expect(code, self.access.put_case_type, ADMIN, CaseType(clinic, case_type, case_type, restricted))
+        self.expect(code, self.access.put_case_type, self.admin, CaseType(clinic, case_type, case_type, restricted))
         if code is None and before != restricted:
             self.restricted[clinic, case_type] = restricted
             self.log.append(("case_type_saved", clinic, None, case_type))
 
-    @rule(clinic=clinics, case_type=case_types)
-    def remove_case_type(self, clinic: str, case_type: str) -> None:
+    @rule(clinic_at=clinics, kind=case_types)
+    def remove_case_type(self, clinic_at: int, kind: int) -> None:
+        clinic, case_type = self.clinic_ids[clinic_at], self.case_type_ids[kind]
         code = None
         if (clinic, case_type) not in self.restricted:
             code = "unknown_case_type"
         elif any(k[0] == clinic and k[2] == case_type for k in self.grants):
             code = "case_type_in_use"
-        self.expect(code, self.access.remove_case_type, ADMIN, clinic, case_type)
+        self.expect(code, self.access.remove_case_type, self.admin, clinic, case_type)
         if code is None:
             del self.restricted[clinic, case_type]
             self.log.append(("case_type_removed", clinic, None, case_type))
 
     @rule(
-        clinic=clinics,
+        clinic_at=clinics,
         approve=st.lists(people, max_size=2, unique=True),
         grant=st.dictionaries(st.tuples(people, case_types), st.tuples(ends, st.integers(1, 3)), max_size=2),
     )
     def import_residents(
         self,
-        clinic: str,
-        approve: list[PersonalIdentityNumber],
-        grant: dict[tuple[PersonalIdentityNumber, str], tuple[int | None, int]],
+        clinic_at: int,
+        approve: list[int],
+        grant: dict[tuple[int, int], tuple[int | None, int]],
     ) -> None:
-        now = self.clock()
-        approvals = [Approval(clinic, p, "Importerad", now, "legacy") for p in approve]
+        clinic, now = self.clinic_ids[clinic_at], self.clock()
+        chosen = {self.person(who).digits: self.person(who) for who in approve}
+        approvals = [Approval(clinic, p, self.name[p.digits], now, "legacy") for p in chosen.values()]
         # Imported grants keep their end date, even one already passed.
+        granted = {(self.person(who), self.case_type_ids[kind]): held for (who, kind), held in grant.items()}
         grants = [
-            Grant(clinic, p, t, self.until(offset), version, now, "legacy", now, "Importerad")
-            for (p, t), (offset, version) in grant.items()
+            Grant(clinic, p, t, self.until(offset), version, now, "legacy", now, self.name[p.digits])
+            for (p, t), (offset, version) in granted.items()
         ]
         codes: set[str] = set()
         for g in grants:
@@ -244,7 +289,7 @@ class CareAccessMachine(RuleBasedStateMachine):
             if any((clinic, g.pnr.digits, g.case_type_id) in self.grants for g in grants):
                 codes.add("grant_exists")
         try:
-            self.access.import_residents(ADMIN, clinic, approvals, grants)
+            self.access.import_residents(self.admin, clinic, approvals, grants)
         except CareAccessError as error:
             assert error.code in codes, f"expected one of {codes}, got {error!r}"  # noqa: PT017
             return
@@ -280,8 +325,8 @@ class CareAccessMachine(RuleBasedStateMachine):
             return "granted" if held[0] is None or today <= held[0] else "grant_expired"
         if (clinic, pnr.digits) in self.approved:
             return "approved"
-        residence = dict(PEOPLE)[pnr]
-        if clinic == "c-area" and residence is not None and residence.region == "01":
+        residence = self.residence[pnr.digits]
+        if clinic == self.clinic_ids[0] and residence is not None and residence.region == "01":
             born = pnr.birth_date
             age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
             if age <= 17 or residence.municipality == "0180":
@@ -292,20 +337,25 @@ class CareAccessMachine(RuleBasedStateMachine):
 
     @invariant()
     def decisions_agree(self) -> None:
-        requests = [(p, c, t) for p, _ in PEOPLE for c in CLINICS for t in CASE_TYPES]
+        requests = [(p, c, t) for p in self.people for c in self.clinic_ids for t in self.case_type_ids]
         for decision, (pnr, clinic, case_type) in zip(self.access.decide_many(requests), requests, strict=True):
             expected = self.expected_reason(pnr, clinic, case_type)
             assert decision.reason == expected, (clinic, case_type, decision, self.grants)
-        single = self.access.decide(PEOPLE[0][0], CLINICS[0], CASE_TYPES[2])
-        assert single.reason == self.expected_reason(PEOPLE[0][0], CLINICS[0], CASE_TYPES[2])
+            if expected in {"granted", "grant_expired"}:  # the grant that decided is the stored one
+                assert decision.grant is not None
+                held = self.grants[clinic, pnr.digits, case_type]
+                assert (decision.grant.until, decision.grant.version) == held, (decision.grant, held)
+        for pnr in self.people:
+            single = self.access.decide(pnr, self.clinic_ids[0], self.case_type_ids[1])
+            assert single.reason == self.expected_reason(pnr, self.clinic_ids[0], self.case_type_ids[1])
 
     @invariant()
     def resident_pages_agree(self) -> None:
-        for clinic in CLINICS:
+        for clinic in self.clinic_ids:
             listed: list[str] = []
             cursor = None
             while True:
-                page = self.access.list_residents(ADMIN, clinic, limit=2, cursor=cursor)
+                page = self.access.list_residents(self.admin, clinic, limit=2, cursor=cursor)
                 for item in page.items:
                     listed.append(item.pnr.digits)
                     assert (item.approval is not None) == ((clinic, item.pnr.digits) in self.approved)
@@ -316,6 +366,29 @@ class CareAccessMachine(RuleBasedStateMachine):
                 cursor = page.next_cursor
             expected = {p for c, p in self.approved if c == clinic} | {p for c, p, _ in self.grants if c == clinic}
             assert listed == sorted(expected)
+
+    def listed(self, clinic: str) -> list[str]:
+        """The model's resident list of *clinic*: 12-digit numbers, in order."""
+        return sorted({p for c, p in self.approved if c == clinic} | {p for c, p, _ in self.grants if c == clinic})
+
+    def search(self, clinic: str, text: str) -> list[str]:
+        found = self.access.list_residents(self.admin, clinic, limit=1000, search=text).items
+        return [r.pnr.digits for r in found]
+
+    @invariant()
+    def searches_agree(self) -> None:
+        anchor = self.people[0].digits
+        for clinic in self.clinic_ids:
+            listed = self.listed(clinic)
+            # Birth date as written (coordination day kept), in the 12- and the 10-digit form:
+            # digits match the start of either form.
+            for typed in (anchor[:8], anchor[2:8]):
+                assert self.search(clinic, typed) == [
+                    p for p in listed if typed in (p[: len(typed)], p[2 : 2 + len(typed)])
+                ]
+            assert self.search(clinic, "-" + anchor[-4:]) == [p for p in listed if p.endswith(anchor[-4:])]
+            named = [p for p in listed if self.name[p] in {unicodedata.normalize("NFC", n) for n in self.family.names}]
+            assert self.search(clinic, self.family.query) == named, (self.family, [self.name[p] for p in listed])
 
     @invariant()
     def event_feed_agrees(self) -> None:

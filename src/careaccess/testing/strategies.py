@@ -808,3 +808,30 @@ def worlds(
 # DecisionRequest lives here, so it is registered here; careaccess.testing.registration
 # (the hypothesis entry point) registers every other type.
 st.register_type_strategy(DecisionRequest, decision_requests())
+
+
+# Adversarial strategies (collisions a careless index confuses) live in their own module
+# and are part of this one's public surface.
+from careaccess.testing.adversarial import (  # noqa: E402 (after the strategies it builds on)
+    CHUNK_SIZES,
+    COLLISIONS,
+    NameFamily,
+    adversarial_worlds,
+    batches,
+    colliding_identity_numbers,
+    colliding_ids,
+    colliding_names,
+    neighbours,
+)
+
+__all__ += [
+    "CHUNK_SIZES",
+    "COLLISIONS",
+    "NameFamily",
+    "adversarial_worlds",
+    "batches",
+    "colliding_identity_numbers",
+    "colliding_ids",
+    "colliding_names",
+    "neighbours",
+]

@@ -1,0 +1,126 @@
+"""Mutation testing of the core's rules with mutmut: ``nox -s mutation`` (or run this file).
+
+mutmut changes one small thing at a time in the modules that hold the rules (the
+decision table, the in-memory store, identity numbers, the resident-list inputs and the
+change planning), runs the tests that reach the changed function, and counts a mutant
+*killed* when a test fails. A surviving mutant is either equivalent (no test could tell)
+or a gap in the tests; docs/testing.md lists them with the reason.
+
+The run happens in a copy of the working tree (tracked and new files), so it leaves no
+``mutants/`` directory behind and can add its own settings there: mutmut's section in
+``pyproject.toml`` and a ``mutation`` hypothesis profile with fewer, derandomized
+examples, so two runs of the same tree give the same result.
+
+Usage: ``python tests/mutation.py [--workdir DIR] [--max-children N] [MUTANT_NAME ...]``.
+Prints each survivor's diff and the killed ratio; exits 0 whatever survives (it
+measures, it does not gate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The modules mutated, where they exist in the tree.
+MODULES = (
+    "src/careaccess/decision.py",
+    "src/careaccess/memory.py",
+    "src/careaccess/identity.py",
+    "src/careaccess/listing.py",
+    "src/careaccess/planning.py",
+)
+#: The tests mutmut may run (it picks, per mutant, those that reach the mutated function).
+TESTS = (
+    "tests/test_identity.py",
+    "tests/test_identity_properties.py",
+    "tests/test_identity_differential.py",
+    "tests/test_decision_properties.py",
+    "tests/test_conformance_memory.py",
+    "tests/test_service_properties.py",
+    "tests/test_import.py",
+    "tests/test_listing.py",
+    "tests/test_planning.py",
+)
+PROFILE = """# Added by tests/mutation.py in its copy of the tree: few examples, the same every run.
+settings.register_profile("mutation", max_examples=25, deadline=None, derandomize=True, database=None)
+"""
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def prepare(workdir: Path) -> tuple[list[str], list[str]]:
+    """Copy the tree into *workdir* and configure mutmut there; return the modules and tests used."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],  # noqa: S607 (git from PATH, as a developer runs it)
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    for name in listed:
+        source = ROOT / name
+        if source.is_file():
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    modules = [m for m in MODULES if (workdir / m).is_file()]
+    tests = [t for t in TESTS if (workdir / t).is_file()]
+    with (workdir / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            "\n[tool.mutmut]\n"
+            'source_paths = ["src"]\n'
+            f"only_mutate = {_toml_list(modules)}\n"
+            f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
+            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        )
+    conftest = workdir / "tests" / "conftest.py"
+    text = conftest.read_text(encoding="utf-8")
+    conftest.write_text(text.replace("settings.load_profile(", PROFILE + "settings.load_profile(", 1), encoding="utf-8")
+    return modules, tests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, help="where to copy the tree (default: a new temporary directory)")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("names", nargs="*", help="run only these mutants (names as mutmut prints them)")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="careaccess-mutation-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    modules, tests = prepare(workdir)
+    print(f"mutating {', '.join(modules)}\nwith {', '.join(tests)}\nin {workdir}", flush=True)
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation", "CAREACCESS_DISABLE_PLUGINS": "sql,redis"}
+    mutmut = [sys.executable, "-m", "mutmut"]
+    # Surviving mutants are the measurement, not a failure: no check=True here.
+    run = [*mutmut, "run", "--max-children", str(args.max_children), *args.names]
+    subprocess.run(run, check=False, cwd=workdir, env=env)  # noqa: S603 (our own arguments)
+    listing = [*mutmut, "results", "--all", "true"]
+    results = subprocess.run(listing, check=True, cwd=workdir, env=env, capture_output=True, text=True).stdout  # noqa: S603
+    statuses = re.findall(r"^\s*(\S+): (\S+)", results, flags=re.MULTILINE)
+    counts: dict[str, int] = {}
+    for _, status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    survivors = [name for name, status in statuses if status == "survived"]
+    for name in survivors:
+        show = [*mutmut, "show", name]
+        shown = subprocess.run(show, check=True, cwd=workdir, env=env, capture_output=True, text=True)  # noqa: S603
+        print(f"\n== {name}\n{shown.stdout.strip()}")
+    killed = counts.get("killed", 0)
+    judged = killed + counts.get("survived", 0)
+    print(f"\n{counts}")
+    print(f"killed {killed} of {judged} mutants ({killed / judged:.1%})" if judged else "no mutants judged")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
