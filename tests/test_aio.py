@@ -15,7 +15,7 @@ import pytest
 import careaccess
 import careaccess.aio
 from careaccess import Actor, AreaRule, CaseType, Clinic, Event, Reason, Residence, Resident, ServiceArea
-from careaccess.identity import PersonalIdentityNumber
+from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
 from careaccess.memory import MemoryStore
 from careaccess.testing.aio import check_cancelled_changes_are_whole
 from careaccess.testing.clock import FrozenClock
@@ -224,3 +224,48 @@ def test_blocking_store_drives_an_async_store_from_sync_code() -> None:
     finally:
         blocking.close()
     blocking.close()  # closing twice is harmless
+
+
+def test_bulk_actions_match_the_synchronous_service() -> None:
+    """The same selection, stale items included, gives the same events and the same stale list."""
+    people = [
+        PersonalIdentityNumber.from_digits(f"19800101{n:03d}{luhn_check_digit(f'800101{n:03d}')}")
+        for n in range(2, 40, 2)
+    ]
+
+    def world(access: careaccess.CareAccess) -> None:
+        access.put_clinic(ADMIN, Clinic("vc-ost", "Vårdcentralen Öst"))
+        access.put_case_type(ADMIN, CaseType("vc-ost", "kbt", "KBT", restricted=True))
+        for person in people[::2]:
+            access.approve_resident(ADMIN, "vc-ost", person, name="Anna")
+
+    def outcome(result: careaccess.BulkResult) -> tuple[object, ...]:
+        return tuple((e.action, e.pnr, e.case_type_id, e.before, e.after) for e in result.events), result.stale
+
+    sync = careaccess.connect("memory://", clock=FrozenClock(NOW))
+    world(sync)
+    expected = [
+        outcome(sync.grant_case_types(ADMIN, "vc-ost", people[:10], "kbt", dt.date(2026, 12, 31))),
+        outcome(sync.grant_case_types(ADMIN, "vc-ost", people[5:15], "kbt", None)),
+        outcome(sync.remove_grants(ADMIN, "vc-ost", [(p, "kbt") for p in people[8:]])),
+        outcome(sync.revoke_approvals(ADMIN, "vc-ost", people)),
+        outcome(sync.revoke_approvals(ADMIN, "vc-ost", people[:3])),
+    ]
+
+    async def main() -> list[tuple[object, ...]]:
+        async with careaccess.aio.connect(sync.store.__class__(), clock=FrozenClock(NOW)) as access:
+            await access.put_clinic(ADMIN, Clinic("vc-ost", "Vårdcentralen Öst"))
+            await access.put_case_type(ADMIN, CaseType("vc-ost", "kbt", "KBT", restricted=True))
+            for person in people[::2]:
+                await access.approve_resident(ADMIN, "vc-ost", person, name="Anna")
+            return [
+                outcome(await access.grant_case_types(ADMIN, "vc-ost", people[:10], "kbt", dt.date(2026, 12, 31))),
+                outcome(await access.grant_case_types(ADMIN, "vc-ost", people[5:15], "kbt", None)),
+                outcome(await access.remove_grants(ADMIN, "vc-ost", [(p, "kbt") for p in people[8:]])),
+                outcome(await access.revoke_approvals(ADMIN, "vc-ost", people)),
+                outcome(await access.revoke_approvals(ADMIN, "vc-ost", people[:3])),
+            ]
+
+    assert run(main()) == expected
+    assert expected[1][1], "the second grant's selection went stale"
+    assert expected[4][1], "the second revoke's selection went stale"

@@ -15,153 +15,40 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable
-from types import TracebackType
-from typing import TypeVar
-from zoneinfo import ZoneInfo
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-import attrs
-import pluggy
-
-from careaccess import decision, planning, refusals
-from careaccess.aio.hooks import AsyncHooks
-from careaccess.aio.store import AsyncStore
-from careaccess.clock import Clock, LocalDates, aware
-from careaccess.errors import Conflict, InvalidRequest
-from careaccess.identity import PersonalIdentityNumber, as_pnr
-from careaccess.listing import Cursors, check_limit, parse_search
+from careaccess import bulk, planning, refusals
+from careaccess.aio.reads import AsyncReads, PnrLike
+from careaccess.bulk import BulkResult
+from careaccess.errors import Conflict
+from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import (
     Action,
     Actor,
     Approval,
     CaseType,
     Clinic,
-    Decision,
     Event,
     Grant,
-    Page,
-    Residence,
-    Resident,
-    ResidentAccess,
 )
-from careaccess.plugins import Hooks
-from careaccess.service import VIEW
-from careaccess.store import Changeset, DecisionFacts, FactsRequest, Put, ResidentQuery
-from careaccess.validation import MAX_DECIDE_MANY, check_id, check_name, check_search, is_id
+from careaccess.service import Stale, _written
+from careaccess.store import MAX_BULK, Changeset, DecisionFacts, FactsRequest
+from careaccess.validation import check_id, check_name
 
 __all__ = ["AsyncCareAccess"]
 
-PnrLike = str | PersonalIdentityNumber
-
 _ANY_CASE_TYPE = ""
-_NO_FACTS = DecisionFacts(None, None, None, None)
-_Written = TypeVar("_Written", Approval, Grant)
+#: How often a bulk action is planned again after a race with another change (as the sync service).
+_BULK_ATTEMPTS = 3
 
 
-def _written(changeset: Changeset, kind: type[_Written]) -> _Written:
-    write = changeset.writes[0]
-    if not (isinstance(write, Put) and isinstance(write.record, kind)):
-        raise TypeError(f"the changeset does not put a {kind.__name__}")
-    return write.record
-
-
-class AsyncCareAccess:
+class AsyncCareAccess(AsyncReads):
     """The service for asyncio: answers access questions and runs the workflows, awaitable.
 
     Build it with :func:`careaccess.aio.connect`; close it with ``await access.aclose()``
     or ``async with``. One instance serves any number of concurrent tasks on its event
     loop; it is not meant to be shared between event loops.
     """
-
-    def __init__(
-        self, store: AsyncStore, plugin_manager: pluggy.PluginManager, clock: Clock, timezone: ZoneInfo
-    ) -> None:
-        self.store = store
-        self.plugin_manager = plugin_manager
-        self.hooks = AsyncHooks(Hooks(plugin_manager))
-        self.timezone = timezone
-        self._clock = clock
-        self._dates = LocalDates(timezone)
-        self._cursors: Cursors | None = None
-
-    def __repr__(self) -> str:
-        return f"AsyncCareAccess(store={self.store!r}, timezone={self.timezone.key!r})"
-
-    async def __aenter__(self) -> AsyncCareAccess:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Deliver queued notifications, then close the store's connections."""
-        try:
-            await self.hooks.aclose()
-        finally:
-            await self.store.aclose()
-
-    async def notified(self) -> None:
-        """Wait until the notification hooks have heard of every change made so far."""
-        await self.hooks.drain()
-
-    # -- time --------------------------------------------------------------------------
-
-    def now(self) -> dt.datetime:
-        """The injected clock's current time (always aware)."""
-        return aware(self._clock(), "clock")
-
-    def today(self) -> dt.date:
-        """The current date in the configured time zone."""
-        return self._dates.of(self.now())
-
-    def local_date(self, at: dt.datetime) -> dt.date:
-        """The date of the moment *at* in the configured time zone."""
-        return self._dates.of(aware(at, "at"))
-
-    @staticmethod
-    def _person(pnr: PnrLike, today: dt.date) -> PersonalIdentityNumber:
-        return pnr if type(pnr) is PersonalIdentityNumber else as_pnr(pnr, today=today)
-
-    # -- lookups -----------------------------------------------------------------------
-
-    async def lookup_resident(self, pnr: PnrLike) -> Resident | None:
-        """Ask the directory hooks for a resident's name and residence."""
-        return await self.hooks.lookup_resident(self._person(pnr, self.today()))
-
-    async def _name(self, person: PersonalIdentityNumber, name: str | None, needed: bool) -> planning.NameOf:
-        if name is None and needed:
-            resident = await self.hooks.lookup_resident(person)
-            name = None if resident is None else resident.name
-        return lambda: name
-
-    async def clinic(self, clinic_id: str) -> Clinic | None:
-        """The clinic with this id, or None (also for an id no clinic can have)."""
-        return await self.store.get_clinic(clinic_id) if is_id(clinic_id) else None
-
-    async def case_types(self, clinic_id: str) -> list[CaseType]:
-        """The clinic's case types, ordered by id."""
-        return await self.store.list_case_types(clinic_id) if is_id(clinic_id) else []
-
-    async def _case_type(self, clinic_id: str, case_type_id: str) -> tuple[Clinic | None, CaseType | None]:
-        clinic = await self.store.get_clinic(clinic_id)
-        if clinic is None:
-            return None, None
-        return clinic, next((c for c in await self.store.list_case_types(clinic_id) if c.id == case_type_id), None)
-
-    async def _facts(self, clinic_id: str, person: PersonalIdentityNumber, case_type_id: str) -> DecisionFacts:
-        return await self.store.load_facts(FactsRequest(person.digits, clinic_id, case_type_id, person))
-
-    # -- authorization -----------------------------------------------------------------
-
-    def authorized(self, actor: Actor, action: str, clinic_id: str) -> bool:
-        """Whether *actor* may do *action* at *clinic_id* (see ``careaccess_authorize``)."""
-        return self.hooks.sync.authorize(actor, action, clinic_id)
-
-    def _authorize(self, actor: Actor, action: str, clinic_id: str) -> None:
-        if not self.hooks.sync.authorize(actor, action, clinic_id):
-            raise refusals.permission_denied()
 
     # -- committing --------------------------------------------------------------------
 
@@ -333,153 +220,82 @@ class AsyncCareAccess:
         changeset = planning.plan_import(actor.id, clinic, case_types, records, self.now())
         return [] if changeset is None else await self._apply(changeset)
 
-    # -- the resident list -------------------------------------------------------------
+    # -- bulk actions ------------------------------------------------------------------
 
-    async def _require_clinic(self, clinic_id: str) -> Clinic:
-        clinic = await self.store.get_clinic(clinic_id)
-        if clinic is None:
-            raise refusals.unknown_clinic()
-        return clinic
-
-    async def resident_access(self, actor: Actor, clinic_id: str, pnr: PnrLike) -> ResidentAccess:
-        """A resident's approval and grants at the clinic (see :meth:`CareAccess.resident_access`)."""
+    async def revoke_approvals(self, actor: Actor, clinic_id: str, pnrs: Iterable[PnrLike]) -> BulkResult:
+        """Revoke many approvals at once (see :meth:`CareAccess.revoke_approvals`)."""
         check_id(clinic_id, "clinic_id")
-        self._authorize(actor, VIEW, clinic_id)
-        person = self._person(pnr, self.today())
-        await self._require_clinic(clinic_id)
-        access = await self.store.get_resident_access(clinic_id, person.digits)
-        if access is not None and access.name is not None:
-            return access
-        name = (await self._name(person, None, needed=True))()
-        if access is None:
-            return ResidentAccess(person, name, None, ())
-        return attrs.evolve(access, name=name)
+        self._authorize(actor, Action.APPROVAL_REVOKED, clinic_id)
+        now = self.now()
+        people = self._selection(pnrs, self._dates.of(now))
 
-    async def list_residents(
+        async def plan() -> tuple[Changeset | None, Sequence[Stale]]:
+            facts = await self._load_many([(p, clinic_id, _ANY_CASE_TYPE) for p in people])
+            return bulk.plan_revoke_approvals(actor.id, clinic_id, list(zip(people, facts, strict=True)), now)
+
+        return await self._bulk(plan)
+
+    async def remove_grants(self, actor: Actor, clinic_id: str, grants: Iterable[tuple[PnrLike, str]]) -> BulkResult:
+        """Remove many grants at once (see :meth:`CareAccess.remove_grants`)."""
+        check_id(clinic_id, "clinic_id")
+        self._authorize(actor, Action.GRANT_REMOVED, clinic_id)
+        now = self.now()
+        today = self._dates.of(now)
+        asked = itertools.islice(grants, MAX_BULK + 1)
+        chosen = list(dict.fromkeys((self._person(p, today), check_id(t, "case_type_id")) for p, t in asked))
+        bulk.check_bulk_size(len(chosen))
+
+        async def plan() -> tuple[Changeset | None, Sequence[Stale]]:
+            facts = await self._load_many([(p, clinic_id, t) for p, t in chosen])
+            selected = [(p, t, f) for (p, t), f in zip(chosen, facts, strict=True)]
+            return bulk.plan_remove_grants(actor.id, clinic_id, selected, now)
+
+        return await self._bulk(plan)
+
+    async def grant_case_types(
         self,
         actor: Actor,
         clinic_id: str,
-        limit: int = 50,
-        cursor: str | None = None,
-        search: str | None = None,
-    ) -> Page[ResidentAccess]:
-        """One page of the clinic's resident list (see :meth:`CareAccess.list_residents`)."""
+        pnrs: Iterable[PnrLike],
+        case_type_id: str,
+        until: dt.date | None = None,
+    ) -> BulkResult:
+        """Grant one restricted case type to many residents at once (see :meth:`CareAccess.grant_case_types`)."""
         check_id(clinic_id, "clinic_id")
-        check_limit(limit)
-        found = parse_search(check_search(search), self.today())
-        self._authorize(actor, VIEW, clinic_id)
-        await self._require_clinic(clinic_id)
-        cursors = await self._cursor_codec()
-        after = None if cursor is None else cursors.decode(cursor, clinic_id, found)
-        query = ResidentQuery(
-            clinic_id, limit + 1, after, found.digit_prefixes, found.digit_suffix, found.name_contains
-        )
-        rows = await self.store.list_residents(query)
-        items = rows[:limit]
-        next_cursor = cursors.encode(items[-1].pnr.digits, clinic_id, found) if len(rows) > limit else None
-        return Page(items, next_cursor)
+        check_id(case_type_id, "case_type_id")
+        self._authorize(actor, Action.CASE_TYPE_GRANTED, clinic_id)
+        now = self.now()
+        today = self._dates.of(now)
+        people = self._selection(pnrs, today)
 
-    async def _cursor_codec(self) -> Cursors:
-        if self._cursors is None:
-            self._cursors = Cursors(await self.store.cursor_key())
-        return self._cursors
+        async def plan() -> tuple[Changeset | None, Sequence[Stale]]:
+            facts = await self._load_many([(p, clinic_id, case_type_id) for p in people])
+            selected = list(zip(people, facts, strict=True))
+            # The directory is awaited here, for those about to be granted, not inside the plan.
+            names = {p: (await self._name(p, None, needed=True))() for p, f in selected if f.grant is None}
+            return bulk.plan_grant_many(actor.id, clinic_id, case_type_id, selected, until, names.get, now, today)
 
-    # -- decisions ---------------------------------------------------------------------
+        return await self._bulk(plan)
 
-    async def residence_of(self, pnr: PersonalIdentityNumber) -> Residence | None:
-        """The resident's residence according to the directory hooks, or None if unknown."""
-        resident = await self.hooks.lookup_resident(pnr)
-        return None if resident is None else resident.residence
+    def _selection(self, pnrs: Iterable[PnrLike], today: dt.date) -> list[PersonalIdentityNumber]:
+        people = list(dict.fromkeys(self._person(p, today) for p in itertools.islice(pnrs, MAX_BULK + 1)))
+        bulk.check_bulk_size(len(people))
+        return people
 
-    async def decide(
-        self,
-        pnr: PnrLike,
-        clinic_id: str,
-        case_type_id: str,
-        at: dt.datetime | None = None,
-        residence: Residence | None = None,
-    ) -> Decision:
-        """May this resident use this case type at this clinic at *at*? (see :meth:`CareAccess.decide`).
-
-        The directory is asked for the residence only when the table needs it: first
-        the decision is made without it; if that fails closed with
-        ``residence_unknown``, the residence is awaited and the decision made again.
-        """
-        moment = self.now() if at is None else aware(at, "at")
-        day = self._dates.of(moment)
-        person = self._person(pnr, day)
-        if is_id(clinic_id) and is_id(case_type_id):
-            facts = await self.store.load_facts(FactsRequest(person.digits, clinic_id, case_type_id, person))
-        else:
-            facts = await self._facts_of_malformed(clinic_id)
-        return await self._decide(facts, person, clinic_id, case_type_id, moment, day, residence)
-
-    async def _decide(
-        self,
-        facts: DecisionFacts,
-        person: PersonalIdentityNumber,
-        clinic_id: str,
-        case_type_id: str,
-        moment: dt.datetime,
-        day: dt.date,
-        residence: Residence | None,
-    ) -> Decision:
-        # decision.decide asks a synchronous callable for the residence; the answer is
-        # awaited first, and only when a rule could need it.
-        asked: list[Residence | None] = []
-
-        def residence_of(_: PersonalIdentityNumber) -> Residence | None:
-            asked.append(None)
-            return None
-
-        made = decision.decide(
-            facts, person, clinic_id, case_type_id, moment, self.timezone, residence, residence_of, day=day
-        )
-        if residence is not None or not asked:
-            return made
-        known = await self.residence_of(person)
-        if known is None:
-            return made
-        return decision.decide(
-            facts, person, clinic_id, case_type_id, moment, self.timezone, known, residence_of, day=day
-        )
-
-    async def decide_many(
-        self,
-        requests: Iterable[tuple[PnrLike, str, str]],
-        at: dt.datetime | None = None,
-    ) -> list[Decision]:
-        """Decide many requests with one store round trip (see :meth:`CareAccess.decide_many`)."""
-        moment = self.now() if at is None else aware(at, "at")
-        day = self._dates.of(moment)
-        asked = list(itertools.islice(requests, MAX_DECIDE_MANY + 1))
-        if len(asked) > MAX_DECIDE_MANY:
-            raise InvalidRequest(
-                "too_many_requests",
-                f"Decide at most {MAX_DECIDE_MANY} requests at a time.",
-                f"Pröva högst {MAX_DECIDE_MANY} frågor åt gången.",
-            )
-        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in asked]
-        wanted = [FactsRequest(p.digits, c, t, p) for p, c, t in parsed if is_id(c) and is_id(t)]
-        loaded = iter(await self.store.load_facts_many(wanted) if wanted else [])
-        facts = [next(loaded) if is_id(c) and is_id(t) else await self._facts_of_malformed(c) for _, c, t in parsed]
-        return [await self._decide(f, p, c, t, moment, day, None) for f, (p, c, t) in zip(facts, parsed, strict=True)]
-
-    async def _facts_of_malformed(self, clinic_id: object) -> DecisionFacts:
-        clinic = await self.store.get_clinic(clinic_id) if is_id(clinic_id) else None
-        return _NO_FACTS if clinic is None else DecisionFacts(clinic, None, None, None)
-
-    # -- the change feed ---------------------------------------------------------------
-
-    async def events(self, after: str | None = None, limit: int = 100, clinic_id: str | None = None) -> list[Event]:
-        """Committed changes after the event id *after*, oldest first (see :meth:`CareAccess.events`)."""
-        check_limit(limit)
-        if after is not None and not is_id(after):
-            raise InvalidRequest(
-                "invalid_cursor",
-                "The event cursor is not an event id of this store.",
-                "Markören är inte ett händelse-id från den här lagringen.",
-            )
-        if clinic_id is not None and not is_id(clinic_id):
+    async def _load_many(self, asked: Sequence[tuple[PersonalIdentityNumber, str, str]]) -> list[DecisionFacts]:
+        if not asked:
             return []
-        return await self.store.read_events(after, limit, clinic_id)
+        return await self.store.load_facts_many([FactsRequest(p.digits, c, t, p) for p, c, t in asked])
+
+    async def _bulk(self, plan: Callable[[], Awaitable[tuple[Changeset | None, Sequence[Stale]]]]) -> BulkResult:
+        """Plan and apply; on a Conflict (a selected record changed meanwhile), plan again."""
+        for _ in range(_BULK_ATTEMPTS - 1):
+            changeset, stale = await plan()
+            if changeset is None:
+                return BulkResult((), tuple(stale))
+            try:
+                return BulkResult(tuple(await self._apply(changeset)), tuple(stale))
+            except Conflict:
+                continue
+        changeset, stale = await plan()
+        return BulkResult(() if changeset is None else tuple(await self._apply(changeset)), tuple(stale))
