@@ -157,7 +157,9 @@ def test_reserve_and_interim_numbers(text: str) -> None:
 )
 def test_calendar_dates(text: str, ok: bool) -> None:
     if ok:
-        assert parse(text).birth_date.month in (2, 4, 12)
+        born = parse(text).birth_date
+        assert born is not None
+        assert born.month in (2, 4, 12)
     else:
         assert code_of(text) == "pnr_date"
 
@@ -168,7 +170,7 @@ def test_calendar_dates(text: str, ok: bool) -> None:
         ("31", dt.date(2001, 1, 31)),
         ("32", "pnr_date"),
         ("59", "pnr_date"),
-        ("60", "pnr_date"),  # 60 is day 0 of a coordination number
+        ("60", None),  # a coordination number whose birth day was never established
         ("61", dt.date(2001, 1, 1)),
         ("91", dt.date(2001, 1, 31)),
         ("92", "pnr_date"),  # day 32
@@ -178,13 +180,110 @@ def test_calendar_dates(text: str, ok: bool) -> None:
 )
 def test_coordination_day_boundaries(day: str, outcome: object) -> None:
     text = pnr(f"2001 01{day}-123".replace(" ", ""))
-    if isinstance(outcome, dt.date):
+    if outcome is None or isinstance(outcome, dt.date):
         p = parse(text)
         assert p.birth_date == outcome
-        assert p.is_coordination_number is (int(day) > 60)
+        assert p.is_coordination_number is (int(day) >= 60)
         assert p.digits[6:8] == day  # canonical digits keep the coordination day
     else:
         assert code_of(text) == outcome
+
+
+# Coordination numbers whose birth month (00) or day (60) was never established, from
+# Skatteverket's published test coordination numbers (Testsamordningsnummer, open data).
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("19150088-2392", 1915),  # month unknown, day 28
+        ("191500722390", 1915),  # month unknown, day 12
+        ("19430091-2385", 1943),  # month unknown, day 31: fits some month
+        ("19171160-2399", 1917),  # November, day unknown
+        ("19450260-2396", 1945),  # February, day unknown
+        ("19310060-2394", 1931),  # month and day unknown
+        ("150088+2392", 1915),
+        ("3100602394", 1931),
+    ],
+)
+def test_coordination_numbers_with_a_birth_date_never_established(text: str, year: int) -> None:
+    p = parse(text)
+    assert p.is_coordination_number
+    assert p.birth_date is None
+    assert p.birth_year == year
+    assert p.age(on=TODAY) is None
+    assert p.short(today=TODAY) == f"{p.digits[2:8]}{'+' if TODAY.year - year >= 100 else '-'}{p.digits[8:]}"
+    assert parse(p.short(today=TODAY)) == p
+    assert PersonalIdentityNumber.from_digits(p.digits) == p
+    assert repr(p) == f"PersonalIdentityNumber('{p.digits[:8]}-****')"
+    assert code_of(text, allow_coordination=False) == "pnr_coordination_refused"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "19150000-239",  # month 00 is not a personnummer's month
+        "19150015-239",
+        "19151300-239",
+        "19151360-239",  # month 13 stays impossible with an unknown day
+        "19150092-239",  # day 32 of an unknown month
+        "19150290-239",  # 30 February
+        "19230289-239",  # 29 February in a year without one
+        "19150491-239",  # 31 April
+        "19159960-239",
+    ],
+)
+def test_coordination_days_that_do_not_exist_in_their_known_month_stay_refused(body: str) -> None:
+    assert code_of(pnr(body)) == "pnr_date"
+    assert code_of(pnr(body)[2:]) == "pnr_date"
+
+
+def test_unknown_birth_dates_and_today() -> None:
+    # The earliest date the digits allow decides the future check and the century guess.
+    assert parse(pnr("20250060-239")).birth_year == 2025  # some day in 2025 up to today
+    assert code_of(pnr("20250760-239")) == "pnr_future_birth_date"  # July, not yet begun
+    assert parse(pnr("20250660-239")).birth_year == 2025  # June has begun
+    assert code_of(pnr("20260060-239")) == "pnr_future_birth_date"
+    assert parse(pnr("20250076-239")).birth_year == 2025  # the 16th of some month: 16 January has passed
+    assert code_of(pnr("20260001-239")) == "pnr_date"  # month 00 only in a coordination number
+    assert parse(pnr("250760-239")).birth_year == 1925  # a 10-digit July 2025 lies ahead: the century before
+    assert parse(pnr("250660-239")).birth_year == 2025
+    assert parse(pnr("250060+239")).birth_year == 1925
+
+
+# The test list every personnummer implementation shares (github.com/personnummer/meta,
+# testdata/list.json): every written form of each entry, with the validity and gender it records.
+SHARED_LIST = [
+    ("201509160006", False, "ssn", Gender.FEMALE),
+    ("190905271474", True, "ssn", Gender.MALE),
+    ("198707049996", False, "ssn", Gender.MALE),
+    ("198211059954", True, "ssn", Gender.MALE),
+    ("193901829913", False, "con", Gender.MALE),
+    ("195705749959", True, "con", Gender.MALE),
+    ("201211209941", False, "ssn", Gender.FEMALE),
+    ("199012119948", True, "ssn", Gender.FEMALE),
+    ("201210759984", False, "con", Gender.FEMALE),
+    ("197306749982", True, "con", Gender.FEMALE),
+    ("187912219990", True, "ssn", Gender.MALE),
+    ("200012099891", True, "ssn", Gender.MALE),
+]
+
+
+@pytest.mark.parametrize(("digits", "valid", "kind", "gender"), SHARED_LIST)
+def test_shared_test_list(digits: str, valid: bool, kind: str, gender: Gender) -> None:
+    age = TODAY.year - int(digits[:4])
+    sep = "+" if age >= 100 else "-"
+    forms = [digits, f"{digits[:8]}{sep}{digits[8:]}"]
+    if age < 200:
+        forms += [f"{digits[2:8]}{sep}{digits[8:]}"] + ([digits[2:]] if age < 100 else [])
+    for text in forms:
+        if valid:
+            p = parse(text)
+            assert p.digits == digits
+            assert p.gender is gender
+            assert p.is_coordination_number is (kind == "con")
+        else:
+            assert code_of(text) in ("pnr_serial", "pnr_checksum", "pnr_date")
+    # The list's invalid 12-digit-with-space form.
+    assert code_of("19090527 1474") == "pnr_format"
 
 
 def test_coordination_numbers_can_be_refused() -> None:
@@ -431,7 +530,7 @@ def test_as_pnr() -> None:
     p = parse("121212-1212")
     assert as_pnr(p) is p
     assert as_pnr("20121212-1212") == p
-    assert as_pnr(pnr("250616-123"), today=TODAY).birth_date.year == 1925
+    assert as_pnr(pnr("250616-123"), today=TODAY).birth_year == 1925
     with pytest.raises(InvalidIdentityNumber):
         as_pnr("nonsense")
 

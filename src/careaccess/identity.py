@@ -62,6 +62,8 @@ _PLAIN: Final = {str(d): d for d in range(10)}
 _MIN_CENTURY: Final = 18
 _MAX_CENTURY: Final = 21
 _COORDINATION_OFFSET: Final = 60
+_MONTHS: Final = 12
+_MAX_DAY: Final = 31
 
 
 def luhn_check_digit(nine: str) -> int:
@@ -205,7 +207,7 @@ class PersonalIdentityNumber:
     __slots__ = ("_birth_date", "_digits")
 
     _digits: str
-    _birth_date: dt.date
+    _birth_date: dt.date | None
 
     def __init__(self, text: str) -> None:
         """Same as ``PersonalIdentityNumber.parse(text)``, judged against the local date."""
@@ -234,6 +236,9 @@ class PersonalIdentityNumber:
         this year or earlier), with surrounding whitespace. A 10-digit number belongs to the
         most recent century that does not put the birth date after *today*; ``+`` moves it
         to the most recent century in which the person turns 100 by this calendar year.
+        A coordination number whose birth month (``00``) or day (``60``) was never
+        established is accepted with ``birth_date`` None; the earliest date its digits
+        allow is what is compared with *today*.
 
         :param text: the number as typed (surrounding whitespace is ignored), or an already
             parsed number, which is returned as it is.
@@ -249,35 +254,32 @@ class PersonalIdentityNumber:
         century, yy, mm, dd, separator, serial, check = match.groups()
         month = int(mm)
         day = int(dd)
-        coordination = day > _COORDINATION_OFFSET
-        if coordination:
-            day -= _COORDINATION_OFFSET
         if century is None:
             today = today if today is not None else _local_today()
             if separator == "+":
                 base = today.year - 100
                 year = base - (base - int(yy)) % 100
-                birth = _date(year, month, day)
+                birth, earliest = _birth(year, month, day)
             else:
                 year = today.year - (today.year - int(yy)) % 100
-                birth = _date(year, month, day)
-                if birth > today:
+                birth, earliest = _birth(year, month, day)
+                if earliest > today:
                     year -= 100
-                    birth = _date(year, month, day)
+                    birth, earliest = _birth(year, month, day)
             _check_serial_and_luhn(yy, mm, dd, serial, check)
         else:
             hundreds = int(century)
             if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
                 raise _reserve_error()
             year = hundreds * 100 + int(yy)
-            birth = _date(year, month, day)
+            birth, earliest = _birth(year, month, day)
             _check_serial_and_luhn(yy, mm, dd, serial, check)
             today = today if today is not None else _local_today()
-            if birth > today:
+            if earliest > today:
                 raise _future_error()
             if separator == "+" and today.year - year < 100:
                 raise _plus_error()
-        if coordination and not allow_coordination:
+        if day >= _COORDINATION_OFFSET and not allow_coordination:
             raise _coordination_error()
         self = object.__new__(cls)
         _set_digits(self, f"{year}{mm}{dd}{serial}{check}")
@@ -299,10 +301,7 @@ class PersonalIdentityNumber:
         if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
             raise _reserve_error()
         yy, mm, dd, serial, check = digits[2:4], digits[4:6], digits[6:8], digits[8:11], digits[11]
-        day = int(dd)
-        birth = _date(
-            hundreds * 100 + int(yy), int(mm), day - _COORDINATION_OFFSET if day > _COORDINATION_OFFSET else day
-        )
+        birth = _birth(hundreds * 100 + int(yy), int(mm), int(dd))[0]
         _check_serial_and_luhn(yy, mm, dd, serial, check)
         self = object.__new__(cls)
         _set_digits(self, digits)
@@ -315,9 +314,18 @@ class PersonalIdentityNumber:
         return self._digits
 
     @property
-    def birth_date(self) -> dt.date:
-        """The birth date (for a coordination number, with 60 taken off the day)."""
+    def birth_date(self) -> dt.date | None:
+        """The birth date (for a coordination number, with 60 taken off the day).
+
+        None for a coordination number whose birth month (``00``) or day (``60``) was never
+        established: see :attr:`birth_year`.
+        """
         return self._birth_date
+
+    @property
+    def birth_year(self) -> int:
+        """The year of birth, known for every number (also when :attr:`birth_date` is None)."""
+        return int(self._digits[:4])
 
     @property
     def gender(self) -> Gender:
@@ -326,18 +334,21 @@ class PersonalIdentityNumber:
 
     @property
     def is_coordination_number(self) -> bool:
-        """True for a samordningsnummer (day of birth + 60)."""
+        """True for a samordningsnummer (day of birth + 60; day 60 when the day is unknown)."""
         return self._digits[6] in "6789"
 
-    def age(self, on: dt.date | None = None) -> int:
+    def age(self, on: dt.date | None = None) -> int | None:
         """Age in whole years on the date *on* (default: the local date).
 
         A person born on 29 February has their birthday on 1 March in non-leap years.
-        Before the birth date the result is negative.
+        Before the birth date the result is negative. None when :attr:`birth_date` is None
+        (a coordination number whose birth month or day was never established).
         """
+        born = self._birth_date
+        if born is None:
+            return None
         if on is None:
             on = _local_today()
-        born = self._birth_date
         years = on.year - born.year
         if (on.month, on.day) < (born.month, born.day):
             years -= 1
@@ -351,7 +362,7 @@ class PersonalIdentityNumber:
         """
         if today is None:
             today = _local_today()
-        separator = "+" if today.year - self._birth_date.year >= 100 else "-"
+        separator = "+" if today.year - int(self._digits[:4]) >= 100 else "-"
         return f"{self._digits[2:8]}{separator}{self._digits[8:]}"
 
     def masked(self) -> str:
@@ -419,11 +430,25 @@ def _parse_other(value: object, *, allow_coordination: bool) -> PersonalIdentity
     raise _not_text_error()
 
 
-def _date(year: int, month: int, day: int) -> dt.date:
+def _birth(year: int, month: int, day: int) -> tuple[dt.date | None, dt.date]:
+    """The birth date the date digits stand for, and the earliest date they can stand for.
+
+    *day* is the day as written (coordination days 60-91). The birth date is None for a
+    coordination number whose month (``00``) or day (``60``) was never established
+    (Skatteverket, Navet: month 00-12, day 60-91); the earliest date then takes the first
+    month and day the digits allow and is what the future check and the century guess use.
+
+    :raises InvalidIdentityNumber: ``pnr_date`` when no real date fits the digits.
+    """
+    if day >= _COORDINATION_OFFSET:
+        day -= _COORDINATION_OFFSET
+        if (month == 0 or day == 0) and month <= _MONTHS and day <= _MAX_DAY:
+            return None, dt.date(year, month or 1, day or 1)
     try:
-        return dt.date(year, month, day)
+        known = dt.date(year, month, day)
     except ValueError:
         raise _date_error() from None
+    return known, known
 
 
 def _check_serial_and_luhn(yy: str, mm: str, dd: str, serial: str, check: str) -> None:

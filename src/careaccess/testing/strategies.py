@@ -84,10 +84,26 @@ def _today(today: dt.date | None) -> dt.date:
     return today if today is not None else dt.datetime.now(dt.UTC).astimezone().date()
 
 
-def _canonical(birth: dt.date, serial: int, *, coordination: bool) -> str:
-    day = birth.day + 60 if coordination else birth.day
-    nine = f"{birth.year % 100:02d}{birth.month:02d}{day:02d}{serial:03d}"
+def _canonical(
+    birth: dt.date, serial: int, *, coordination: bool, month_known: bool = True, day_known: bool = True
+) -> str:
+    """The 12 digits; a coordination number may leave the month (``00``) or day (``60``) unwritten."""
+    day = (birth.day if day_known else 0) + (60 if coordination else 0)
+    month = birth.month if month_known else 0
+    nine = f"{birth.year % 100:02d}{month:02d}{day:02d}{serial:03d}"
     return f"{birth.year // 100:02d}{nine}{luhn_check_digit(nine)}"
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _earliest_birth(pnr: PersonalIdentityNumber) -> dt.date:
+    """The birth date, or for one never established, the earliest date the digits allow."""
+    if pnr.birth_date is not None:
+        return pnr.birth_date
+    digits = pnr.digits
+    return dt.date(pnr.birth_year, int(digits[4:6]) or 1, int(digits[6:8]) - 60 or 1)
 
 
 def _serials(gender: Gender | None) -> st.SearchStrategy[int]:
@@ -106,22 +122,48 @@ def identity_numbers(
     max_birth_date: dt.date | None = None,
     gender: Gender | None = None,
     coordination: bool | None = None,
+    unknown_birth_date: bool | None = None,
 ) -> PersonalIdentityNumber:
     """Valid identity numbers born between *min_birth_date* and *max_birth_date* (inclusive).
+
+    For a coordination number whose birth month or day was never established (month ``00``
+    and/or day ``60``), the earliest date its digits allow lies between the bounds.
 
     :param max_birth_date: defaults to the local date when drawn, so the numbers parse today.
     :param gender: only this gender; None for both.
     :param coordination: True for coordination numbers only, False for none, None for both.
+    :param unknown_birth_date: True for coordination numbers whose birth month or day was
+        never established only (implies coordination numbers), False for none, None for
+        sometimes (whenever coordination numbers may be drawn).
     """
     upper = _today(max_birth_date)
     if not MIN_BIRTH_DATE <= min_birth_date <= upper <= MAX_BIRTH_DATE:
         raise InvalidArgument(
             f"need {MIN_BIRTH_DATE} <= min_birth_date={min_birth_date} <= max_birth_date={upper} <= {MAX_BIRTH_DATE}"
         )
+    if unknown_birth_date and coordination is False:
+        raise InvalidArgument("unknown_birth_date=True needs coordination numbers (coordination=None or True)")
+    first_of_month = min_birth_date if min_birth_date.day == 1 else _next_month(min_birth_date)
+    if unknown_birth_date and first_of_month > upper:
+        raise InvalidArgument(f"no number with an unknown birth month or day fits {min_birth_date}..{upper}")
     birth = draw(st.dates(min_birth_date, upper))
     serial = draw(_serials(gender))
-    is_coordination = draw(st.booleans()) if coordination is None else coordination
-    return PersonalIdentityNumber.from_digits(_canonical(birth, serial, coordination=is_coordination))
+    is_coordination = draw(st.booleans()) if coordination is None and not unknown_birth_date else coordination
+    month_known = day_known = True
+    if is_coordination is not False and unknown_birth_date is not False:
+        # (month known, day known) pairs whose earliest date stays within the bounds.
+        kinds = [
+            (m, d)
+            for m, d in ((True, False), (False, True), (False, False))
+            if dt.date(birth.year, birth.month if m else 1, birth.day if d else 1) >= min_birth_date
+        ]
+        if unknown_birth_date and not kinds:
+            birth, kinds = first_of_month, [(True, False)]
+        if kinds and (unknown_birth_date or draw(st.integers(0, 3)) == 0):
+            month_known, day_known = draw(st.sampled_from(kinds))
+            is_coordination = True
+    digits = _canonical(birth, serial, coordination=bool(is_coordination), month_known=month_known, day_known=day_known)
+    return PersonalIdentityNumber.from_digits(digits)
 
 
 # ---------------------------------------------------------------------------
@@ -162,7 +204,7 @@ def renderings(
     in the 12-digit form); with optional surrounding whitespace.
     """
     on = _today(today)
-    if pnr.birth_date > on:
+    if _earliest_birth(pnr) > on:
         raise InvalidArgument(f"{pnr!r} is not born yet on {on}")
     texts = _legal_texts(pnr.digits, on, form)
     if not texts:
@@ -266,12 +308,14 @@ def _date_texts(draw: st.DrawFn, today: dt.date) -> str:
     if kind == "month":
         month, day = draw(st.sampled_from([0, *range(13, 100)])), draw(st.integers(1, 28))
     elif kind == "day":
-        month, day = draw(st.integers(1, 12)), draw(st.sampled_from([0, *range(32, 61), *range(92, 100)]))
+        # Day 60 is a coordination number's unknown day; 92+ would be day 32 of one.
+        month, day = draw(st.integers(0, 12)), draw(st.sampled_from([0, *range(32, 60), *range(92, 100)]))
     elif kind == "leap":
         month, day = 2, 29
     else:
         month, day = draw(st.sampled_from([(2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31)]))
-    if kind != "day" and draw(st.booleans()):
+    # Month 00 is an unknown month only in a coordination number.
+    if kind != "day" and month != 0 and draw(st.booleans()):
         day += 60
     serial = draw(st.integers(1, 999))
     digits = _with_check(f"{year:04d}{month:02d}{day:02d}{serial:03d}")
@@ -580,7 +624,7 @@ def _record_today(today: dt.date | None) -> dt.date:
 
 def _first_day(pnr: PersonalIdentityNumber, today: dt.date) -> dt.date:
     """The earliest day a record of *pnr* may carry: within :data:`HISTORY`, not before birth."""
-    first = max(today - HISTORY, pnr.birth_date)
+    first = max(today - HISTORY, _earliest_birth(pnr))
     if first >= today:
         raise InvalidArgument(f"{pnr!r} is not born before {today}")
     return first
