@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import time
 from typing import Final
 
 from careaccess.errors import InvalidIdentityNumber
@@ -52,6 +51,7 @@ _INPUT: Final = re.compile(r"\s*([0-9]{2})?([0-9]{2})([0-9]{2})([0-9]{2})([-+]?)
 # The shape of a reserve or interim number: a date, then four characters at least one of which may be a letter.
 _RESERVE_SHAPE: Final = re.compile(r"\s*(?:[0-9]{2})?[0-9]{6}[-+]?([0-9A-Za-z]{4})\s*")
 _CANONICAL: Final = re.compile(r"[0-9]{12}")
+_CANONICAL_LENGTH: Final = 12
 # Anything in free text that looks like an identity, reserve or interim number.
 _IN_TEXT: Final = re.compile(r"(?<![0-9])((?:[0-9]{2})?[0-9]{6}[-+ ]?)[0-9A-Za-z]{4}(?![0-9A-Za-z])")
 
@@ -87,29 +87,13 @@ def _mask_match(match: re.Match[str]) -> str:
     return match.group(1) + "****"
 
 
-# (date, from, until): the local date for time.time() in [from, until); refreshed when time leaves the window.
-_today_cache: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
+def _host_today() -> dt.date:
+    """The host's local date: the default of ``today``/``on`` for standalone callers only.
 
-
-def _local_date(timestamp: float) -> dt.date:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone().date()
-
-
-def _local_today() -> dt.date:
-    """The local date; cached until the next local midnight because ``date.today()`` costs as much as a parse."""
-    global _today_cache  # noqa: PLW0603 -- one process-wide cache, replaced atomically
-    now = time.time()
-    today, start, end = _today_cache
-    if start <= now < end:
-        return today
-    local = dt.datetime.fromtimestamp(now, dt.UTC).astimezone()
-    today = local.date()
-    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=local.tzinfo).timestamp()
-    # A clock change before midnight moves it; then cache nothing rather than risk a wrong date.
-    if _local_date(midnight - 1) != today or _local_date(midnight) == today:
-        midnight = now
-    _today_cache = (today, now, midnight)
-    return today
+    A service never relies on it: it passes the local date, in its configured time zone, of
+    the moment being judged (DESIGN.md, "Today"). Read afresh on every call, never cached.
+    """
+    return dt.date.today()  # noqa: DTZ011 -- the host's local date is exactly what is meant
 
 
 def _format_error() -> InvalidIdentityNumber:
@@ -210,7 +194,7 @@ class PersonalIdentityNumber:
     _birth_date: dt.date | None
 
     def __init__(self, text: str) -> None:
-        """Same as ``PersonalIdentityNumber.parse(text)``, judged against the local date."""
+        """Same as ``PersonalIdentityNumber.parse(text)``: judged against the host's local date."""
         parsed = type(self).parse(text)
         _set_digits(self, parsed._digits)
         _set_birth_date(self, parsed._birth_date)
@@ -242,12 +226,16 @@ class PersonalIdentityNumber:
 
         :param text: the number as typed (surrounding whitespace is ignored), or an already
             parsed number, which is returned as it is.
-        :param today: the date century inference and the future-birth check are judged
-            against; defaults to the local date.
+        :param today: the date century inference, the ``+`` rule and the future-birth check
+            are judged against: a service passes the local date, in its configured zone, of
+            the moment being judged. None means the host's local date, read on this call (a
+            convenience for standalone callers; nothing else here reads the host's clock).
         :param allow_coordination: refuse coordination numbers (samordningsnummer) when false.
         :raises InvalidIdentityNumber: with ``.code`` naming the first rule that failed, in the
             order of :data:`ERROR_CODES`; the message never contains the input.
         """
+        if type(text) is str and len(text) == _CANONICAL_LENGTH and text.isdigit() and text.isascii():
+            return _parse_canonical(cls, text, today, allow_coordination=allow_coordination)
         match = _INPUT.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             return _parse_other(text, allow_coordination=allow_coordination)
@@ -255,17 +243,16 @@ class PersonalIdentityNumber:
         month = int(mm)
         day = int(dd)
         if century is None:
-            today = today if today is not None else _local_today()
-            if separator == "+":
-                base = today.year - 100
-                year = base - (base - int(yy)) % 100
-                birth, earliest = _birth(year, month, day)
-            else:
-                year = today.year - (today.year - int(yy)) % 100
-                birth, earliest = _birth(year, month, day)
-                if earliest > today:
-                    year -= 100
-                    birth, earliest = _birth(year, month, day)
+            if today is None:
+                today = _host_today()
+            # '+': the most recent year in which the person turns 100 by today's year; otherwise
+            # the most recent year that does not put the (earliest) birth date after today.
+            base = today.year - 100 if separator == "+" else today.year
+            year = base - (base - int(yy)) % 100
+            birth, earliest = _birth(year, month, day)
+            if separator != "+" and earliest > today:
+                year -= 100
+                birth = _birth(year, month, day)[0]
             _check_serial_and_luhn(yy, mm, dd, serial, check)
         else:
             hundreds = int(century)
@@ -274,7 +261,8 @@ class PersonalIdentityNumber:
             year = hundreds * 100 + int(yy)
             birth, earliest = _birth(year, month, day)
             _check_serial_and_luhn(yy, mm, dd, serial, check)
-            today = today if today is not None else _local_today()
+            if today is None:
+                today = _host_today()
             if earliest > today:
                 raise _future_error()
             if separator == "+" and today.year - year < 100:
@@ -297,16 +285,7 @@ class PersonalIdentityNumber:
         """
         if type(digits) is not str or _CANONICAL.fullmatch(digits) is None:
             raise _format_error()
-        hundreds = int(digits[:2])
-        if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
-            raise _reserve_error()
-        yy, mm, dd, serial, check = digits[2:4], digits[4:6], digits[6:8], digits[8:11], digits[11]
-        birth = _birth(hundreds * 100 + int(yy), int(mm), int(dd))[0]
-        _check_serial_and_luhn(yy, mm, dd, serial, check)
-        self = object.__new__(cls)
-        _set_digits(self, digits)
-        _set_birth_date(self, birth)
-        return self
+        return _from_canonical(cls, digits)[0]
 
     @property
     def digits(self) -> str:
@@ -338,7 +317,7 @@ class PersonalIdentityNumber:
         return self._digits[6] in "6789"
 
     def age(self, on: dt.date | None = None) -> int | None:
-        """Age in whole years on the date *on* (default: the local date).
+        """Age in whole years on the date *on* (None: the host's local date; a service passes its own).
 
         A person born on 29 February has their birthday on 1 March in non-leap years.
         Before the birth date the result is negative. None when :attr:`birth_date` is None
@@ -348,7 +327,7 @@ class PersonalIdentityNumber:
         if born is None:
             return None
         if on is None:
-            on = _local_today()
+            on = _host_today()
         years = on.year - born.year
         if (on.month, on.day) < (born.month, born.day):
             years -= 1
@@ -358,10 +337,10 @@ class PersonalIdentityNumber:
         """The 10-digit form ``YYMMDD-NNNC``; ``+`` from the calendar year the person turns 100.
 
         ``parse(p.short(today=d), today=d) == p`` for every *d* from the birth date until the
-        year the person turns 199.
+        year the person turns 199. *today* None means the host's local date; a service passes its own.
         """
         if today is None:
-            today = _local_today()
+            today = _host_today()
         separator = "+" if today.year - int(self._digits[:4]) >= 100 else "-"
         return f"{self._digits[2:8]}{separator}{self._digits[8:]}"
 
@@ -428,6 +407,32 @@ def _parse_other(value: object, *, allow_coordination: bool) -> PersonalIdentity
     if isinstance(value, str):
         raise _shape_error(value)
     raise _not_text_error()
+
+
+def _parse_canonical(
+    cls: type[PersonalIdentityNumber], digits: str, today: dt.date | None, *, allow_coordination: bool
+) -> PersonalIdentityNumber:
+    """``parse`` of the canonical 12 ASCII digits, as stored and serialized: no pattern match needed."""
+    self, earliest = _from_canonical(cls, digits)
+    if earliest > (today if today is not None else _host_today()):
+        raise _future_error()
+    if not allow_coordination and digits[6] in "6789":
+        raise _coordination_error()
+    return self
+
+
+def _from_canonical(cls: type[PersonalIdentityNumber], digits: str) -> tuple[PersonalIdentityNumber, dt.date]:
+    """The number of 12 ASCII *digits*, checked except against today, and its earliest birth date."""
+    hundreds = int(digits[:2])
+    if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
+        raise _reserve_error()
+    yy, mm, dd = digits[2:4], digits[4:6], digits[6:8]
+    birth, earliest = _birth(hundreds * 100 + int(yy), int(mm), int(dd))
+    _check_serial_and_luhn(yy, mm, dd, digits[8:11], digits[11])
+    self = object.__new__(cls)
+    _set_digits(self, digits)
+    _set_birth_date(self, birth)
+    return self, earliest
 
 
 def _birth(year: int, month: int, day: int) -> tuple[dt.date | None, dt.date]:
