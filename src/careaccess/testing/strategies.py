@@ -5,15 +5,16 @@ Every strategy is sound: a strategy for valid values never produces an invalid o
 :meth:`~careaccess.identity.PersonalIdentityNumber.parse` refuses with exactly the code it
 names. Bounds are keyword-only. ``st.from_type`` works for every public model type
 (identity numbers, residences, area rules, service areas, clinics, case types, actors,
-residents, approvals and grants) once hypothesis has loaded this module's entry point.
+residents, approvals, grants, events, resident list entries and pages) once hypothesis has
+loaded this module's entry point.
 
 Records that carry times (approvals, grants) are exactly what the public API would have
 written at those times, with dates judged in Europe/Stockholm (the library's default zone):
 :meth:`World.load` writes a drawn :class:`World` through the API and gets the same records back.
 
 Sections: identity numbers, their text renderings, invalid identity numbers, regions and
-service areas, clinics and case types, actors and residents, approvals and grants, decision
-requests, worlds, registration.
+service areas, clinics and case types, actors and residents, approvals and grants, events
+and pages, decision requests, worlds, registration.
 """
 
 from __future__ import annotations
@@ -29,7 +30,22 @@ from hypothesis.errors import InvalidArgument
 
 from careaccess import regions
 from careaccess.identity import Gender, PersonalIdentityNumber, luhn_check_digit
-from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
+from careaccess.models import (
+    Action,
+    Actor,
+    Approval,
+    AreaRule,
+    CaseType,
+    Clinic,
+    Event,
+    Grant,
+    Page,
+    Residence,
+    Resident,
+    ResidentAccess,
+    ServiceArea,
+)
+from careaccess.serialization import converter
 from careaccess.testing.world import WORLD_TIMEZONE, GrantState, World
 
 __all__ = [
@@ -53,14 +69,17 @@ __all__ = [
     "county_codes",
     "decision_requests",
     "display_names",
+    "events",
     "grants",
     "identifiers",
     "identity_number_texts",
     "identity_numbers",
     "invalid_identity_number_texts",
     "municipality_codes",
+    "pages",
     "renderings",
     "residences",
+    "resident_accesses",
     "residents",
     "service_areas",
     "worlds",
@@ -718,6 +737,131 @@ def grants(
         changed_at,
         draw(st.none() | display_names()),
     )
+
+
+# ---------------------------------------------------------------------------
+# Events, resident lists and pages
+# ---------------------------------------------------------------------------
+
+
+def _snapshot(record: Clinic | CaseType | Approval | Grant | None) -> dict[str, object] | None:
+    """A record as an event holds it: JSON-ready, without the identity number."""
+    if record is None:
+        return None
+    data: dict[str, object] = converter.unstructure(record)
+    data.pop("pnr", None)
+    return data
+
+
+def _later(draw: st.DrawFn, moment: dt.datetime) -> dt.datetime:
+    return moment + dt.timedelta(microseconds=draw(st.integers(0, 86_400_000_000)))
+
+
+@st.composite
+def events(
+    draw: st.DrawFn,
+    *,
+    actions: Collection[Action] | None = None,
+    today: dt.date | None = None,
+) -> Event:
+    """Events as the service records them for one of *actions* (default: any), before *today*.
+
+    ``before``/``after`` hold the changed record as JSON-ready data without its identity
+    number (None where it did not exist); ``pnr`` and ``case_type_id`` are set exactly for
+    the actions that concern them, and ``at`` is when the change was made. Event ids are
+    16 digits, as the memory store writes them.
+    """
+    chosen = sorted(Action) if actions is None else sorted(actions)
+    if not chosen or not set(chosen) <= set(Action):
+        raise InvalidArgument(f"actions must be a non-empty collection of Action members, got {actions!r}")
+    on = _record_today(today)
+    action = draw(st.sampled_from(chosen))
+    event_id = f"{draw(st.integers(1, 10**16 - 1)):016d}"
+    actor_id = draw(identifiers())
+    before: Clinic | CaseType | Approval | Grant | None = None
+    after: Clinic | CaseType | Approval | Grant | None = None
+    pnr: PersonalIdentityNumber | None = None
+    case_type_id: str | None = None
+    if action in (Action.CLINIC_SAVED, Action.CASE_TYPE_SAVED, Action.CASE_TYPE_REMOVED):
+        at = draw(_instants(on - HISTORY, on - dt.timedelta(days=1)))
+        if action is Action.CLINIC_SAVED:
+            after = draw(clinics())
+            before = draw(st.none() | clinics(ids=st.just(after.id)))
+            clinic_id = after.id
+        else:
+            kind = draw(case_types())
+            case_type_id, clinic_id = kind.id, kind.clinic_id
+            other = st.none() | case_types(clinic_id=clinic_id, ids=st.just(case_type_id))
+            before, after = (draw(other), kind) if action is Action.CASE_TYPE_SAVED else (kind, None)
+    elif action in (Action.RESIDENT_APPROVED, Action.APPROVAL_REVOKED):
+        approval = draw(approvals(today=on))
+        pnr, clinic_id = approval.pnr, approval.clinic_id
+        if action is Action.RESIDENT_APPROVED:
+            at, actor_id, after = approval.approved_at, approval.approved_by, approval
+        else:
+            at, before = _later(draw, approval.approved_at), approval
+    else:
+        changed = action is Action.GRANT_CHANGED
+        versions = 1 if action is Action.CASE_TYPE_GRANTED else 4
+        grant = draw(grants(today=on, max_version=versions).filter(lambda g: g.version > 1 or not changed))
+        pnr, clinic_id, case_type_id = grant.pnr, grant.clinic_id, grant.case_type_id
+        if action is Action.CASE_TYPE_GRANTED:
+            at, actor_id, after = grant.granted_at, grant.granted_by, grant
+        elif changed:
+            span = grant.changed_at - grant.granted_at
+            earlier = grant.granted_at if grant.version == 2 else grant.granted_at + span * draw(st.floats(0, 1))
+            previous = attrs.evolve(grant, version=grant.version - 1, changed_at=earlier)
+            at, before, after = grant.changed_at, previous, grant
+        else:
+            at, before = _later(draw, grant.changed_at), grant
+    return Event(event_id, at, actor_id, action, clinic_id, pnr, case_type_id, _snapshot(before), _snapshot(after))
+
+
+@st.composite
+def resident_accesses(
+    draw: st.DrawFn,
+    *,
+    clinic_id: str | None = None,
+    today: dt.date | None = None,
+    max_grants: int = 3,
+) -> ResidentAccess:
+    """What a clinic's resident list shows for one resident: an approval and/or grants of
+    distinct case types, all of *clinic_id* (default: any) and one resident, made before *today*."""
+    if max_grants < 0:
+        raise InvalidArgument(f"max_grants={max_grants} must not be negative")
+    on = _record_today(today)
+    clinic = draw(identifiers()) if clinic_id is None else clinic_id
+    person = _person(draw, None, on)
+    approval = draw(st.none() | approvals(clinic_id=clinic, pnr=person, today=on))
+    kinds = draw(st.lists(identifiers(), min_size=0 if approval else 1, max_size=max(max_grants, 1), unique=True))
+    if approval is not None:
+        kinds = kinds[:max_grants]
+    held = [draw(grants(clinic_id=clinic, case_type_id=kind, pnr=person, today=on)) for kind in kinds]
+    return ResidentAccess.of(person, approval, held)
+
+
+@st.composite
+def pages(
+    draw: st.DrawFn,
+    *,
+    items: st.SearchStrategy[object] | None = None,
+    max_size: int = 5,
+    last: bool | None = None,
+) -> Page[object]:
+    """Pages of up to *max_size* items from *items* (default: resident list entries or events).
+
+    :param last: True for the last page (``next_cursor`` None), False for a page with a
+        cursor, None for either. Cursors are opaque URL-safe text, as the service writes them.
+    """
+    if max_size < 0:
+        raise InvalidArgument(f"max_size={max_size} must not be negative")
+    element = draw(st.sampled_from([resident_accesses(), events()])) if items is None else items
+    is_last = draw(st.booleans()) if last is None else last
+    cursor = None if is_last else draw(st.text(_CURSOR_ALPHABET, min_size=1, max_size=40))
+    return Page(draw(st.lists(element, max_size=max_size)), cursor)
+
+
+_CURSOR_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 # ---------------------------------------------------------------------------
