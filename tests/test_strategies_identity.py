@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import find, given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -124,3 +125,24 @@ def test_bad_bounds_are_refused(strategy: st.SearchStrategy[object]) -> None:
 
     with pytest.raises(InvalidArgument):
         draw()
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        lambda p: p.birth_date is None and p.digits[4:6] == "00",
+        lambda p: p.birth_date is None and p.digits[6:8] == "60",
+        lambda p: p.birth_date is None and p.digits[4:8] == "0060",
+        lambda p: p.is_coordination_number and p.birth_date is not None,
+        lambda p: not p.is_coordination_number,
+    ],
+)
+def test_from_type_draws_every_kind_of_number(wanted: Callable[[PersonalIdentityNumber], bool]) -> None:
+    assert wanted(find(st.from_type(PersonalIdentityNumber), wanted))
+
+
+@given(cs.identity_numbers(unknown_birth_date=True), cs.identity_numbers(unknown_birth_date=False))
+def test_unknown_birth_date_bound(unknown: PersonalIdentityNumber, known: PersonalIdentityNumber) -> None:
+    assert unknown.birth_date is None
+    assert unknown.is_coordination_number
+    assert known.birth_date is not None
