@@ -1,9 +1,10 @@
 """Swedish personal identity numbers (personnummer) and coordination numbers.
 
 The canonical form is 12 digits ``YYYYMMDDNNNC``: the birth date (day + 60 for a
-coordination number), a three-digit serial and a Luhn check digit computed over the
-10-digit form. Nothing in this module ever puts the last four digits of a number into a
-``repr``, an error message or a log line.
+coordination number, whose month is ``00`` or day ``60`` when never established), a
+three-digit serial and a Luhn check digit computed over the 10-digit form. Nothing in
+this module ever puts the last four digits of a number into a ``repr``, an error message
+or a log line.
 
 The rules, the error codes and the deliberate differences from other validators are
 documented in ``docs/identity.md``.
@@ -70,10 +71,10 @@ _GAP: Final = "[" + re.escape("".join(unicodedata.lookup(n.strip()) for n in _DA
 # A run of digits (any script: \d is Unicode's decimal digits) with gaps of at most three such characters.
 _DIGIT_RUN: Final = re.compile(rf"\d(?:{_GAP}{{0,3}}\d)*")
 # A date (6 or 8 digits) and four characters among which a letter: a reserve or interim number.
-_IN_TEXT: Final = re.compile(rf"(?<!\d)((?:\d{{2}})?\d{{6}}{_GAP}{{0,3}})[0-9A-Za-z]{{4}}(?![0-9A-Za-z])")
+_IN_TEXT: Final = re.compile(
+    rf"(?<!\d)(\d{{6}}(?:\d\d)?{_GAP}{{0,3}})(?=[0-9A-Za-z]{{0,3}}[A-Za-z])[0-9A-Za-z]{{4}}(?![0-9A-Za-z])"
+)
 _SHORT_LENGTH: Final = 10
-_MAX_MONTH_FIELD: Final = 12
-_MAX_DAY_FIELD: Final = 31
 
 # Luhn contributions of a digit in a doubled (even index) and a plain (odd index) position.
 _DOUBLED: Final = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
@@ -124,7 +125,7 @@ def _mask_run(match: re.Match[str]) -> str:
         for end in range(_SHORT_LENGTH, count + 1):
             month = values[end - 8] * 10 + values[end - 7]
             day = values[end - 6] * 10 + values[end - 5]
-            if month <= _MAX_MONTH_FIELD and (day <= _MAX_DAY_FIELD or _COORDINATION_OFFSET <= day <= 91):
+            if month <= _MONTHS and (day <= _MAX_DAY or _COORDINATION_OFFSET <= day <= _COORDINATION_OFFSET + _MAX_DAY):
                 hidden += positions[end - 4 : end]
     chars = list(run)
     for i in hidden:
