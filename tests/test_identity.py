@@ -157,7 +157,9 @@ def test_reserve_and_interim_numbers(text: str) -> None:
 )
 def test_calendar_dates(text: str, ok: bool) -> None:
     if ok:
-        assert parse(text).birth_date.month in (2, 4, 12)
+        born = parse(text).birth_date
+        assert born is not None
+        assert born.month in (2, 4, 12)
     else:
         assert code_of(text) == "pnr_date"
 
@@ -168,7 +170,7 @@ def test_calendar_dates(text: str, ok: bool) -> None:
         ("31", dt.date(2001, 1, 31)),
         ("32", "pnr_date"),
         ("59", "pnr_date"),
-        ("60", "pnr_date"),  # 60 is day 0 of a coordination number
+        ("60", None),  # a coordination number whose birth day was never established
         ("61", dt.date(2001, 1, 1)),
         ("91", dt.date(2001, 1, 31)),
         ("92", "pnr_date"),  # day 32
@@ -178,13 +180,110 @@ def test_calendar_dates(text: str, ok: bool) -> None:
 )
 def test_coordination_day_boundaries(day: str, outcome: object) -> None:
     text = pnr(f"2001 01{day}-123".replace(" ", ""))
-    if isinstance(outcome, dt.date):
+    if outcome is None or isinstance(outcome, dt.date):
         p = parse(text)
         assert p.birth_date == outcome
-        assert p.is_coordination_number is (int(day) > 60)
+        assert p.is_coordination_number is (int(day) >= 60)
         assert p.digits[6:8] == day  # canonical digits keep the coordination day
     else:
         assert code_of(text) == outcome
+
+
+# Coordination numbers whose birth month (00) or day (60) was never established, from
+# Skatteverket's published test coordination numbers (Testsamordningsnummer, open data).
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("19150088-2392", 1915),  # month unknown, day 28
+        ("191500722390", 1915),  # month unknown, day 12
+        ("19430091-2385", 1943),  # month unknown, day 31: fits some month
+        ("19171160-2399", 1917),  # November, day unknown
+        ("19450260-2396", 1945),  # February, day unknown
+        ("19310060-2394", 1931),  # month and day unknown
+        ("150088+2392", 1915),
+        ("3100602394", 1931),
+    ],
+)
+def test_coordination_numbers_with_a_birth_date_never_established(text: str, year: int) -> None:
+    p = parse(text)
+    assert p.is_coordination_number
+    assert p.birth_date is None
+    assert p.birth_year == year
+    assert p.age(on=TODAY) is None
+    assert p.short(today=TODAY) == f"{p.digits[2:8]}{'+' if TODAY.year - year >= 100 else '-'}{p.digits[8:]}"
+    assert parse(p.short(today=TODAY)) == p
+    assert PersonalIdentityNumber.from_digits(p.digits) == p
+    assert repr(p) == f"PersonalIdentityNumber('{p.digits[:8]}-****')"
+    assert code_of(text, allow_coordination=False) == "pnr_coordination_refused"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "19150000-239",  # month 00 is not a personnummer's month
+        "19150015-239",
+        "19151300-239",
+        "19151360-239",  # month 13 stays impossible with an unknown day
+        "19150092-239",  # day 32 of an unknown month
+        "19150290-239",  # 30 February
+        "19230289-239",  # 29 February in a year without one
+        "19150491-239",  # 31 April
+        "19159960-239",
+    ],
+)
+def test_coordination_days_that_do_not_exist_in_their_known_month_stay_refused(body: str) -> None:
+    assert code_of(pnr(body)) == "pnr_date"
+    assert code_of(pnr(body)[2:]) == "pnr_date"
+
+
+def test_unknown_birth_dates_and_today() -> None:
+    # The earliest date the digits allow decides the future check and the century guess.
+    assert parse(pnr("20250060-239")).birth_year == 2025  # some day in 2025 up to today
+    assert code_of(pnr("20250760-239")) == "pnr_future_birth_date"  # July, not yet begun
+    assert parse(pnr("20250660-239")).birth_year == 2025  # June has begun
+    assert code_of(pnr("20260060-239")) == "pnr_future_birth_date"
+    assert parse(pnr("20250076-239")).birth_year == 2025  # the 16th of some month: 16 January has passed
+    assert code_of(pnr("20260001-239")) == "pnr_date"  # month 00 only in a coordination number
+    assert parse(pnr("250760-239")).birth_year == 1925  # a 10-digit July 2025 lies ahead: the century before
+    assert parse(pnr("250660-239")).birth_year == 2025
+    assert parse(pnr("250060+239")).birth_year == 1925
+
+
+# The test list every personnummer implementation shares (github.com/personnummer/meta,
+# testdata/list.json): every written form of each entry, with the validity and gender it records.
+SHARED_LIST = [
+    ("201509160006", False, "ssn", Gender.FEMALE),
+    ("190905271474", True, "ssn", Gender.MALE),
+    ("198707049996", False, "ssn", Gender.MALE),
+    ("198211059954", True, "ssn", Gender.MALE),
+    ("193901829913", False, "con", Gender.MALE),
+    ("195705749959", True, "con", Gender.MALE),
+    ("201211209941", False, "ssn", Gender.FEMALE),
+    ("199012119948", True, "ssn", Gender.FEMALE),
+    ("201210759984", False, "con", Gender.FEMALE),
+    ("197306749982", True, "con", Gender.FEMALE),
+    ("187912219990", True, "ssn", Gender.MALE),
+    ("200012099891", True, "ssn", Gender.MALE),
+]
+
+
+@pytest.mark.parametrize(("digits", "valid", "kind", "gender"), SHARED_LIST)
+def test_shared_test_list(digits: str, valid: bool, kind: str, gender: Gender) -> None:
+    age = TODAY.year - int(digits[:4])
+    sep = "+" if age >= 100 else "-"
+    forms = [digits, f"{digits[:8]}{sep}{digits[8:]}"]
+    if age < 200:
+        forms += [f"{digits[2:8]}{sep}{digits[8:]}"] + ([digits[2:]] if age < 100 else [])
+    for text in forms:
+        if valid:
+            p = parse(text)
+            assert p.digits == digits
+            assert p.gender is gender
+            assert p.is_coordination_number is (kind == "con")
+        else:
+            assert code_of(text) in ("pnr_serial", "pnr_checksum", "pnr_date")
+    # The list's invalid 12-digit-with-space form.
+    assert code_of("19090527 1474") == "pnr_format"
 
 
 def test_coordination_numbers_can_be_refused() -> None:
@@ -267,38 +366,23 @@ def test_century_inference_follows_the_injected_today() -> None:
 
 
 def test_default_today_is_the_local_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(identity, "_local_today", lambda: dt.date(2030, 1, 1))
+    monkeypatch.setattr(identity, "_host_today", lambda: dt.date(2030, 1, 1))
     assert PersonalIdentityNumber.parse(pnr("291231-123")).birth_date == dt.date(2029, 12, 31)
     assert PersonalIdentityNumber.parse(pnr("300102-123")).birth_date == dt.date(1930, 1, 2)
+    assert PersonalIdentityNumber(pnr("300102-123")).birth_date == dt.date(1930, 1, 2)
     with pytest.raises(InvalidIdentityNumber):
         PersonalIdentityNumber.parse(pnr("20300102-123"))
+    with pytest.raises(InvalidIdentityNumber):
+        PersonalIdentityNumber.parse(pnr("20300102123"))  # the canonical fast path too
+    assert PersonalIdentityNumber.parse(pnr("20291231123")).age() == 0
+    assert PersonalIdentityNumber.parse(pnr("19300101123")).short() == pnr("300101+123")
 
 
-class _Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-def _local_date(timestamp: float) -> dt.date:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone().date()
-
-
-def test_local_today_follows_the_clock_across_midnight_and_backwards(monkeypatch: pytest.MonkeyPatch) -> None:
-    local_midnight = dt.datetime.combine(TODAY, dt.time()).astimezone().timestamp()
-    clock = _Clock(local_midnight - 0.5)
-    monkeypatch.setattr(identity, "time", clock)
-    monkeypatch.setattr(identity, "_today_cache", (dt.date.min, 0.0, 0.0))
-    for now in (local_midnight - 0.5, local_midnight - 0.1, local_midnight, local_midnight + 3600, local_midnight - 1):
-        clock.now = now
-        assert identity._local_today() == _local_date(now)
-    assert _local_date(local_midnight - 1) != _local_date(local_midnight)
-
-
-def test_local_today_without_a_clock_is_todays_date() -> None:
-    assert identity._local_today() == dt.datetime.now(dt.UTC).astimezone().date()
+def test_host_today_is_read_afresh_each_time() -> None:
+    before = dt.datetime.now(dt.UTC).astimezone().date()
+    today = identity._host_today()
+    after = dt.datetime.now(dt.UTC).astimezone().date()
+    assert today in (before, after)
 
 
 # --- short() and age() ----------------------------------------------------------------
@@ -399,7 +483,7 @@ def test_constructor_parses() -> None:
 
 
 def test_from_digits_does_not_depend_on_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(identity, "_local_today", lambda: dt.date(1900, 1, 1))
+    monkeypatch.setattr(identity, "_host_today", lambda: dt.date(1900, 1, 1))
     p = PersonalIdentityNumber.from_digits("201212121212")
     assert p.birth_date == dt.date(2012, 12, 12)
     assert PersonalIdentityNumber.from_digits(pnr("21000101123")).birth_date == dt.date(2100, 1, 1)
@@ -431,7 +515,7 @@ def test_as_pnr() -> None:
     p = parse("121212-1212")
     assert as_pnr(p) is p
     assert as_pnr("20121212-1212") == p
-    assert as_pnr(pnr("250616-123"), today=TODAY).birth_date.year == 1925
+    assert as_pnr(pnr("250616-123"), today=TODAY).birth_year == 1925
     with pytest.raises(InvalidIdentityNumber):
         as_pnr("nonsense")
 
@@ -447,6 +531,27 @@ def test_as_pnr() -> None:
         ("interim 19121212-T123", "interim 19121212-****"),
         ("order 12345 and 1234567890123", "order 12345 and 1234567890123"),
         ("PersonalIdentityNumber('20121212-****')", "PersonalIdentityNumber('20121212-****')"),
+        # Forms other validators accept or people type.
+        ("19450415\u20139874", "19450415\u2013****"),  # en dash
+        ("19450415\u22129874", "19450415\u2212****"),  # minus sign
+        ("450415\u00a09874", "450415\u00a0****"),  # no-break space
+        ("450415\u202f9874", "450415\u202f****"),  # narrow no-break space
+        ("450415 - 9874", "450415 - ****"),
+        ("1945-04-15-9874", "1945-04-15-****"),
+        ("45-04-15-9874", "45-04-15-****"),
+        ("19:45:04:15:98:74", "19:45:04:15:**:**"),
+        ("1945 04 15 9874", "1945 04 15 ****"),
+        ("450415 98 74", "450415 ** **"),
+        ("19450415+9874", "19450415+****"),
+        ("450415\u2010\u20109874", "450415\u2010\u2010****"),
+        ("\uff11\uff19\uff14\uff15\uff10\uff14\uff11\uff15-\uff19\uff18\uff17\uff14", "１９４５０４１５-****"),
+        ("\u0664\u0665\u0660\u0664\u0661\u0665-\u0669\u0668\u0667\u0664", "٤٥٠٤١٥-****"),
+        ("pnr:194504159874abc", "pnr:19450415****abc"),
+        ("id=4504159874;", "id=450415****;"),
+        ("(450415\u20139874)", "(450415\u2013****)"),
+        ("numbers 19450415-9874 5 times", "numbers 19450415-**** 5 times"),
+        ("numbers 12 19450415-9874", "numbers 12 19450415-****"),
+        ("reserve 19450415\u2013T123", "reserve 19450415\u2013****"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:

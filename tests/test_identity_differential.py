@@ -37,6 +37,7 @@ DIFFERENCES: dict[str, set[str]] = {
     "plus-in-12-digits": {"personnummer", "stdnum"},
     "non-ascii-digits": {"personnummer", "stdnum"},
     "coordination-numbers": {"stdnum"},
+    "unestablished-birth-date": {"personnummer", "stdnum"},
     "serial-000": {"stdnum"},
     "lenient-separators": {"stdnum"},
 }
@@ -124,6 +125,8 @@ def explain(
         reasons.add("non-ascii-digits")
     if code is None and other is None and int(str(mine)[6:8]) > 60:
         reasons.add("coordination-numbers")
+    if code is None and other is None and (str(mine)[4:6] == "00" or str(mine)[6:8] == "60"):
+        reasons.add("unestablished-birth-date")
     if code == "pnr_format" and other is not None and re.search(r"[^0-9+\-]", stripped):
         reasons.add("lenient-separators")
     if code == "pnr_format" and other is not None and len(re.findall(r"[-+]", stripped)) > 1:
@@ -207,6 +210,9 @@ EXAMPLES = [
     ("non-ascii-digits", "personnummer", "١٢١٢١٢-١٢١٢"),
     ("non-ascii-digits", "stdnum", "１２１２１２-１２１２"),
     ("coordination-numbers", "stdnum", _with_check("20121272-123")),
+    ("unestablished-birth-date", "personnummer", "19150088-2392"),  # Skatteverket's test numbers
+    ("unestablished-birth-date", "personnummer", "171160-2399"),
+    ("unestablished-birth-date", "stdnum", "19171160-2399"),
     ("serial-000", "stdnum", _with_check("20121212-000")),
     ("lenient-separators", "stdnum", "121212 1212"),
     ("lenient-separators", "stdnum", "12-12-12-1212"),

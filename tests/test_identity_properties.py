@@ -17,12 +17,21 @@ todays = st.dates(dt.date(1990, 1, 1), dt.date(2150, 12, 31))
 
 
 @st.composite
-def numbers_and_today(draw: st.DrawFn, *, min_age_days: int = 0) -> tuple[PersonalIdentityNumber, dt.date]:
+def numbers_and_today(
+    draw: st.DrawFn, *, min_age_days: int = 0, unknown_birth_date: bool | None = None
+) -> tuple[PersonalIdentityNumber, dt.date]:
     """A number and a day on which it is valid and still has a 10-digit form."""
     today = draw(todays)
     lowest = max(dt.date(1800, 1, 1), dt.date(today.year - 199, 1, 1))
-    pnr = draw(identity_numbers(min_birth_date=lowest, max_birth_date=today - dt.timedelta(days=min_age_days)))
+    highest = today - dt.timedelta(days=min_age_days)
+    pnr = draw(identity_numbers(min_birth_date=lowest, max_birth_date=highest, unknown_birth_date=unknown_birth_date))
     return pnr, today
+
+
+def earliest_birth(pnr: PersonalIdentityNumber) -> dt.date:
+    """The birth date, or the first date a number whose month or day was never established allows."""
+    digits = pnr.digits
+    return pnr.birth_date or dt.date(pnr.birth_year, int(digits[4:6]) or 1, int(digits[6:8]) - 60 or 1)
 
 
 def _outcome(text: str, today: dt.date) -> PersonalIdentityNumber | InvalidIdentityNumber:
@@ -60,9 +69,14 @@ def test_canonical_digits_hold_the_parts(pnr: PersonalIdentityNumber) -> None:
     assert len(digits) == 12
     assert digits.isascii()
     assert digits.isdigit()
-    day = int(digits[6:8])
-    assert pnr.is_coordination_number is (day > 60)
-    assert pnr.birth_date == dt.date(int(digits[:4]), int(digits[4:6]), day - 60 if day > 60 else day)
+    month, day = int(digits[4:6]), int(digits[6:8])
+    assert pnr.is_coordination_number is (day >= 60)
+    assert pnr.birth_year == int(digits[:4])
+    if month == 0 or day == 60:
+        assert pnr.is_coordination_number
+        assert pnr.birth_date is None
+    else:
+        assert pnr.birth_date == dt.date(int(digits[:4]), month, day - 60 if day > 60 else day)
     assert int(digits[11]) == luhn_check_digit(digits[2:11])
     assert digits[8:11] != "000"
     assert pnr.gender is (Gender.MALE if int(digits[10]) % 2 else Gender.FEMALE)
@@ -103,23 +117,43 @@ def test_ten_digit_form_is_refused_after_any_single_digit_change(case: tuple[Per
                     PersonalIdentityNumber.parse(ten[:index] + digit + ten[index + 1 :], today=today)
 
 
-@given(numbers_and_today(), st.dates(dt.date(1800, 1, 1), dt.date(2300, 12, 31)))
+@given(numbers_and_today(unknown_birth_date=False), st.dates(dt.date(1800, 1, 1), dt.date(2300, 12, 31)))
 def test_age_counts_birthdays(case: tuple[PersonalIdentityNumber, dt.date], on: dt.date) -> None:
     pnr, _ = case
     born = pnr.birth_date
+    assert born is not None
     birthdays = sum(1 for year in range(born.year + 1, on.year + 1) if _anniversary(born, year) <= on)
+    age = pnr.age(on=on)
+    assert age is not None
     if on >= born:
-        assert pnr.age(on=on) == birthdays
+        assert age == birthdays
     else:
-        assert pnr.age(on=on) < 0
+        assert age < 0
+
+
+@given(numbers_and_today(unknown_birth_date=True), st.dates(dt.date(1800, 1, 1), dt.date(2300, 12, 31)))
+def test_a_birth_date_never_established_has_a_year_but_no_date_or_age(
+    case: tuple[PersonalIdentityNumber, dt.date], on: dt.date
+) -> None:
+    pnr, today = case
+    digits = pnr.digits
+    assert pnr.is_coordination_number
+    assert digits[4:6] == "00" or digits[6:8] == "60"
+    assert pnr.birth_date is None
+    assert pnr.age(on=on) is None
+    assert pnr.birth_year == int(digits[:4])
+    assert PersonalIdentityNumber.from_digits(digits) == pnr
+    assert PersonalIdentityNumber.parse(pnr.short(today=today), today=today) == pnr
 
 
 @given(numbers_and_today())
 def test_short_separator_and_age_agree(case: tuple[PersonalIdentityNumber, dt.date]) -> None:
     pnr, today = case
     short = pnr.short(today=today)
-    turns_100_by_year_end = pnr.age(on=dt.date(today.year, 12, 31)) >= 100
+    turns_100_by_year_end = today.year - pnr.birth_year >= 100
     assert (short[6] == "+") is turns_100_by_year_end
+    age_at_year_end = pnr.age(on=dt.date(today.year, 12, 31))
+    assert age_at_year_end is None or (age_at_year_end >= 100) is turns_100_by_year_end
     assert short == f"{pnr.digits[2:8]}{short[6]}{pnr.digits[8:]}"
 
 
@@ -131,12 +165,12 @@ def test_ten_digits_never_land_in_the_future(case: tuple[PersonalIdentityNumber,
         parsed = _outcome(text, today)
         if isinstance(parsed, InvalidIdentityNumber):
             assert parsed.code == "pnr_date"  # only 29 February in a century that lacks it
-            assert pnr.birth_date.month == 2
-            assert pnr.birth_date.day == 29
+            assert pnr.digits[4:6] == "02"
+            assert pnr.digits[6:8] in ("29", "89")
         else:
-            assert parsed.birth_date <= today
-            assert parsed.birth_date.year % 100 == pnr.birth_date.year % 100
-            assert today.year - 200 < parsed.birth_date.year <= today.year
+            assert earliest_birth(parsed) <= today
+            assert parsed.birth_year % 100 == pnr.birth_year % 100
+            assert today.year - 200 < parsed.birth_year <= today.year
 
 
 @given(identity_numbers(), identity_numbers())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import find, given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -16,6 +17,12 @@ from careaccess.models import AreaRule, Residence
 from careaccess.testing import strategies as cs
 
 TODAY = dt.date(2025, 6, 15)
+
+
+def earliest_birth(pnr: PersonalIdentityNumber) -> dt.date:
+    """The birth date, or the first date a number whose month or day was never established allows."""
+    digits = pnr.digits
+    return pnr.birth_date or dt.date(pnr.birth_year, int(digits[4:6]) or 1, int(digits[6:8]) - 60 or 1)
 
 
 @given(
@@ -32,7 +39,8 @@ def test_identity_numbers_respect_their_bounds(
     pnr = data.draw(
         cs.identity_numbers(min_birth_date=low, max_birth_date=high, gender=gender, coordination=coordination)
     )
-    assert low <= pnr.birth_date <= high
+    assert low <= earliest_birth(pnr) <= high
+    assert pnr.birth_date is None or pnr.birth_date == earliest_birth(pnr)
     assert gender is None or pnr.gender is gender
     assert coordination is None or pnr.is_coordination_number is coordination
     assert PersonalIdentityNumber.from_digits(pnr.digits) == pnr
@@ -42,14 +50,14 @@ def test_identity_numbers_respect_their_bounds(
 def test_identity_number_texts_parse_on_their_day(data: st.DataObject, today: dt.date, form: cs.Form | None) -> None:
     text = data.draw(cs.identity_number_texts(today=today, form=form))
     pnr = PersonalIdentityNumber.parse(text, today=today)
-    assert pnr.birth_date <= today
+    assert earliest_birth(pnr) <= today
     if form is not None:
         assert sum(c.isdigit() for c in text) == form
 
 
 @given(cs.identity_number_texts())
 def test_identity_number_texts_parse_today_by_default(text: str) -> None:
-    assert PersonalIdentityNumber.parse(text).birth_date <= dt.datetime.now(dt.UTC).astimezone().date()
+    assert earliest_birth(PersonalIdentityNumber.parse(text)) <= dt.datetime.now(dt.UTC).astimezone().date()
 
 
 @given(st.data(), st.dates(dt.date(1990, 1, 1), dt.date(2150, 1, 1)), st.sampled_from(cs.INVALID_CODES))
@@ -117,3 +125,24 @@ def test_bad_bounds_are_refused(strategy: st.SearchStrategy[object]) -> None:
 
     with pytest.raises(InvalidArgument):
         draw()
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        lambda p: p.birth_date is None and p.digits[4:6] == "00",
+        lambda p: p.birth_date is None and p.digits[6:8] == "60",
+        lambda p: p.birth_date is None and p.digits[4:8] == "0060",
+        lambda p: p.is_coordination_number and p.birth_date is not None,
+        lambda p: not p.is_coordination_number,
+    ],
+)
+def test_from_type_draws_every_kind_of_number(wanted: Callable[[PersonalIdentityNumber], bool]) -> None:
+    assert wanted(find(st.from_type(PersonalIdentityNumber), wanted))
+
+
+@given(cs.identity_numbers(unknown_birth_date=True), cs.identity_numbers(unknown_birth_date=False))
+def test_unknown_birth_date_bound(unknown: PersonalIdentityNumber, known: PersonalIdentityNumber) -> None:
+    assert unknown.birth_date is None
+    assert unknown.is_coordination_number
+    assert known.birth_date is not None

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,11 +21,14 @@ from careaccess import (
     CareAccess,
     CaseType,
     Clinic,
+    Event,
     Grant,
+    Page,
     PersonalIdentityNumber,
     Reason,
     Residence,
     Resident,
+    ResidentAccess,
     ServiceArea,
     StaticDirectory,
     connect,
@@ -37,6 +41,14 @@ from careaccess.testing.world import WORLD_TIMEZONE, World, grant_state, local_n
 
 TODAY = dt.date(2026, 3, 29)  # the day daylight saving time starts in Stockholm
 NOW = local_noon(TODAY)
+
+
+def earliest_birth(pnr: PersonalIdentityNumber) -> dt.date:
+    """The birth date, or the first date a number whose month or day was never established allows."""
+    digits = pnr.digits
+    return pnr.birth_date or dt.date(pnr.birth_year, int(digits[4:6]) or 1, int(digits[6:8]) - 60 or 1)
+
+
 SETUP = Actor("setup", frozenset())
 
 
@@ -126,7 +138,7 @@ def test_actors_administer_the_given_clinics(actor: Actor) -> None:
 def test_residents_are_born_by_today_and_found_through_the_directory(
     resident: Resident, known: bool | None, data: st.DataObject
 ) -> None:
-    assert resident.pnr.birth_date <= TODAY
+    assert earliest_birth(resident.pnr) <= TODAY
     shaped = data.draw(cs.residents(today=TODAY, named=known, known_residence=known))
     if known is not None:
         assert (shaped.name is not None) is known
@@ -147,7 +159,7 @@ def local_date(at: dt.datetime) -> dt.date:
 
 @given(cs.approvals(today=TODAY))
 def test_approvals_are_what_the_api_makes_at_their_time(approval: Approval) -> None:
-    assert approval.pnr.birth_date <= local_date(approval.approved_at) < TODAY
+    assert earliest_birth(approval.pnr) <= local_date(approval.approved_at) < TODAY
     access, clock = fresh()
     access.put_clinic(admin_of(approval.clinic_id), Clinic(approval.clinic_id, "Mottagningen"))
     clock.set(approval.approved_at)
@@ -175,7 +187,7 @@ def make_grant_through_the_api(grant: Grant) -> tuple[CareAccess, Grant]:
 def test_grants_are_what_the_api_makes_and_have_their_state(data: st.DataObject, state: cs.GrantState | None) -> None:
     grant = data.draw(cs.grants(state=state, today=TODAY, max_version=4))
     assert 1 <= grant.version <= 4
-    assert grant.pnr.birth_date <= local_date(grant.granted_at)
+    assert earliest_birth(grant.pnr) <= local_date(grant.granted_at)
     assert grant.granted_at <= grant.changed_at < NOW
     assert grant.version > 1 or grant.granted_at == grant.changed_at
     assert state is None or grant_state(grant, TODAY) == state
@@ -348,3 +360,112 @@ def test_the_strategies_import_whatever_was_imported_first(first: str) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)  # noqa: S603 -- our own script
     assert done.returncode == 0, done.stderr
+
+
+# -- events, resident list entries and pages ---------------------------------------------------------
+
+
+@given(cs.events(today=TODAY))
+def test_events_are_what_the_service_records(event: Event) -> None:
+    assert event.at.utcoffset() is not None
+    assert len(event.id) == 16
+    assert event.id.isdigit()
+    concerns_a_resident = event.action not in (Action.CLINIC_SAVED, Action.CASE_TYPE_SAVED, Action.CASE_TYPE_REMOVED)
+    assert (event.pnr is not None) is concerns_a_resident
+    assert (event.case_type_id is not None) is (event.action not in _NO_CASE_TYPE)
+    if event.action in (Action.RESIDENT_APPROVED, Action.CASE_TYPE_GRANTED):
+        assert event.before is None
+    elif event.action not in (Action.CLINIC_SAVED, Action.CASE_TYPE_SAVED):  # a save may create
+        assert event.before is not None
+    assert (event.after is None) is (
+        event.action in (Action.CASE_TYPE_REMOVED, Action.APPROVAL_REVOKED, Action.GRANT_REMOVED)
+    )
+    for data in (event.before, event.after):
+        assert data is None or ("pnr" not in data and data.get("clinic_id", data.get("id")) == event.clinic_id)
+    if event.action is Action.GRANT_CHANGED:
+        assert event.before is not None
+        assert event.after is not None
+        assert event.after["version"] == event.before["version"] + 1
+    round_trips(event)
+
+
+_NO_CASE_TYPE = (Action.CLINIC_SAVED, Action.RESIDENT_APPROVED, Action.APPROVAL_REVOKED)
+
+
+@given(cs.events(actions=[Action.RESIDENT_APPROVED, Action.CASE_TYPE_GRANTED], today=TODAY))
+def test_approval_and_grant_events_match_the_api(event: Event) -> None:
+    access, clock = fresh()
+    author = Actor(event.actor_id, frozenset({event.clinic_id}))
+    access.put_clinic(author, Clinic(event.clinic_id, "Mottagningen"))
+    assert event.pnr is not None
+    assert event.after is not None
+    clock.set(event.at)
+    if event.action is Action.RESIDENT_APPROVED:
+        access.approve_resident(author, event.clinic_id, event.pnr, name=event.after["name"])
+    else:
+        assert event.case_type_id is not None
+        access.put_case_type(author, CaseType(event.clinic_id, event.case_type_id, "Begränsad", restricted=True))
+        until = event.after["until"]
+        access.grant_case_type(
+            author,
+            event.clinic_id,
+            event.pnr,
+            event.case_type_id,
+            None if until is None else dt.date.fromisoformat(until),
+            name=event.after["name"],
+        )
+    recorded = access.events(clinic_id=event.clinic_id)[-1]
+    assert attrs.evolve(recorded, id=event.id) == event
+
+
+@given(st.from_type(Event), st.from_type(Page), st.from_type(Page[Event]), st.from_type(ResidentAccess))
+def test_events_pages_and_resident_list_entries_come_from_from_type(
+    event: Event, page: Page[Any], events: Page[Event], entry: ResidentAccess
+) -> None:
+    assert isinstance(event, Event)
+    assert all(isinstance(item, (Event, ResidentAccess)) for item in page.items)
+    assert len({type(item) for item in page.items}) <= 1
+    assert all(isinstance(item, Event) for item in events.items)
+    assert entry.approval is not None or entry.grants
+    assert all(g.pnr == entry.pnr and g.clinic_id == (entry.grants[0].clinic_id) for g in entry.grants)
+    assert entry.approval is None or entry.approval.pnr == entry.pnr
+    assert [g.case_type_id for g in entry.grants] == sorted({g.case_type_id for g in entry.grants})
+    round_trips(event)
+    round_trips(entry)
+
+
+@given(cs.pages(items=cs.identifiers(), max_size=3, last=False), cs.pages(max_size=2, last=True))
+def test_pages_respect_their_bounds(page: Page[Any], last: Page[Any]) -> None:
+    assert len(page.items) <= 3
+    assert page.next_cursor
+    assert last.next_cursor is None
+    assert len(last.items) <= 2
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        cs.events(actions=[]),
+        cs.events(actions=["clinic_saved_twice"]),  # type: ignore[list-item]
+        cs.pages(max_size=-1),
+        cs.resident_accesses(max_grants=-1),
+    ],
+)
+def test_bad_event_and_page_bounds_are_refused(strategy: st.SearchStrategy[object]) -> None:
+    @given(strategy)
+    def draw(value: object) -> None:
+        raise AssertionError(f"drew {value!r} despite bad bounds")
+
+    with pytest.raises(InvalidArgument):
+        draw()
+
+
+def test_identity_unknown_birth_date_bounds_are_refused() -> None:
+    for strategy in (
+        cs.identity_numbers(coordination=False, unknown_birth_date=True),
+        cs.identity_numbers(
+            min_birth_date=dt.date(2000, 6, 2), max_birth_date=dt.date(2000, 6, 30), unknown_birth_date=True
+        ),
+    ):
+        with pytest.raises(InvalidArgument):
+            given(strategy)(lambda value: None)()

@@ -21,6 +21,8 @@ def rule_matches(rule: AreaRule, residence: Residence, pnr: PersonalIdentityNumb
     if rule.min_age is None and rule.max_age is None:
         return True
     age = pnr.age(on=day)
+    if age is None:  # a coordination number whose birth date was never established has no age
+        return False
     if rule.min_age is not None and age < rule.min_age:
         return False
     return rule.max_age is None or age <= rule.max_age

@@ -1,9 +1,10 @@
 """Swedish personal identity numbers (personnummer) and coordination numbers.
 
 The canonical form is 12 digits ``YYYYMMDDNNNC``: the birth date (day + 60 for a
-coordination number), a three-digit serial and a Luhn check digit computed over the
-10-digit form. Nothing in this module ever puts the last four digits of a number into a
-``repr``, an error message or a log line.
+coordination number, whose month is ``00`` or day ``60`` when never established), a
+three-digit serial and a Luhn check digit computed over the 10-digit form. Nothing in
+this module ever puts the last four digits of a number into a ``repr``, an error message
+or a log line.
 
 The rules, the error codes and the deliberate differences from other validators are
 documented in ``docs/identity.md``.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import time
+import unicodedata
 from typing import Final
 
 from careaccess.errors import InvalidIdentityNumber
@@ -52,8 +53,28 @@ _INPUT: Final = re.compile(r"\s*([0-9]{2})?([0-9]{2})([0-9]{2})([0-9]{2})([-+]?)
 # The shape of a reserve or interim number: a date, then four characters at least one of which may be a letter.
 _RESERVE_SHAPE: Final = re.compile(r"\s*(?:[0-9]{2})?[0-9]{6}[-+]?([0-9A-Za-z]{4})\s*")
 _CANONICAL: Final = re.compile(r"[0-9]{12}")
-# Anything in free text that looks like an identity, reserve or interim number.
-_IN_TEXT: Final = re.compile(r"(?<![0-9])((?:[0-9]{2})?[0-9]{6}[-+ ]?)[0-9A-Za-z]{4}(?![0-9A-Za-z])")
+_CANONICAL_LENGTH: Final = 12
+# What other validators accept between the digits of a number, and people type: whitespace
+# (with the no-break and narrow no-break spaces), ':', '+', and every dash and minus sign
+# python-stdnum reads as '-' (its list, plus the rest of Unicode's dash punctuation).
+_DASH_NAMES: Final = (
+    "HYPHEN-MINUS, ARMENIAN HYPHEN, HEBREW PUNCTUATION MAQAF, CANADIAN SYLLABICS HYPHEN, MONGOLIAN TODO SOFT HYPHEN,"
+    " HYPHEN, NON-BREAKING HYPHEN, FIGURE DASH, EN DASH, EM DASH, HORIZONTAL BAR, DOUBLE OBLIQUE HYPHEN,"
+    " HYPHEN WITH DIAERESIS, TWO-EM DASH, THREE-EM DASH, DOUBLE HYPHEN, WAVE DASH, WAVY DASH,"
+    " KATAKANA-HIRAGANA DOUBLE HYPHEN, PRESENTATION FORM FOR VERTICAL EM DASH, PRESENTATION FORM FOR VERTICAL EN DASH,"
+    " SMALL EM DASH, SMALL HYPHEN-MINUS, FULLWIDTH HYPHEN-MINUS, MONGOLIAN NIRUGU, OVERLINE, HYPHEN BULLET, MACRON,"
+    " MODIFIER LETTER MINUS SIGN, FULLWIDTH MACRON, OGHAM SPACE MARK, SUPERSCRIPT MINUS, SUBSCRIPT MINUS, MINUS SIGN,"
+    " HORIZONTAL LINE EXTENSION, HORIZONTAL SCAN LINE-1, HORIZONTAL SCAN LINE-3, HORIZONTAL SCAN LINE-7,"
+    " HORIZONTAL SCAN LINE-9, STRAIGHTNESS"
+)
+_GAP: Final = "[" + re.escape("".join(unicodedata.lookup(n.strip()) for n in _DASH_NAMES.split(","))) + r"\s:+]"
+# A run of digits (any script: \d is Unicode's decimal digits) with gaps of at most three such characters.
+_DIGIT_RUN: Final = re.compile(rf"\d(?:{_GAP}{{0,3}}\d)*")
+# A date (6 or 8 digits) and four characters among which a letter: a reserve or interim number.
+_IN_TEXT: Final = re.compile(
+    rf"(?<!\d)(\d{{6}}(?:\d\d)?{_GAP}{{0,3}})(?=[0-9A-Za-z]{{0,3}}[A-Za-z])[0-9A-Za-z]{{4}}(?![0-9A-Za-z])"
+)
+_SHORT_LENGTH: Final = 10
 
 # Luhn contributions of a digit in a doubled (even index) and a plain (odd index) position.
 _DOUBLED: Final = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
@@ -62,6 +83,8 @@ _PLAIN: Final = {str(d): d for d in range(10)}
 _MIN_CENTURY: Final = 18
 _MAX_CENTURY: Final = 21
 _COORDINATION_OFFSET: Final = 60
+_MONTHS: Final = 12
+_MAX_DAY: Final = 31
 
 
 def luhn_check_digit(nine: str) -> int:
@@ -73,41 +96,54 @@ def luhn_check_digit(nine: str) -> int:
 
 
 def redact(text: str) -> str:
-    """Mask the last four characters of anything in *text* that looks like an identity number.
+    """Mask the last four digits of anything in *text* that may be an identity number.
 
-    Also masks reserve and interim numbers (letters among the last four) and numbers typed with
-    a space as separator, so log lines and tracebacks are safe to keep.
+    Masks every written form other validators (personnummer, python-stdnum) accept and people
+    type: 10 or 12 digits of any script, with or without separators between any of them
+    (``-``, ``+``, en dash, minus sign, other dashes, ``:``, spaces including no-break and
+    narrow no-break spaces, ``450415 - 9874``, ``1945-04-15-9874``), alone or inside text. In a
+    longer run of digits, the four digits after every six that could be a date (month 00-12,
+    day 00-31 or 60-91) are masked. Reserve and interim numbers (a letter among the last four
+    characters) are masked too, so log lines and tracebacks are safe to keep. Each masked
+    character becomes ``*``; separators are kept.
     """
-    return _IN_TEXT.sub(_mask_match, text)
+    return _IN_TEXT.sub(_mask_match, _DIGIT_RUN.sub(_mask_run, text))
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group()
+    positions = [i for i, char in enumerate(run) if char.isdecimal()]
+    count = len(positions)
+    if count < _SHORT_LENGTH:
+        return run
+    if count in (_SHORT_LENGTH, _SHORT_LENGTH + 2):
+        hidden = positions[-4:]
+    else:
+        # Every 12-digit number ends in a 10-digit one: look at each window of ten.
+        values = [int(run[i]) for i in positions]
+        hidden = []
+        for end in range(_SHORT_LENGTH, count + 1):
+            month = values[end - 8] * 10 + values[end - 7]
+            day = values[end - 6] * 10 + values[end - 5]
+            if month <= _MONTHS and (day <= _MAX_DAY or _COORDINATION_OFFSET <= day <= _COORDINATION_OFFSET + _MAX_DAY):
+                hidden += positions[end - 4 : end]
+    chars = list(run)
+    for i in hidden:
+        chars[i] = "*"
+    return "".join(chars)
 
 
 def _mask_match(match: re.Match[str]) -> str:
     return match.group(1) + "****"
 
 
-# (date, from, until): the local date for time.time() in [from, until); refreshed when time leaves the window.
-_today_cache: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
+def _host_today() -> dt.date:
+    """The host's local date: the default of ``today``/``on`` for standalone callers only.
 
-
-def _local_date(timestamp: float) -> dt.date:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone().date()
-
-
-def _local_today() -> dt.date:
-    """The local date; cached until the next local midnight because ``date.today()`` costs as much as a parse."""
-    global _today_cache  # noqa: PLW0603 -- one process-wide cache, replaced atomically
-    now = time.time()
-    today, start, end = _today_cache
-    if start <= now < end:
-        return today
-    local = dt.datetime.fromtimestamp(now, dt.UTC).astimezone()
-    today = local.date()
-    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=local.tzinfo).timestamp()
-    # A clock change before midnight moves it; then cache nothing rather than risk a wrong date.
-    if _local_date(midnight - 1) != today or _local_date(midnight) == today:
-        midnight = now
-    _today_cache = (today, now, midnight)
-    return today
+    A service never relies on it: it passes the local date, in its configured time zone, of
+    the moment being judged (DESIGN.md, "Today"). Read afresh on every call, never cached.
+    """
+    return dt.date.today()  # noqa: DTZ011 -- the host's local date is exactly what is meant
 
 
 def _format_error() -> InvalidIdentityNumber:
@@ -205,10 +241,10 @@ class PersonalIdentityNumber:
     __slots__ = ("_birth_date", "_digits")
 
     _digits: str
-    _birth_date: dt.date
+    _birth_date: dt.date | None
 
     def __init__(self, text: str) -> None:
-        """Same as ``PersonalIdentityNumber.parse(text)``, judged against the local date."""
+        """Same as ``PersonalIdentityNumber.parse(text)``: judged against the host's local date."""
         parsed = type(self).parse(text)
         _set_digits(self, parsed._digits)
         _set_birth_date(self, parsed._birth_date)
@@ -234,50 +270,54 @@ class PersonalIdentityNumber:
         this year or earlier), with surrounding whitespace. A 10-digit number belongs to the
         most recent century that does not put the birth date after *today*; ``+`` moves it
         to the most recent century in which the person turns 100 by this calendar year.
+        A coordination number whose birth month (``00``) or day (``60``) was never
+        established is accepted with ``birth_date`` None; the earliest date its digits
+        allow is what is compared with *today*.
 
         :param text: the number as typed (surrounding whitespace is ignored), or an already
             parsed number, which is returned as it is.
-        :param today: the date century inference and the future-birth check are judged
-            against; defaults to the local date.
+        :param today: the date century inference, the ``+`` rule and the future-birth check
+            are judged against: a service passes the local date, in its configured zone, of
+            the moment being judged. None means the host's local date, read on this call (a
+            convenience for standalone callers; nothing else here reads the host's clock).
         :param allow_coordination: refuse coordination numbers (samordningsnummer) when false.
         :raises InvalidIdentityNumber: with ``.code`` naming the first rule that failed, in the
             order of :data:`ERROR_CODES`; the message never contains the input.
         """
+        if type(text) is str and len(text) == _CANONICAL_LENGTH and text.isdigit() and text.isascii():
+            return _parse_canonical(cls, text, today, allow_coordination=allow_coordination)
         match = _INPUT.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             return _parse_other(text, allow_coordination=allow_coordination)
         century, yy, mm, dd, separator, serial, check = match.groups()
         month = int(mm)
         day = int(dd)
-        coordination = day > _COORDINATION_OFFSET
-        if coordination:
-            day -= _COORDINATION_OFFSET
         if century is None:
-            today = today if today is not None else _local_today()
-            if separator == "+":
-                base = today.year - 100
-                year = base - (base - int(yy)) % 100
-                birth = _date(year, month, day)
-            else:
-                year = today.year - (today.year - int(yy)) % 100
-                birth = _date(year, month, day)
-                if birth > today:
-                    year -= 100
-                    birth = _date(year, month, day)
+            if today is None:
+                today = _host_today()
+            # '+': the most recent year in which the person turns 100 by today's year; otherwise
+            # the most recent year that does not put the (earliest) birth date after today.
+            base = today.year - 100 if separator == "+" else today.year
+            year = base - (base - int(yy)) % 100
+            birth, earliest = _birth(year, month, day)
+            if separator != "+" and earliest > today:
+                year -= 100
+                birth = _birth(year, month, day)[0]
             _check_serial_and_luhn(yy, mm, dd, serial, check)
         else:
             hundreds = int(century)
             if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
                 raise _reserve_error()
             year = hundreds * 100 + int(yy)
-            birth = _date(year, month, day)
+            birth, earliest = _birth(year, month, day)
             _check_serial_and_luhn(yy, mm, dd, serial, check)
-            today = today if today is not None else _local_today()
-            if birth > today:
+            if today is None:
+                today = _host_today()
+            if earliest > today:
                 raise _future_error()
             if separator == "+" and today.year - year < 100:
                 raise _plus_error()
-        if coordination and not allow_coordination:
+        if day >= _COORDINATION_OFFSET and not allow_coordination:
             raise _coordination_error()
         self = object.__new__(cls)
         _set_digits(self, f"{year}{mm}{dd}{serial}{check}")
@@ -295,19 +335,7 @@ class PersonalIdentityNumber:
         """
         if type(digits) is not str or _CANONICAL.fullmatch(digits) is None:
             raise _format_error()
-        hundreds = int(digits[:2])
-        if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
-            raise _reserve_error()
-        yy, mm, dd, serial, check = digits[2:4], digits[4:6], digits[6:8], digits[8:11], digits[11]
-        day = int(dd)
-        birth = _date(
-            hundreds * 100 + int(yy), int(mm), day - _COORDINATION_OFFSET if day > _COORDINATION_OFFSET else day
-        )
-        _check_serial_and_luhn(yy, mm, dd, serial, check)
-        self = object.__new__(cls)
-        _set_digits(self, digits)
-        _set_birth_date(self, birth)
-        return self
+        return _from_canonical(cls, digits)[0]
 
     @property
     def digits(self) -> str:
@@ -315,9 +343,18 @@ class PersonalIdentityNumber:
         return self._digits
 
     @property
-    def birth_date(self) -> dt.date:
-        """The birth date (for a coordination number, with 60 taken off the day)."""
+    def birth_date(self) -> dt.date | None:
+        """The birth date (for a coordination number, with 60 taken off the day).
+
+        None for a coordination number whose birth month (``00``) or day (``60``) was never
+        established: see :attr:`birth_year`.
+        """
         return self._birth_date
+
+    @property
+    def birth_year(self) -> int:
+        """The year of birth, known for every number (also when :attr:`birth_date` is None)."""
+        return int(self._digits[:4])
 
     @property
     def gender(self) -> Gender:
@@ -326,18 +363,21 @@ class PersonalIdentityNumber:
 
     @property
     def is_coordination_number(self) -> bool:
-        """True for a samordningsnummer (day of birth + 60)."""
+        """True for a samordningsnummer (day of birth + 60; day 60 when the day is unknown)."""
         return self._digits[6] in "6789"
 
-    def age(self, on: dt.date | None = None) -> int:
-        """Age in whole years on the date *on* (default: the local date).
+    def age(self, on: dt.date | None = None) -> int | None:
+        """Age in whole years on the date *on* (None: the host's local date; a service passes its own).
 
         A person born on 29 February has their birthday on 1 March in non-leap years.
-        Before the birth date the result is negative.
+        Before the birth date the result is negative. None when :attr:`birth_date` is None
+        (a coordination number whose birth month or day was never established).
         """
-        if on is None:
-            on = _local_today()
         born = self._birth_date
+        if born is None:
+            return None
+        if on is None:
+            on = _host_today()
         years = on.year - born.year
         if (on.month, on.day) < (born.month, born.day):
             years -= 1
@@ -347,11 +387,11 @@ class PersonalIdentityNumber:
         """The 10-digit form ``YYMMDD-NNNC``; ``+`` from the calendar year the person turns 100.
 
         ``parse(p.short(today=d), today=d) == p`` for every *d* from the birth date until the
-        year the person turns 199.
+        year the person turns 199. *today* None means the host's local date; a service passes its own.
         """
         if today is None:
-            today = _local_today()
-        separator = "+" if today.year - self._birth_date.year >= 100 else "-"
+            today = _host_today()
+        separator = "+" if today.year - int(self._digits[:4]) >= 100 else "-"
         return f"{self._digits[2:8]}{separator}{self._digits[8:]}"
 
     def masked(self) -> str:
@@ -419,11 +459,51 @@ def _parse_other(value: object, *, allow_coordination: bool) -> PersonalIdentity
     raise _not_text_error()
 
 
-def _date(year: int, month: int, day: int) -> dt.date:
+def _parse_canonical(
+    cls: type[PersonalIdentityNumber], digits: str, today: dt.date | None, *, allow_coordination: bool
+) -> PersonalIdentityNumber:
+    """``parse`` of the canonical 12 ASCII digits, as stored and serialized: no pattern match needed."""
+    self, earliest = _from_canonical(cls, digits)
+    if earliest > (today if today is not None else _host_today()):
+        raise _future_error()
+    if not allow_coordination and digits[6] in "6789":
+        raise _coordination_error()
+    return self
+
+
+def _from_canonical(cls: type[PersonalIdentityNumber], digits: str) -> tuple[PersonalIdentityNumber, dt.date]:
+    """The number of 12 ASCII *digits*, checked except against today, and its earliest birth date."""
+    hundreds = int(digits[:2])
+    if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
+        raise _reserve_error()
+    yy, mm, dd = digits[2:4], digits[4:6], digits[6:8]
+    birth, earliest = _birth(hundreds * 100 + int(yy), int(mm), int(dd))
+    _check_serial_and_luhn(yy, mm, dd, digits[8:11], digits[11])
+    self = object.__new__(cls)
+    _set_digits(self, digits)
+    _set_birth_date(self, birth)
+    return self, earliest
+
+
+def _birth(year: int, month: int, day: int) -> tuple[dt.date | None, dt.date]:
+    """The birth date the date digits stand for, and the earliest date they can stand for.
+
+    *day* is the day as written (coordination days 60-91). The birth date is None for a
+    coordination number whose month (``00``) or day (``60``) was never established
+    (Skatteverket, Navet: month 00-12, day 60-91); the earliest date then takes the first
+    month and day the digits allow and is what the future check and the century guess use.
+
+    :raises InvalidIdentityNumber: ``pnr_date`` when no real date fits the digits.
+    """
+    if day >= _COORDINATION_OFFSET:
+        day -= _COORDINATION_OFFSET
+        if (month == 0 or day == 0) and month <= _MONTHS and day <= _MAX_DAY:
+            return None, dt.date(year, month or 1, day or 1)
     try:
-        return dt.date(year, month, day)
+        known = dt.date(year, month, day)
     except ValueError:
         raise _date_error() from None
+    return known, known
 
 
 def _check_serial_and_luhn(yy: str, mm: str, dd: str, serial: str, check: str) -> None:

@@ -84,7 +84,32 @@ def _rules(rules: Iterable[AreaRule]) -> tuple[AreaRule, ...]:
 
 
 def _clinic_ids(clinics: Iterable[str]) -> frozenset[str]:
-    return frozenset(clinics)
+    """The clinic ids an actor administers: a collection of ids, never a single id.
+
+    A ``str`` (or ``bytes``) is refused: ``frozenset("vc-ost")`` would be a set of letters.
+
+    :raises InvalidRequest: ``invalid_identifier`` for a single string, anything that is not
+        a collection, or an element that is not a clinic id (non-empty text without
+        surrounding spaces, at most 200 characters).
+    """
+    if isinstance(clinics, str | bytes | bytearray) or not isinstance(clinics, Iterable):
+        raise _invalid(
+            "invalid_identifier",
+            f"clinics must be a collection of clinic ids such as frozenset({{'vc-ost'}}), "
+            f"not a {type(clinics).__name__}.",
+            f"clinics måste vara en samling mottagnings-id, till exempel frozenset({{'vc-ost'}}), "
+            f"inte en {type(clinics).__name__}.",
+        )
+    ids = frozenset(clinics)
+    for clinic_id in ids:
+        if not isinstance(clinic_id, str) or not clinic_id or clinic_id != clinic_id.strip() or len(clinic_id) > 200:
+            raise _invalid(
+                "invalid_identifier",
+                "Every clinic id in clinics must be a non-empty string without surrounding spaces "
+                "(at most 200 characters).",
+                "Varje mottagnings-id i clinics måste vara en icke-tom text utan inledande eller avslutande blanksteg.",
+            )
+    return ids
 
 
 def _grants(grants: Iterable[Grant]) -> tuple[Grant, ...]:

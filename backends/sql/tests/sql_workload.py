@@ -38,7 +38,7 @@ def one_change(access: CareAccess, rng: random.Random) -> Action:
     until = None if rng.random() < 0.3 else access.today() + dt.timedelta(days=rng.randrange(1, 400))
     choice = rng.randrange(5)
     if choice == 0:
-        access.approve_resident(ADMIN, CLINIC, person, name=f"Invånare {person.birth_date.year}")
+        access.approve_resident(ADMIN, CLINIC, person, name=f"Invånare {person.birth_year}")
         return Action.RESIDENT_APPROVED  # or it already was: approving is idempotent
     if choice == 1:
         access.revoke_approval(ADMIN, CLINIC, person)

@@ -83,10 +83,18 @@ def _number(birth: dt.date, serial: int, *, coordination: bool = False) -> Perso
     return PersonalIdentityNumber.from_digits(f"{birth.year // 100:02d}{nine}{luhn_check_digit(nine)}")
 
 
+def _birth(anchor: PersonalIdentityNumber) -> dt.date:
+    """*anchor*'s birth date; collisions are drawn around numbers whose date is known."""
+    born = anchor.birth_date
+    if born is None:
+        raise ValueError("collisions need a number whose birth date is known")
+    return born
+
+
 def _same_last_four(anchor: PersonalIdentityNumber, today: dt.date, step: int) -> PersonalIdentityNumber | None:
     """Another plain number with *anchor*'s serial and check digit, born on another day."""
     serial = int(anchor.digits[8:11])
-    day = anchor.birth_date
+    day = _birth(anchor)
     for _ in range(400):
         day += dt.timedelta(days=step)
         if not _EARLIEST <= day <= today:
@@ -99,7 +107,7 @@ def _same_last_four(anchor: PersonalIdentityNumber, today: dt.date, step: int) -
 
 def _a_century_apart(anchor: PersonalIdentityNumber, today: dt.date) -> PersonalIdentityNumber | None:
     """The number with *anchor*'s 10 digits, born 100 years earlier or later (same check digit)."""
-    born = anchor.birth_date
+    born = _birth(anchor)
     for years in (-100, 100):
         try:
             other_day = born.replace(year=born.year + years)
@@ -122,10 +130,10 @@ def neighbours(
     yesterday = _today(today) - dt.timedelta(days=1)
     serial = int(anchor.digits[8:11])
     found: dict[Collision, PersonalIdentityNumber | None] = {
-        "birth_date": _number(anchor.birth_date, serial % 999 + 1),
+        "birth_date": _number(_birth(anchor), serial % 999 + 1),
         "last_four": _same_last_four(anchor, yesterday, 1) or _same_last_four(anchor, yesterday, -1),
         "century": _a_century_apart(anchor, yesterday),
-        "coordination": _number(anchor.birth_date, serial, coordination=True),
+        "coordination": _number(_birth(anchor), serial, coordination=True),
     }
     return {kind: number for kind, number in found.items() if number is not None}
 
@@ -175,13 +183,13 @@ def colliding_identity_numbers(
         elif kind == "coordination":
             same_serial = draw(st.booleans())
             serial = int(anchor.digits[8:11]) if same_serial else draw(st.integers(1, 999))
-            other = _number(anchor.birth_date, serial, coordination=True)
+            other = _number(_birth(anchor), serial, coordination=True)
         if other is None or other.digits in found:
-            other = _number(anchor.birth_date, draw(st.integers(1, 999)))
+            other = _number(_birth(anchor), draw(st.integers(1, 999)))
         serial = int(other.digits[8:11])
         while other.digits in found:  # the drawn serial was taken: the next free one
             serial = serial % 999 + 1
-            other = _number(anchor.birth_date, serial)
+            other = _number(_birth(anchor), serial)
         found[other.digits] = other
     return list(found.values())
 

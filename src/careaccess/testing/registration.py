@@ -9,11 +9,25 @@ a function that fetches its strategy when ``st.from_type`` first asks for it.
 from __future__ import annotations
 
 import importlib
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from careaccess.identity import PersonalIdentityNumber
-from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
+from careaccess.models import (
+    Actor,
+    Approval,
+    AreaRule,
+    CaseType,
+    Clinic,
+    Event,
+    Grant,
+    Page,
+    Residence,
+    Resident,
+    ResidentAccess,
+    ServiceArea,
+)
 from careaccess.testing.world import World
 
 __all__ = ["register_types"]
@@ -30,6 +44,8 @@ STRATEGY_OF: dict[type, str] = {
     Resident: "residents",
     Approval: "approvals",
     Grant: "grants",
+    Event: "events",
+    ResidentAccess: "resident_accesses",
     World: "worlds",
 }
 
@@ -41,9 +57,19 @@ def _deferred(name: str) -> Callable[[type], Any]:
     return strategy
 
 
+def _page(page_type: type) -> Any:
+    """``Page[T]``: pages of ``st.from_type(T)``; a bare ``Page``: pages of resident list entries or events."""
+    from hypothesis import strategies as st  # noqa: PLC0415 -- only when hypothesis calls us
+
+    strategies = importlib.import_module("careaccess.testing.strategies")
+    args = typing.get_args(page_type)
+    return strategies.pages(items=st.from_type(args[0]) if args else None)
+
+
 def register_types() -> None:
     """Register every careaccess record type (``DecisionRequest`` registers itself on import)."""
     from hypothesis import strategies as st  # noqa: PLC0415 -- only when hypothesis calls us
 
     for kind, name in STRATEGY_OF.items():
         st.register_type_strategy(kind, _deferred(name))
+    st.register_type_strategy(Page, _page)

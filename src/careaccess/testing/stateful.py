@@ -327,9 +327,8 @@ class CareAccessMachine(RuleBasedStateMachine):
             return "approved"
         residence = self.residence[pnr.digits]
         if clinic == self.clinic_ids[0] and residence is not None and residence.region == "01":
-            born = pnr.birth_date
-            age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-            if age <= 17 or residence.municipality == "0180":
+            age = pnr.age(on=today)
+            if (age is not None and age <= 17) or residence.municipality == "0180":
                 return "service_area"
         return "not_approved"
 

@@ -5,15 +5,16 @@ Every strategy is sound: a strategy for valid values never produces an invalid o
 :meth:`~careaccess.identity.PersonalIdentityNumber.parse` refuses with exactly the code it
 names. Bounds are keyword-only. ``st.from_type`` works for every public model type
 (identity numbers, residences, area rules, service areas, clinics, case types, actors,
-residents, approvals and grants) once hypothesis has loaded this module's entry point.
+residents, approvals, grants, events, resident list entries and pages) once hypothesis has
+loaded this module's entry point.
 
 Records that carry times (approvals, grants) are exactly what the public API would have
 written at those times, with dates judged in Europe/Stockholm (the library's default zone):
 :meth:`World.load` writes a drawn :class:`World` through the API and gets the same records back.
 
 Sections: identity numbers, their text renderings, invalid identity numbers, regions and
-service areas, clinics and case types, actors and residents, approvals and grants, decision
-requests, worlds, registration.
+service areas, clinics and case types, actors and residents, approvals and grants, events
+and pages, decision requests, worlds, registration.
 """
 
 from __future__ import annotations
@@ -29,7 +30,22 @@ from hypothesis.errors import InvalidArgument
 
 from careaccess import regions
 from careaccess.identity import Gender, PersonalIdentityNumber, luhn_check_digit
-from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
+from careaccess.models import (
+    Action,
+    Actor,
+    Approval,
+    AreaRule,
+    CaseType,
+    Clinic,
+    Event,
+    Grant,
+    Page,
+    Residence,
+    Resident,
+    ResidentAccess,
+    ServiceArea,
+)
+from careaccess.serialization import converter
 from careaccess.names import normalize
 from careaccess.testing.world import WORLD_TIMEZONE, GrantState, World
 
@@ -54,14 +70,17 @@ __all__ = [
     "county_codes",
     "decision_requests",
     "display_names",
+    "events",
     "grants",
     "identifiers",
     "identity_number_texts",
     "identity_numbers",
     "invalid_identity_number_texts",
     "municipality_codes",
+    "pages",
     "renderings",
     "residences",
+    "resident_accesses",
     "residents",
     "service_areas",
     "worlds",
@@ -85,10 +104,26 @@ def _today(today: dt.date | None) -> dt.date:
     return today if today is not None else dt.datetime.now(dt.UTC).astimezone().date()
 
 
-def _canonical(birth: dt.date, serial: int, *, coordination: bool) -> str:
-    day = birth.day + 60 if coordination else birth.day
-    nine = f"{birth.year % 100:02d}{birth.month:02d}{day:02d}{serial:03d}"
+def _canonical(
+    birth: dt.date, serial: int, *, coordination: bool, month_known: bool = True, day_known: bool = True
+) -> str:
+    """The 12 digits; a coordination number may leave the month (``00``) or day (``60``) unwritten."""
+    day = (birth.day if day_known else 0) + (60 if coordination else 0)
+    month = birth.month if month_known else 0
+    nine = f"{birth.year % 100:02d}{month:02d}{day:02d}{serial:03d}"
     return f"{birth.year // 100:02d}{nine}{luhn_check_digit(nine)}"
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _earliest_birth(pnr: PersonalIdentityNumber) -> dt.date:
+    """The birth date, or for one never established, the earliest date the digits allow."""
+    if pnr.birth_date is not None:
+        return pnr.birth_date
+    digits = pnr.digits
+    return dt.date(pnr.birth_year, int(digits[4:6]) or 1, int(digits[6:8]) - 60 or 1)
 
 
 def _serials(gender: Gender | None) -> st.SearchStrategy[int]:
@@ -107,22 +142,48 @@ def identity_numbers(
     max_birth_date: dt.date | None = None,
     gender: Gender | None = None,
     coordination: bool | None = None,
+    unknown_birth_date: bool | None = None,
 ) -> PersonalIdentityNumber:
     """Valid identity numbers born between *min_birth_date* and *max_birth_date* (inclusive).
+
+    For a coordination number whose birth month or day was never established (month ``00``
+    and/or day ``60``), the earliest date its digits allow lies between the bounds.
 
     :param max_birth_date: defaults to the local date when drawn, so the numbers parse today.
     :param gender: only this gender; None for both.
     :param coordination: True for coordination numbers only, False for none, None for both.
+    :param unknown_birth_date: True for coordination numbers whose birth month or day was
+        never established only (implies coordination numbers), False for none, None for
+        sometimes (whenever coordination numbers may be drawn).
     """
     upper = _today(max_birth_date)
     if not MIN_BIRTH_DATE <= min_birth_date <= upper <= MAX_BIRTH_DATE:
         raise InvalidArgument(
             f"need {MIN_BIRTH_DATE} <= min_birth_date={min_birth_date} <= max_birth_date={upper} <= {MAX_BIRTH_DATE}"
         )
+    if unknown_birth_date and coordination is False:
+        raise InvalidArgument("unknown_birth_date=True needs coordination numbers (coordination=None or True)")
+    first_of_month = min_birth_date if min_birth_date.day == 1 else _next_month(min_birth_date)
+    if unknown_birth_date and first_of_month > upper:
+        raise InvalidArgument(f"no number with an unknown birth month or day fits {min_birth_date}..{upper}")
     birth = draw(st.dates(min_birth_date, upper))
     serial = draw(_serials(gender))
-    is_coordination = draw(st.booleans()) if coordination is None else coordination
-    return PersonalIdentityNumber.from_digits(_canonical(birth, serial, coordination=is_coordination))
+    is_coordination = draw(st.booleans()) if coordination is None and not unknown_birth_date else coordination
+    month_known = day_known = True
+    if is_coordination is not False and unknown_birth_date is not False:
+        # (month known, day known) pairs whose earliest date stays within the bounds.
+        kinds = [
+            (m, d)
+            for m, d in ((True, False), (False, True), (False, False))
+            if dt.date(birth.year, birth.month if m else 1, birth.day if d else 1) >= min_birth_date
+        ]
+        if unknown_birth_date and not kinds:
+            birth, kinds = first_of_month, [(True, False)]
+        if kinds and (unknown_birth_date or draw(st.integers(0, 3)) == 0):
+            month_known, day_known = draw(st.sampled_from(kinds))
+            is_coordination = True
+    digits = _canonical(birth, serial, coordination=bool(is_coordination), month_known=month_known, day_known=day_known)
+    return PersonalIdentityNumber.from_digits(digits)
 
 
 # ---------------------------------------------------------------------------
@@ -163,7 +224,7 @@ def renderings(
     in the 12-digit form); with optional surrounding whitespace.
     """
     on = _today(today)
-    if pnr.birth_date > on:
+    if _earliest_birth(pnr) > on:
         raise InvalidArgument(f"{pnr!r} is not born yet on {on}")
     texts = _legal_texts(pnr.digits, on, form)
     if not texts:
@@ -267,12 +328,14 @@ def _date_texts(draw: st.DrawFn, today: dt.date) -> str:
     if kind == "month":
         month, day = draw(st.sampled_from([0, *range(13, 100)])), draw(st.integers(1, 28))
     elif kind == "day":
-        month, day = draw(st.integers(1, 12)), draw(st.sampled_from([0, *range(32, 61), *range(92, 100)]))
+        # Day 60 is a coordination number's unknown day; 92+ would be day 32 of one.
+        month, day = draw(st.integers(0, 12)), draw(st.sampled_from([0, *range(32, 60), *range(92, 100)]))
     elif kind == "leap":
         month, day = 2, 29
     else:
         month, day = draw(st.sampled_from([(2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31)]))
-    if kind != "day" and draw(st.booleans()):
+    # Month 00 is an unknown month only in a coordination number.
+    if kind != "day" and month != 0 and draw(st.booleans()):
         day += 60
     serial = draw(st.integers(1, 999))
     digits = _with_check(f"{year:04d}{month:02d}{day:02d}{serial:03d}")
@@ -582,7 +645,7 @@ def _record_today(today: dt.date | None) -> dt.date:
 
 def _first_day(pnr: PersonalIdentityNumber, today: dt.date) -> dt.date:
     """The earliest day a record of *pnr* may carry: within :data:`HISTORY`, not before birth."""
-    first = max(today - HISTORY, pnr.birth_date)
+    first = max(today - HISTORY, _earliest_birth(pnr))
     if first >= today:
         raise InvalidArgument(f"{pnr!r} is not born before {today}")
     return first
@@ -676,6 +739,131 @@ def grants(
         changed_at,
         draw(st.none() | display_names()),
     )
+
+
+# ---------------------------------------------------------------------------
+# Events, resident lists and pages
+# ---------------------------------------------------------------------------
+
+
+def _snapshot(record: Clinic | CaseType | Approval | Grant | None) -> dict[str, object] | None:
+    """A record as an event holds it: JSON-ready, without the identity number."""
+    if record is None:
+        return None
+    data: dict[str, object] = converter.unstructure(record)
+    data.pop("pnr", None)
+    return data
+
+
+def _later(draw: st.DrawFn, moment: dt.datetime) -> dt.datetime:
+    return moment + dt.timedelta(microseconds=draw(st.integers(0, 86_400_000_000)))
+
+
+@st.composite
+def events(
+    draw: st.DrawFn,
+    *,
+    actions: Collection[Action] | None = None,
+    today: dt.date | None = None,
+) -> Event:
+    """Events as the service records them for one of *actions* (default: any), before *today*.
+
+    ``before``/``after`` hold the changed record as JSON-ready data without its identity
+    number (None where it did not exist); ``pnr`` and ``case_type_id`` are set exactly for
+    the actions that concern them, and ``at`` is when the change was made. Event ids are
+    16 digits, as the memory store writes them.
+    """
+    chosen = sorted(Action) if actions is None else sorted(actions)
+    if not chosen or not set(chosen) <= set(Action):
+        raise InvalidArgument(f"actions must be a non-empty collection of Action members, got {actions!r}")
+    on = _record_today(today)
+    action = draw(st.sampled_from(chosen))
+    event_id = f"{draw(st.integers(1, 10**16 - 1)):016d}"
+    actor_id = draw(identifiers())
+    before: Clinic | CaseType | Approval | Grant | None = None
+    after: Clinic | CaseType | Approval | Grant | None = None
+    pnr: PersonalIdentityNumber | None = None
+    case_type_id: str | None = None
+    if action in (Action.CLINIC_SAVED, Action.CASE_TYPE_SAVED, Action.CASE_TYPE_REMOVED):
+        at = draw(_instants(on - HISTORY, on - dt.timedelta(days=1)))
+        if action is Action.CLINIC_SAVED:
+            after = draw(clinics())
+            before = draw(st.none() | clinics(ids=st.just(after.id)))
+            clinic_id = after.id
+        else:
+            kind = draw(case_types())
+            case_type_id, clinic_id = kind.id, kind.clinic_id
+            other = st.none() | case_types(clinic_id=clinic_id, ids=st.just(case_type_id))
+            before, after = (draw(other), kind) if action is Action.CASE_TYPE_SAVED else (kind, None)
+    elif action in (Action.RESIDENT_APPROVED, Action.APPROVAL_REVOKED):
+        approval = draw(approvals(today=on))
+        pnr, clinic_id = approval.pnr, approval.clinic_id
+        if action is Action.RESIDENT_APPROVED:
+            at, actor_id, after = approval.approved_at, approval.approved_by, approval
+        else:
+            at, before = _later(draw, approval.approved_at), approval
+    else:
+        changed = action is Action.GRANT_CHANGED
+        versions = 1 if action is Action.CASE_TYPE_GRANTED else 4
+        grant = draw(grants(today=on, max_version=versions).filter(lambda g: g.version > 1 or not changed))
+        pnr, clinic_id, case_type_id = grant.pnr, grant.clinic_id, grant.case_type_id
+        if action is Action.CASE_TYPE_GRANTED:
+            at, actor_id, after = grant.granted_at, grant.granted_by, grant
+        elif changed:
+            span = grant.changed_at - grant.granted_at
+            earlier = grant.granted_at if grant.version == 2 else grant.granted_at + span * draw(st.floats(0, 1))
+            previous = attrs.evolve(grant, version=grant.version - 1, changed_at=earlier)
+            at, before, after = grant.changed_at, previous, grant
+        else:
+            at, before = _later(draw, grant.changed_at), grant
+    return Event(event_id, at, actor_id, action, clinic_id, pnr, case_type_id, _snapshot(before), _snapshot(after))
+
+
+@st.composite
+def resident_accesses(
+    draw: st.DrawFn,
+    *,
+    clinic_id: str | None = None,
+    today: dt.date | None = None,
+    max_grants: int = 3,
+) -> ResidentAccess:
+    """What a clinic's resident list shows for one resident: an approval and/or grants of
+    distinct case types, all of *clinic_id* (default: any) and one resident, made before *today*."""
+    if max_grants < 0:
+        raise InvalidArgument(f"max_grants={max_grants} must not be negative")
+    on = _record_today(today)
+    clinic = draw(identifiers()) if clinic_id is None else clinic_id
+    person = _person(draw, None, on)
+    approval = draw(st.none() | approvals(clinic_id=clinic, pnr=person, today=on))
+    kinds = draw(st.lists(identifiers(), min_size=0 if approval else 1, max_size=max(max_grants, 1), unique=True))
+    if approval is not None:
+        kinds = kinds[:max_grants]
+    held = [draw(grants(clinic_id=clinic, case_type_id=kind, pnr=person, today=on)) for kind in kinds]
+    return ResidentAccess.of(person, approval, held)
+
+
+@st.composite
+def pages(
+    draw: st.DrawFn,
+    *,
+    items: st.SearchStrategy[object] | None = None,
+    max_size: int = 5,
+    last: bool | None = None,
+) -> Page[object]:
+    """Pages of up to *max_size* items from *items* (default: resident list entries or events).
+
+    :param last: True for the last page (``next_cursor`` None), False for a page with a
+        cursor, None for either. Cursors are opaque URL-safe text, as the service writes them.
+    """
+    if max_size < 0:
+        raise InvalidArgument(f"max_size={max_size} must not be negative")
+    element = draw(st.sampled_from([resident_accesses(), events()])) if items is None else items
+    is_last = draw(st.booleans()) if last is None else last
+    cursor = None if is_last else draw(st.text(_CURSOR_ALPHABET, min_size=1, max_size=40))
+    return Page(draw(st.lists(element, max_size=max_size)), cursor)
+
+
+_CURSOR_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 # ---------------------------------------------------------------------------
