@@ -281,6 +281,10 @@ _INVALID_REQUEST = _texts(
             "A line of the import file is not an approval or a grant.",
             "En rad i importfilen är inte ett godkännande eller en utdelning.",
         ),
+        "invalid_line": (
+            "A line of the file is malformed.",
+            "En rad i filen är felaktig.",
+        ),
         "invalid_import_file": (
             "The import file has problems; nothing was imported.",
             "Importfilen har fel; inget har importerats.",
