@@ -114,6 +114,8 @@ def constructions() -> list[Construction]:
             texts_given = len(node.args) > 1 or bool(keywords & {"message_en", "message_sv"})
             if argument is None:
                 continue  # the class's default code, checked separately
+            if isinstance(argument, ast.Attribute) and argument.attr == "code":
+                continue  # an error rebuilt from another one, keeping its code
             code = _template(argument)
             if code is None and isinstance(argument, ast.Name):
                 function = parents.get(node)

@@ -155,8 +155,12 @@ def test_mask_hides_the_last_four_characters(text: str) -> None:
     masked = mask(text)
     stripped = text.strip()
     assert masked.endswith("****")
+    assert len(masked) <= max(len(stripped) + 1, 4)
     if len(stripped) > 4:
-        assert masked == stripped[:-4] + "****"
+        assert masked[:-4].rstrip("-") == stripped[:-4].rstrip("-+")[: len(masked[:-4].rstrip("-"))]
+    assert mask("191212121213") == mask("19121212-1213") == "19121212-****"
+    assert mask("1212121213") == "121212-****"
+    assert mask("121212+1213") == "121212+****"
 
 
 def test_csv_line_numbers_count_blank_lines_before_the_header() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -38,12 +39,18 @@ MAX_REPORTED = 20
 def mask(text: str) -> str:
     """*text* (a possibly malformed identity number) with its last four characters hidden.
 
-    ``"19121212-1213"`` → ``"19121212-****"``; texts of four characters or fewer are
-    hidden whole. Used for numbers that could not be parsed, so the line can still be
-    found without the number being shown.
+    ``"19121212-1213"`` and ``"191212121213"`` → ``"19121212-****"``; texts of four
+    characters or fewer are hidden whole. Used for numbers that could not be parsed, so
+    the line can still be found without the number being shown.
     """
     text = text.strip()
+    shaped = _SHAPED.fullmatch(text)
+    if shaped is not None:
+        return f"{shaped['date']}{shaped['separator'] or '-'}****"
     return "****" if len(text) <= 4 else text[:-4] + "****"
+
+
+_SHAPED = re.compile(r"(?P<date>\d{6}|\d{8})(?P<separator>[-+]?)\d{4}", re.ASCII)
 
 
 @frozen
@@ -120,22 +127,28 @@ def format_of(path: str | Path, first_line: str = "") -> Format:
         return "csv"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
-    return "jsonl" if first_line.lstrip("\ufeff \t").startswith("{") else "csv"
+    return "jsonl" if first_line.lstrip("\ufeff \t").startswith(("{", "[")) else "csv"
 
 
 Row = Mapping[str, object]
 
 
-def read_rows(lines: Iterable[str], format: Format) -> Iterator[tuple[int, Row | LineProblem]]:
+def read_rows(
+    lines: Iterable[str], format: Format, *, required: Sequence[str] = ()
+) -> Iterator[tuple[int, Row | LineProblem]]:
     """Each non-empty line's number and its fields (column or key, lower-cased), or its problem.
 
     CSV cells are strings, empty cells ``""``; JSON values are as decoded. A CSV line
     with more cells than the header has is a problem.
+
+    :param required: names of one CSV column, alternatives (e.g. ``("personnummer",
+        "pnr")``); a header without any of them is a problem of the header line, and
+        then no row is read.
     """
     if format == "jsonl":
         yield from _json_rows(lines)
     else:
-        yield from _csv_rows(lines)
+        yield from _csv_rows(lines, required)
 
 
 def _json_rows(lines: Iterable[str]) -> Iterator[tuple[int, Row | LineProblem]]:
@@ -153,7 +166,7 @@ def _json_rows(lines: Iterable[str]) -> Iterator[tuple[int, Row | LineProblem]]:
         yield number, {str(key).strip().lower(): value for key, value in data.items()}
 
 
-def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, Row | LineProblem]]:
+def _csv_rows(lines: Iterable[str], required: Sequence[str]) -> Iterator[tuple[int, Row | LineProblem]]:
     iterator = iter(lines)
     header_line = ""
     offset = -1  # lines skipped before the header
@@ -162,11 +175,28 @@ def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, Row | LineProblem]]:
         if header_line.strip():
             break
     header_line = header_line.lstrip("\ufeff")
+    if not header_line.strip():
+        return  # an empty file
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.reader(_chain(header_line, iterator), delimiter=delimiter)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
+        return
+    if required and not set(required) & set(header):
+        yield (
+            offset + 1,
+            LineProblem(
+                offset + 1,
+                None,
+                required[0],
+                "invalid_line",
+                Text(
+                    f"The header line names no {required[0]} column.",
+                    f"Rubrikraden saknar kolumnen {required[0]}.",
+                ),
+            ),
+        )
         return
     for row in reader:
         number = reader.line_num + offset

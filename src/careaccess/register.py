@@ -106,7 +106,7 @@ class FileRegister(StaticDirectory):
         residents: dict[PersonalIdentityNumber, Resident] = {}
         problems: list[LineProblem] = []
         first_line: dict[PersonalIdentityNumber, int] = {}
-        for number, row in read_rows(lines, format):
+        for number, row in read_rows(lines, format, required=("personnummer", "pnr")):
             if isinstance(row, LineProblem):
                 problems.append(row)
                 continue

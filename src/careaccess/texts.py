@@ -49,11 +49,13 @@ __all__ = [
     "CONFIRMATIONS",
     "ERRORS",
     "FAMILIES",
+    "INSTALL_COMMANDS",
     "REASONS",
     "ErrorText",
     "Language",
     "Text",
     "error_text",
+    "install_hint",
 ]
 
 #: The languages every text is written in.
@@ -480,6 +482,34 @@ def _catalogue() -> dict[str, ErrorText]:
 
 #: Every error code, in alphabetical order: its class and its text.
 ERRORS: Mapping[str, ErrorText] = MappingProxyType(_catalogue())
+
+
+#: The package that opens each kind of store URL, and the command that installs it
+#: from a careaccess checkout (run in the checkout's top directory).
+INSTALL_COMMANDS: Mapping[str, str] = MappingProxyType(
+    {
+        "sqlite": "python3 -m pip install ./backends/sql",
+        "postgresql": "python3 -m pip install './backends/sql[postgresql]'",
+        "postgres": "python3 -m pip install './backends/sql[postgresql]'",
+        "mysql": "python3 -m pip install './backends/sql[mysql]'",
+        "mariadb": "python3 -m pip install './backends/sql[mysql]'",
+        "redis": "python3 -m pip install ./backends/redis",
+        "rediss": "python3 -m pip install ./backends/redis",
+        "unix": "python3 -m pip install ./backends/redis",
+    }
+)
+
+
+def install_hint(url: str) -> Text | None:
+    """How to install the backend for a store URL's scheme from a checkout, or None if unknown."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    command = INSTALL_COMMANDS.get(scheme)
+    if command is None:
+        return None
+    return Text(
+        f"To install it from a careaccess checkout, run: {command}",
+        f"Installera det från en utcheckning av careaccess med: {command}",
+    )
 
 
 def error_text(code: str) -> ErrorText | None:

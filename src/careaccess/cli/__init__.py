@@ -1,0 +1,54 @@
+"""The ``careaccess`` command: a scripted demo and the local-administrator operations.
+
+Admin commands work directly on a store (``--store URL`` or ``CAREACCESS_STORE``) as
+the actor named by ``--actor`` (``CAREACCESS_ACTOR``), who is treated as administering
+the clinic the command acts on: the command line is an operator tool, and whoever can
+open the store can change it anyway. ``--directory FILE`` (``CAREACCESS_DIRECTORY``)
+adds a population register file (:class:`careaccess.register.FileRegister`).
+
+To run the commands on a store you already hold (tests, embedding), pass an
+:class:`Environment` as click's ``obj``, e.g.
+``cli.main(["list", "c1"], obj=Environment.sharing(access))``.
+
+Identity numbers are printed in full, as the manual shows them to the administrator,
+except in the event log listing, which shows them masked like every log (in text and
+``--json`` alike; ``events --full-numbers`` shows them).
+
+The package: :mod:`~careaccess.cli.app` (the root command, options, opening the store,
+printing), :mod:`~careaccess.cli.params` (parsing values), :mod:`~careaccess.cli.render`
+(text for people), :mod:`~careaccess.cli.commands` (clinics, case types, decisions,
+events, schema), :mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.importing` and
+:mod:`~careaccess.cli.demo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+# Importing the command modules registers their commands on the root group.
+from careaccess.cli import commands, importing, residents
+from careaccess.cli.app import DEFAULT_ACTOR, DEFAULT_STORE, Environment, cli
+from careaccess.cli.demo import DEMO_START, DemoClock, demo_residents, run_demo
+from careaccess.cli.params import parse_rule
+
+__all__ = [
+    "DEFAULT_ACTOR",
+    "DEFAULT_STORE",
+    "DEMO_START",
+    "DemoClock",
+    "Environment",
+    "cli",
+    "commands",
+    "demo_residents",
+    "importing",
+    "main",
+    "parse_rule",
+    "residents",
+    "run_demo",
+]
+
+
+def main(args: Sequence[str] | None = None, **extra: Any) -> None:
+    """The ``careaccess`` console script; *extra* goes to click's ``Command.main`` (e.g. ``obj``)."""
+    cli.main(args=list(args) if args is not None else None, prog_name="careaccess", **extra)
