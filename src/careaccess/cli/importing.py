@@ -211,7 +211,7 @@ def check_against_clinic(session: Session, clinic_id: str, parsed: Parsed) -> li
     return found
 
 
-def _show_progress(as_json: bool, stream: IO[str], count: int) -> bool:
+def shows_progress(as_json: bool, stream: IO[str], count: int) -> bool:
     """A progress bar only for people: not with --json, not into a file or pipe, not for short files."""
     return not as_json and count >= PROGRESS_FROM and stream.isatty()
 
@@ -268,7 +268,7 @@ def _write(session: Session, actor: Actor, clinic_id: str, records: Sequence[Rec
     imported = 0
     with contextlib.ExitStack() as stack:
         bar: ProgressBar[int] | None = None
-        if _show_progress(as_json, stream, len(records)):
+        if shows_progress(as_json, stream, len(records)):
             label = "Importing / Importerar"
             bar = stack.enter_context(click.progressbar(length=len(records), label=label, file=stream))
         for start in range(0, len(records), MAX_IMPORT):
