@@ -20,7 +20,7 @@ An admin UI reads its texts from here, as the ``careaccess`` command does::
     texts.ERRORS["version_mismatch"].text.sv
     texts.ERRORS["invalid_limit"].format(maximum=1000).en
 
-Texts with ``{placeholders}`` are :meth:`str.format` templates; :attr:`Text.fields`
+Texts with ``{placeholders}`` are ``str.format`` templates; :attr:`Text.fields`
 names what they need. No text ever contains an identity number.
 """
 
@@ -116,7 +116,7 @@ class ErrorText:
     text: Text
 
     def format(self, **values: object) -> Text:
-        """:attr:`text` with its placeholders filled in."""
+        """``text`` with its placeholders filled in."""
         return self.text.format(**values)
 
 
