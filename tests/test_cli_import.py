@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 import careaccess
 from careaccess import cli
-from careaccess.cli.importing import PROGRESS_FROM, shows_progress, parse_lines
+from careaccess.cli.importing import PROGRESS_FROM, parse_lines, shows_progress
 from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
 from careaccess.linefile import LineProblem
 

@@ -156,8 +156,9 @@ def test_mask_hides_the_last_four_characters(text: str) -> None:
     stripped = text.strip()
     assert masked.endswith("****")
     assert len(masked) <= max(len(stripped) + 1, 4)
-    if len(stripped) > 4:
-        assert masked[:-4].rstrip("-") == stripped[:-4].rstrip("-+")[: len(masked[:-4].rstrip("-"))]
+    prefix = masked[:-4]  # what is shown: the start of the text, perhaps with a '-' added
+    assert stripped.startswith(prefix) or (prefix.endswith("-") and stripped.startswith(prefix[:-1]))
+    assert len(stripped) - len(prefix.rstrip("-")) >= min(4, len(stripped))  # at least four characters hidden
     assert mask("191212121213") == mask("19121212-1213") == "19121212-****"
     assert mask("1212121213") == "121212-****"
     assert mask("121212+1213") == "121212+****"
