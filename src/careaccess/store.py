@@ -161,7 +161,7 @@ class CaseTypeRestricted:
 
     def conflict(self) -> Conflict:
         return Conflict(
-            "case_type_not_restricted",
+            "case_type_no_longer_restricted",
             "The case type no longer exists or is no longer restricted.",
             "Ärendetypen finns inte längre eller har inte längre begränsat urval.",
         )
@@ -239,7 +239,7 @@ class ImportBatch:
     writes all of it, or nothing and raises :class:`Conflict`, when any of these fails:
 
     - the clinic exists (``clinic_missing``);
-    - every grant's case type exists and is restricted (``case_type_not_restricted``);
+    - every grant's case type exists and is restricted (``case_type_no_longer_restricted``);
     - no record's key is already stored (``approval_exists`` / ``grant_exists``).
 
     ``records`` have distinct keys, all at ``clinic_id``; ``events[i]`` records
