@@ -16,8 +16,9 @@ except in the event log listing, which shows them masked like every log (in text
 
 The package: :mod:`~careaccess.cli.app` (the root command, options, opening the store,
 printing), :mod:`~careaccess.cli.params` (parsing values), :mod:`~careaccess.cli.render`
-(text for people), :mod:`~careaccess.cli.commands` (clinics, case types, decisions,
-events, schema), :mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.importing` and
+(text for people), :mod:`~careaccess.cli.clinics` (clinics and case types),
+:mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.decisions` (decisions and the
+event log), :mod:`~careaccess.cli.importing`, :mod:`~careaccess.cli.schema` and
 :mod:`~careaccess.cli.demo`.
 """
 
@@ -26,8 +27,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-# Importing the command modules registers their commands on the root group.
-from careaccess.cli import commands, importing, residents
+# Importing the command modules registers their commands on the root group, in this
+# order (the order of --help, which follows the manual).
+from careaccess.cli import clinics, residents, decisions, importing, schema  # isort: skip
 from careaccess.cli.app import DEFAULT_ACTOR, DEFAULT_STORE, Environment, cli
 from careaccess.cli.demo import DEMO_START, DemoClock, demo_residents, run_demo
 from careaccess.cli.params import parse_rule
@@ -39,13 +41,15 @@ __all__ = [
     "DemoClock",
     "Environment",
     "cli",
-    "commands",
+    "clinics",
+    "decisions",
     "demo_residents",
     "importing",
     "main",
     "parse_rule",
     "residents",
     "run_demo",
+    "schema",
 ]
 
 
