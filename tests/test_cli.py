@@ -673,12 +673,35 @@ def _admin_of(clinic: str) -> careaccess.Actor:
     return careaccess.Actor("test", frozenset({clinic}))
 
 
+def test_import_names_records_already_stored_and_writes_nothing(
+    run: Run, clinic: str, access: careaccess.CareAccess
+) -> None:
+    approvals, grants = _records(clinic, 5)
+    access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+    access.grant_case_type(_admin_of(clinic), clinic, grants[1].pnr, "lab")
+    before = access.events(limit=1000)
+    error = as_json(run("import", clinic, "-", "--json", input=_lines(*approvals, *grants), code=1))["error"]
+    assert error["code"] == "invalid_import_file"
+    assert "Line 4 (19600104-****), personnummer: The approval already exists." in error["message_en"]
+    assert "Line 7 (19600102-****), case_type: The granted case type already exists." in error["message_en"]
+    assert "Rad 4 (19600104-****), personnummer: Godkännandet finns redan." in error["message_sv"]
+    assert access.events(limit=1000) == before
+
+
 def test_import_stops_at_the_first_failing_batch(
     run: Run, clinic: str, access: careaccess.CareAccess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli.importing, "MAX_IMPORT", 2)
     approvals, _ = _records(clinic, 5)
-    access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+    checked = cli.importing.check_against_clinic
+
+    def check_then_race(*args: Any) -> Any:
+        found = checked(*args)
+        # Another administrator approves a resident of the file after the check.
+        access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+        return found
+
+    monkeypatch.setattr(cli.importing, "check_against_clinic", check_then_race)
     before = len(access.events(limit=1000))
     result = run("import", clinic, "-", input=_lines(*approvals), code=1)
     assert result.stdout == ""
@@ -686,12 +709,9 @@ def test_import_stops_at_the_first_failing_batch(
         "2 records were imported before this batch. / 2 poster importerades före den här omgången.\n"
     )
     assert "error [approval_exists]" in result.stderr
-    assert len(access.events(limit=1000)) == before + 2  # the first batch only
+    assert len(access.events(limit=1000)) == before + 3  # the concurrent approval and the first batch only
     listed = {r.pnr for r in access.list_residents(_admin_of(clinic), clinic).items}
     assert listed == {approvals[0].pnr, approvals[1].pnr, approvals[3].pnr}
-    # With --json, standard output holds only the error, as JSON.
-    again = run("import", clinic, "-", "--json", input=_lines(*approvals[2:]), code=1)
-    assert as_json(again)["error"]["code"] == "approval_exists"
 
 
 def test_import_refuses_a_bad_line_without_echoing_it(

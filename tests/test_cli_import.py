@@ -155,3 +155,13 @@ def test_a_long_import_writes_no_progress_into_captured_output(access: careacces
     result = run(access, "personnummer\n" + "\n".join(people) + "\n", "--format", "csv")
     assert result.stdout == f"{PROGRESS_FROM} records imported. / {PROGRESS_FROM} poster har importerats.\n"
     assert result.stderr == ""
+
+
+def test_records_already_stored_are_found_on_every_page_of_the_clinic(access: careaccess.CareAccess) -> None:
+    people = [pnr(f"19{50 + n // 300:02d}{1 + n // 28 % 12:02d}{1 + n % 28:02d}", "123") for n in range(1100)]
+    approvals = [careaccess.Approval("c1", PersonalIdentityNumber.from_digits(p), None, NOW, "old") for p in people]
+    access.import_residents(ADMIN, "c1", approvals, [])
+    text = f"personnummer\n{people[0]}\n{people[1099]}\n{TOLVAN}\n"
+    error = json.loads(run(access, text, "--json", "--format", "csv", code=1).stdout)["error"]
+    assert error["message_en"].count("The approval already exists.") == 2
+    assert "Line 3 (" in error["message_en"]

@@ -12,7 +12,8 @@ Two formats (chosen by ``--format``, else by the file's suffix, else by its firs
   ``--json`` prints them (a grant has a ``case_type_id``; ``clinic_id`` may be left out).
 
 Every line is read and checked first — its fields, duplicates anywhere in the file,
-and each grant's case type against the clinic — and every bad line is reported with
+each grant's case type against the clinic, and records the clinic already holds — and
+every bad line is reported with
 its line number, the identity number masked and the field that is wrong, in English
 and Swedish (error ``invalid_import_file``); then nothing is written. Only a clean file
 is written, in batches of up to ``MAX_IMPORT`` records through
@@ -59,7 +60,11 @@ Record = Approval | Grant
 
 
 class Parsed:
-    """The records of a file, each with its line number, and the problems found."""
+    """The records of a file, each with its line number, and the problems found.
+
+    ``lines[i]`` is the line of ``records[i]``, so a check that names a record by its
+    position in the list names its line.
+    """
 
     def __init__(self) -> None:
         self.records: list[Record] = []
@@ -196,18 +201,45 @@ def parse_lines(
     return parsed
 
 
-def check_against_clinic(session: Session, clinic_id: str, parsed: Parsed) -> list[LineProblem]:
-    """The lines whose grant names a case type the clinic lacks or that is open to all.
+_PAGE = 500  # residents per page when reading what the clinic already holds
 
-    The library checks these again when it writes; here they are found for every line
-    before anything is written, and named by line.
+
+def _stored_keys(session: Session, clinic_id: str) -> set[tuple[str, ...]]:
+    """The approvals and grants the clinic holds now, keyed as :func:`parse_lines` keys records."""
+    keys: set[tuple[str, ...]] = set()
+    actor = session.actor(clinic_id)
+    cursor = None
+    while True:
+        page = session.access.list_residents(actor, clinic_id, _PAGE, cursor)
+        for held in page.items:
+            if held.approval is not None:
+                keys.add((held.pnr.digits,))
+            keys.update((held.pnr.digits, grant.case_type_id) for grant in held.grants)
+        cursor = page.next_cursor
+        if cursor is None:
+            return keys
+
+
+def check_against_clinic(session: Session, clinic_id: str, parsed: Parsed) -> list[LineProblem]:
+    """The lines the clinic's stored state refuses: a grant of a case type the clinic lacks
+    or that is open to all, and a record the clinic already holds.
+
+    The library checks all of this again, atomically, when it writes; here it is found
+    for every line before anything is written, and named by line. Reads the clinic's
+    case types and its whole resident list (a page of 500 at a time).
     """
     restricted = {case_type.id: case_type.restricted for case_type in session.access.case_types(clinic_id)}
+    stored = _stored_keys(session, clinic_id)
     found = []
     for record, number in zip(parsed.records, parsed.lines, strict=True):
+        masked = record.pnr.masked()
         if isinstance(record, Grant) and not restricted.get(record.case_type_id, False):
             code = "case_type_not_restricted" if record.case_type_id in restricted else "unknown_case_type"
-            found.append(LineProblem(number, record.pnr.masked(), "case_type", code, ERRORS[code].text))
+            found.append(LineProblem(number, masked, "case_type", code, ERRORS[code].text))
+        elif isinstance(record, Approval) and (record.pnr.digits,) in stored:
+            found.append(LineProblem(number, masked, "personnummer", "approval_exists", ERRORS["approval_exists"].text))
+        elif isinstance(record, Grant) and (record.pnr.digits, record.case_type_id) in stored:
+            found.append(LineProblem(number, masked, "case_type", "grant_exists", ERRORS["grant_exists"].text))
     return found
 
 
@@ -231,8 +263,9 @@ def import_(session: Session, *, clinic_id: str, source: Any, file_format: str |
 
     CSV columns: personnummer, and optionally name, case_type and until (YYYY-MM-DD;
     empty: until further notice); a row without case_type is an approval. JSON Lines:
-    approvals and grants as --json prints them. Every line is checked first and every
-    bad line reported (line, masked number, field); then nothing is written. A clean
+    approvals and grants as --json prints them. Every line is checked first (fields,
+    duplicates, case types, records already stored) and every bad line reported (line,
+    masked number, field); then nothing is written. A clean
     file is written in batches of up to MAX_IMPORT, each all or nothing; if a batch
     fails, a note on standard error says how many records went in before it.
     """
