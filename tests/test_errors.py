@@ -219,6 +219,7 @@ def test_a_code_alone_takes_the_catalogues_texts_and_values() -> None:
     assert error.message_sv == "limit måste vara ett heltal från 1 till 1000."
     assert NotFound().message_sv == texts.ERRORS["not_found"].text.sv
     assert Conflict("grant_exists").message_sv == "Den utdelade ärendetypen finns redan."
+    assert NotFound(code="unknown_clinic").message_sv == "Mottagningen finns inte."  # keywords still work
     # A placeholder nobody filled in stays visible instead of failing while raising.
     assert InvalidRequest("invalid_limit").message_en.endswith("from 1 to {maximum}.")
     # A code outside the catalogue keeps the old behaviour: the code is the message.

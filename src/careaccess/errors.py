@@ -123,4 +123,5 @@ def from_code(code: str, **values: object) -> CareAccessError:
     from careaccess.texts import ERRORS  # noqa: PLC0415 - texts imports this module
 
     entry = ERRORS[code]
-    return entry.error(code, "", "", **values)
+    text = entry.format(**values)
+    return entry.error(code, text.en, text.sv)
