@@ -261,6 +261,14 @@ def test_texts_is_reachable_from_the_package() -> None:
     assert careaccess.texts is texts
 
 
+def test_a_text_unpacks_to_english_then_swedish_as_the_command_lines_tables_did() -> None:
+    from careaccess import cli
+
+    english, swedish = cli.CONFIRMATIONS[Action.CASE_TYPE_GRANTED]
+    assert (english, swedish) == ("The case type has been granted.", "Ärendetypen har delats ut.")
+    assert cli.REASONS is texts.REASONS
+
+
 # -- docs/errors.md --------------------------------------------------------------------
 
 ERRORS_PAGE = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ names what they need. No text ever contains an identity number.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Literal
 
@@ -81,6 +81,11 @@ class Text:
 
     def __str__(self) -> str:
         return f"{self.en} / {self.sv}"
+
+    def __iter__(self) -> Iterator[str]:
+        """English, then Swedish: ``english, swedish = text``."""
+        yield self.en
+        yield self.sv
 
     def get(self, language: Language) -> str:
         """The text in *language* (``"en"`` or ``"sv"``)."""

@@ -33,11 +33,14 @@ from careaccess.cli import clinics, residents, decisions, importing, schema  # i
 from careaccess.cli.app import DEFAULT_ACTOR, DEFAULT_STORE, Environment, cli
 from careaccess.cli.demo import DEMO_START, DemoClock, demo_residents, run_demo
 from careaccess.cli.params import parse_rule
+from careaccess.texts import CONFIRMATIONS, REASONS  # importable from here as before; careaccess.texts holds them
 
 __all__ = [
+    "CONFIRMATIONS",
     "DEFAULT_ACTOR",
     "DEFAULT_STORE",
     "DEMO_START",
+    "REASONS",
     "DemoClock",
     "Environment",
     "cli",
