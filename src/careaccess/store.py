@@ -239,7 +239,7 @@ class ImportBatch:
     writes all of it, or nothing and raises :class:`Conflict`, when any of these fails:
 
     - the clinic exists (``clinic_missing``);
-    - every grant's case type exists and is restricted (``case_type_no_longer_restricted``);
+    - every grant's case type exists and is restricted (``case_type_not_restricted``);
     - no record's key is already stored (``approval_exists`` / ``grant_exists``).
 
     ``records`` have distinct keys, all at ``clinic_id``; ``events[i]`` records

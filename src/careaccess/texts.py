@@ -234,6 +234,10 @@ _INVALID_REQUEST = _texts(
             "One change may write at most {maximum} records.",
             "En ändring får skriva högst {maximum} poster.",
         ),
+        "changeset_without_event": (
+            "A change must record at least one event.",
+            "En ändring måste ge minst en händelse.",
+        ),
         "changeset_spans_clinics": (
             "Every record a change writes must belong to the change's clinic.",
             "Alla poster som en ändring skriver måste höra till ändringens mottagning.",
