@@ -165,3 +165,9 @@ def test_records_already_stored_are_found_on_every_page_of_the_clinic(access: ca
     error = json.loads(run(access, text, "--json", "--format", "csv", code=1).stdout)["error"]
     assert error["message_en"].count("The approval already exists.") == 2
     assert "Line 3 (" in error["message_en"]
+
+
+def test_a_field_the_models_refuse_is_a_line_problem(access: careaccess.CareAccess) -> None:
+    text = f"personnummer,case_type\n{TOLVAN},{'x' * 201}\n"
+    error = json.loads(run(access, text, "--json", "--format", "csv", code=1).stdout)["error"]
+    assert "Line 2 (19121212-****), case_type: " in error["message_en"]

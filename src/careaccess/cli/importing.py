@@ -92,7 +92,9 @@ def _date(text: str, number: int, masked: str) -> dt.date | LineProblem | None:
         )
 
 
-def _csv_record(row: Row, number: int, clinic_id: str, actor_id: str, now: dt.datetime, today: dt.date) -> Any:
+def _csv_record(
+    row: Row, number: int, clinic_id: str, actor_id: str, now: dt.datetime, today: dt.date
+) -> Record | LineProblem:
     pnr = parse_pnr(row, number, today=today)
     if isinstance(pnr, LineProblem):
         return pnr
@@ -112,10 +114,15 @@ def _csv_record(row: Row, number: int, clinic_id: str, actor_id: str, now: dt.da
                 "An approval has no end date; give a case type to grant, or leave the end date empty.",
                 "Ett godkännande har inget slutdatum; ange en ärendetyp att dela ut, eller lämna slutdatumet tomt.",
             )
-        return Approval(clinic_id, pnr, name, now, actor_id)
-    if until is not None and until < today:
+    elif until is not None and until < today:
         return problem(number, masked, "until", InvalidRequest("end_date_in_past"))
-    return Grant(clinic_id, pnr, case_type, until, 1, now, actor_id, now, name)
+    try:
+        if not case_type:
+            return Approval(clinic_id, pnr, name, now, actor_id)
+        return Grant(clinic_id, pnr, case_type, until, 1, now, actor_id, now, name)
+    except CareAccessError as error:  # a field the models refuse, e.g. an over-long case type id
+        field = "name" if "name" in error.code else "case_type" if case_type else None
+        return problem(number, masked, field, error)
 
 
 _CATTRS_MESSAGE = re.compile(r"^(?P<what>.*?) @ \$\.(?P<field>\w+)")
