@@ -42,11 +42,13 @@ nitpick_ignore = [
     ("py:class", "cattrs.converters.Converter"),
     ("py:class", "collections.abc.Callable"),
     ("py:class", "collections.abc.Iterable"),
+    ("py:class", "collections.abc.Iterator"),
     ("py:class", "collections.abc.Mapping"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "datetime.date"),
     ("py:class", "datetime.datetime"),
     ("py:class", "enum.StrEnum"),
+    ("py:class", "pathlib.Path"),
     ("py:class", "pluggy._manager.PluginManager"),
     ("py:class", "PluginManager"),  # pluggy's, as hookspecs.py's docstrings name it
     ("py:meth", "PluginManager.add_hookspecs"),

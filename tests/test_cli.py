@@ -519,7 +519,11 @@ def test_events(run: Run, clinic: str) -> None:
     assert text[3].endswith("resident=19121212-****")
     assert "1212-1212" not in "\n".join(text)
     data = as_json(run("events", "--json"))
-    assert data[3]["pnr"] == "191212121212"  # machines get the canonical digits
+    assert data[3]["pnr"] == "19121212-****"  # the same masking as the text listing
+    assert "1212-1212" not in json.dumps(data)
+    full = run("events", "--full-numbers").stdout.splitlines()
+    assert full[3].endswith("resident=19121212-1212")
+    assert as_json(run("events", "--json", "--full-numbers"))[3]["pnr"] == "191212121212"
     after = as_json(run("events", "--after", data[1]["id"], "--limit", "2", "--json"))
     assert [e["id"] for e in after] == [data[2]["id"], data[3]["id"]]
     only_c2 = as_json(run("events", "--clinic", "c2", "--json"))
@@ -567,12 +571,42 @@ def test_without_injection_each_command_opens_its_own_store() -> None:
     assert "unknown_clinic" in shown.stderr
 
 
-def test_the_default_store_needs_the_sql_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_store_needs_the_sql_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CAREACCESS_DISABLE_PLUGINS", "*")  # as if careaccess-sql were not installed
-    result = CliRunner().invoke(cli.cli, ["list", "c1"], env={"CAREACCESS_STORE": None})
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli.cli, ["clinic", "put", "c1", "--name", "VC"], env={"CAREACCESS_STORE": None})
+    assert not Path("careaccess.db").exists()
     assert result.exit_code == 1
     assert result.stderr.startswith("error [unknown_store_scheme]: ")
-    assert "careaccess-sql" in result.stderr
+    # The hint is a command that works in a careaccess checkout.
+    assert "run: python3 -m pip install ./backends/sql" in result.stderr
+    upgrade = runner.invoke(cli.cli, ["db", "upgrade", "--store", "redis://localhost/0"])
+    assert "python3 -m pip install ./backends/redis" in upgrade.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "c1"],
+        ["show", "c1", TOLVAN],
+        ["clinic", "show", "c1"],
+        ["case-type", "list", "c1"],
+        ["decide", TOLVAN, "c1", "t1"],
+        ["events"],
+    ],
+)
+def test_read_only_commands_create_no_store(args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli.cli, args, env={"CAREACCESS_STORE": None})
+    assert not Path("careaccess.db").exists()
+    as_data = runner.invoke(cli.cli, [*args, "--json"], env={"CAREACCESS_STORE": "sqlite:///data/ca.db"})
+    assert list(tmp_path.iterdir()) == []
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error [store_not_found]: There is no store at sqlite:///careaccess.db; ")
+    assert "careaccess db upgrade --store sqlite:///careaccess.db" in result.stderr
+    assert as_json(as_data)["error"]["code"] == "store_not_found"
 
 
 def test_main_is_the_console_entry_point(access: careaccess.CareAccess, capsys: pytest.CaptureFixture[str]) -> None:
@@ -639,12 +673,35 @@ def _admin_of(clinic: str) -> careaccess.Actor:
     return careaccess.Actor("test", frozenset({clinic}))
 
 
+def test_import_names_records_already_stored_and_writes_nothing(
+    run: Run, clinic: str, access: careaccess.CareAccess
+) -> None:
+    approvals, grants = _records(clinic, 5)
+    access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+    access.grant_case_type(_admin_of(clinic), clinic, grants[1].pnr, "lab")
+    before = access.events(limit=1000)
+    error = as_json(run("import", clinic, "-", "--json", input=_lines(*approvals, *grants), code=1))["error"]
+    assert error["code"] == "invalid_import_file"
+    assert "Line 4 (19600104-****), personnummer: The approval already exists." in error["message_en"]
+    assert "Line 7 (19600102-****), case_type: The granted case type already exists." in error["message_en"]
+    assert "Rad 4 (19600104-****), personnummer: Godkännandet finns redan." in error["message_sv"]
+    assert access.events(limit=1000) == before
+
+
 def test_import_stops_at_the_first_failing_batch(
     run: Run, clinic: str, access: careaccess.CareAccess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "MAX_IMPORT", 2)
+    monkeypatch.setattr(cli.importing, "MAX_IMPORT", 2)
     approvals, _ = _records(clinic, 5)
-    access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+    checked = cli.importing.check_against_clinic
+
+    def check_then_race(*args: Any) -> Any:
+        found = checked(*args)
+        # Another administrator approves a resident of the file after the check.
+        access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
+        return found
+
+    monkeypatch.setattr(cli.importing, "check_against_clinic", check_then_race)
     before = len(access.events(limit=1000))
     result = run("import", clinic, "-", input=_lines(*approvals), code=1)
     assert result.stdout == ""
@@ -652,12 +709,9 @@ def test_import_stops_at_the_first_failing_batch(
         "2 records were imported before this batch. / 2 poster importerades före den här omgången.\n"
     )
     assert "error [approval_exists]" in result.stderr
-    assert len(access.events(limit=1000)) == before + 2  # the first batch only
+    assert len(access.events(limit=1000)) == before + 3  # the concurrent approval and the first batch only
     listed = {r.pnr for r in access.list_residents(_admin_of(clinic), clinic).items}
     assert listed == {approvals[0].pnr, approvals[1].pnr, approvals[3].pnr}
-    # With --json, standard output holds only the error, as JSON.
-    again = run("import", clinic, "-", "--json", input=_lines(*approvals[2:]), code=1)
-    assert as_json(again)["error"]["code"] == "approval_exists"
 
 
 def test_import_refuses_a_bad_line_without_echoing_it(
@@ -667,15 +721,17 @@ def test_import_refuses_a_bad_line_without_echoing_it(
     before = access.events(limit=1000)
     broken = _lines(approvals[0]) + '{"pnr": "196001021239", "name": 5}\n'
     error = as_json(run("import", clinic, "-", "--json", input=broken, code=1))["error"]
-    assert error["code"] == "invalid_import_line"
-    assert "Line 2" in error["message_en"]
+    assert error["code"] == "invalid_import_file"
+    assert "Line 2 (19600102-****), pnr: " in error["message_en"]
+    assert "Rad 2 (19600102-****), pnr: " in error["message_sv"]
     assert "1239" not in json.dumps(error)
     assert access.events(limit=1000) == before  # the bad line is found before anything is written
     # ... even when it comes after a whole batch's worth of good lines.
-    monkeypatch.setattr(cli, "MAX_IMPORT", 1)
+    monkeypatch.setattr(cli.importing, "MAX_IMPORT", 1)
     late = _lines(*approvals) + '{"pnr": "1"}\n'
-    assert as_json(run("import", clinic, "-", "--json", input=late, code=1))["error"]["code"] == "invalid_import_line"
+    late_error = as_json(run("import", clinic, "-", "--json", input=late, code=1))["error"]
+    assert (late_error["code"], late_error["message_en"].count("Line ")) == ("invalid_import_file", 1)
+    assert "Line 3 (****), pnr: " in late_error["message_en"]
     assert access.events(limit=1000) == before
-    assert as_json(run("import", clinic, "-", "--json", input="[1]\n", code=1))["error"]["code"] == (
-        "invalid_import_line"
-    )
+    shape = as_json(run("import", clinic, "-", "--json", input="[1]\n", code=1))["error"]
+    assert "Line 1: A line must be one JSON object." in shape["message_en"]

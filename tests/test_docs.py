@@ -89,7 +89,7 @@ def test_the_quickstart_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Posten finns redan." in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("page", ["hooks.md", "cli.md"])
+@pytest.mark.parametrize("page", ["hooks.md", "cli.md", "register.md", "errors.md"])
 def test_the_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
     blocks = python_blocks(page)
     assert blocks

@@ -222,7 +222,7 @@ def test_a_racing_revoke_is_not_found() -> None:
 def listed(access: CareAccess) -> list[str]:
     people = [make_pnr(f"19{50 + i:02d}0101", 100 + i) for i in range(6)]
     for person in people:
-        access.approve_resident(ADMIN, "c1", person, name=f"Sven {person.birth_date.year}")
+        access.approve_resident(ADMIN, "c1", person, name=f"Sven {person.birth_year}")
     return [p.digits for p in people]
 
 

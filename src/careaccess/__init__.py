@@ -6,6 +6,7 @@ table and the plugin hooks.
 
 from __future__ import annotations
 
+from careaccess import texts as texts  # the module, reachable as careaccess.texts
 from careaccess.bulk import BulkResult
 from careaccess.directory import StaticDirectory
 from careaccess.errors import (

@@ -245,6 +245,14 @@ def test_cli_db_upgrade_then_demo(database: str, tmp_path: Path) -> None:
 
 def test_cli_default_store_is_created_in_the_working_directory(tmp_path: Path) -> None:
     cli = str(Path(sys.executable).with_name("careaccess"))
+    missing = subprocess.run([cli, "events"], check=False, capture_output=True, text=True, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error [store_not_found]: ")
+    assert not (tmp_path / "careaccess.db").exists()  # a command that only reads creates nothing
+    saved = subprocess.run(
+        [cli, "clinic", "put", "c1", "--name", "VC"], check=False, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert saved.returncode == 0, saved.stderr
+    assert (tmp_path / "careaccess.db").is_file()
     shown = subprocess.run([cli, "events"], check=False, capture_output=True, text=True, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert (tmp_path / "careaccess.db").is_file()
