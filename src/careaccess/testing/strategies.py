@@ -45,8 +45,8 @@ from careaccess.models import (
     ResidentAccess,
     ServiceArea,
 )
-from careaccess.serialization import converter
 from careaccess.names import normalize
+from careaccess.serialization import converter
 from careaccess.testing.world import WORLD_TIMEZONE, GrantState, World
 
 __all__ = [
