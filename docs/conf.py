@@ -40,6 +40,7 @@ nitpicky = True
 # pluggy's and cattrs' types in signatures cannot resolve: ignore exactly those.
 nitpick_ignore = [
     ("py:class", "cattrs.converters.Converter"),
+    ("py:class", "collections.abc.Awaitable"),
     ("py:class", "collections.abc.Callable"),
     ("py:class", "collections.abc.Iterable"),
     ("py:class", "collections.abc.Iterator"),
@@ -54,6 +55,9 @@ nitpick_ignore = [
     ("py:meth", "PluginManager.add_hookspecs"),
     ("py:meth", "PluginManager.register"),
     ("py:class", "zoneinfo.ZoneInfo"),
+    ("py:meth", "str.casefold"),
+    ("py:meth", "str.isprintable"),
+    ("py:attr", "datetime.date.max"),
     ("py:obj", "careaccess.models.T"),  # the type variable of Page[T]
 ]
 

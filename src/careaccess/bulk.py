@@ -63,11 +63,7 @@ class BulkResult:
 def check_bulk_size(count: int) -> None:
     """:raises InvalidRequest: ``bulk_too_large`` above :data:`~careaccess.store.MAX_BULK` items."""
     if count > MAX_BULK:
-        raise InvalidRequest(
-            "bulk_too_large",
-            f"Select at most {MAX_BULK} residents at a time.",
-            f"Markera högst {MAX_BULK} invånare åt gången.",
-        )
+        raise InvalidRequest("bulk_too_large", maximum=MAX_BULK)
 
 
 def _require_clinic(facts: Iterable[DecisionFacts]) -> None:

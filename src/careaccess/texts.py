@@ -230,6 +230,10 @@ _INVALID_REQUEST = _texts(
             "Ask for at most {maximum} decisions in one call.",
             "Fråga om högst {maximum} beslut i ett anrop.",
         ),
+        "bulk_too_large": (
+            "Select at most {maximum} residents at a time.",
+            "Markera högst {maximum} invånare åt gången.",
+        ),
         "changeset_too_large": (
             "One change may write at most {maximum} records.",
             "En ändring får skriva högst {maximum} poster.",

@@ -66,7 +66,7 @@ class AsyncHooks:
     """The hook calls of :class:`~careaccess.aio.AsyncCareAccess`.
 
     Store opening, authorization and store upgrades stay synchronous (they are pure
-    or run once) and go through :attr:`sync`, the same :class:`~careaccess.plugins.Hooks`
+    or run once) and go through ``sync``, the same :class:`~careaccess.plugins.Hooks`
     the synchronous service uses.
     """
 

@@ -9,7 +9,7 @@
   or any third-party store) in a worker thread of its own bounded pool.
 - :class:`BlockingStore` turns an :class:`AsyncStore` back into a synchronous
   :class:`~careaccess.store.Store`, driving it on an event loop in a thread of its own,
-  so the one conformance suite (:class:`careaccess.testing.StoreConformance`) holds
+  so the one conformance suite (``careaccess.testing.conformance.StoreConformance``) holds
   both flavours to the same promises.
 
 .. versionadded:: 0.2
@@ -37,7 +37,7 @@ class AsyncStore(Protocol):
 
     Every method may raise :class:`~careaccess.errors.StoreUnavailable`. A change is
     applied whole or not at all also when the awaiting task is cancelled: once
-    :meth:`apply` has sent a changeset, the store finishes or abandons it atomically.
+    :meth:`~AsyncStore.apply` has sent a changeset, the store finishes or abandons it atomically.
     """
 
     async def load_facts(self, request: FactsRequest) -> DecisionFacts:
@@ -133,7 +133,7 @@ class ThreadedStore:
     threads come from a pool of its own (``max_workers``, default 8), so a slow store
     never takes the event loop's default executor from the rest of the service.
 
-    A task cancelled while :meth:`apply` runs does not stop the worker: the changeset
+    A task cancelled while ``apply`` runs does not stop the worker: the changeset
     commits or fails whole in its thread, as it would have without the cancellation.
     """
 
