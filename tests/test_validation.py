@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from careaccess import (
@@ -260,6 +260,7 @@ def test_another_service_on_the_same_store_reads_the_cursor(access: CareAccess, 
     assert [r.pnr.digits for r in other.list_residents(ADMIN, "c1", limit=3, cursor=cursor).items] == listed[3:]
 
 
+@settings(deadline=None)  # each example builds a service: slow on a loaded machine
 @given(st.data())
 def test_any_altered_cursor_is_invalid(data: st.DataObject) -> None:
     access = connect(clock=FrozenClock(NOW))
@@ -277,6 +278,7 @@ def test_any_altered_cursor_is_invalid(data: st.DataObject) -> None:
     assert raised.value.code == "invalid_cursor"
 
 
+@settings(deadline=None)
 @given(st.one_of(st.text(max_size=40), st.binary(max_size=40), st.integers()))
 def test_forged_cursors_are_invalid(forged: Any) -> None:
     access = connect(clock=FrozenClock(NOW))

@@ -59,7 +59,7 @@ def aware(at: object, name: str) -> dt.datetime:
 def local_date(at: dt.datetime, zone: ZoneInfo) -> dt.date:
     """The date of the aware moment *at* in *zone*.
 
-    A moment whose local date lies past :attr:`datetime.date.max` (the last hours of
+    A moment whose local date lies past ``date.max`` (the last hours of
     year 9999 east of UTC) gives ``date.max``, one before ``date.min`` gives
     ``date.min``: never ``OverflowError``.
     """

@@ -37,7 +37,6 @@ def decide(
     zone: ZoneInfo,
     residence: Residence | None,
     residence_of: Callable[[PersonalIdentityNumber], Residence | None],
-    *,
     day: dt.date | None = None,
     local_date: Callable[[dt.datetime], dt.date] | None = None,
 ) -> Decision:

@@ -34,7 +34,7 @@ from careaccess.models import (
 )
 from careaccess.plugins import Hooks
 from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery, Store
-from careaccess.validation import MAX_DECIDE_MANY, check_id, check_search, is_id
+from careaccess.validation import KNOWN_IDS, MAX_DECIDE_MANY, check_id, check_search, is_id
 
 __all__ = ["VIEW", "PnrLike", "Reads"]
 
@@ -61,6 +61,7 @@ class Reads:
         self.timezone = timezone
         self._clock = clock
         self._dates = LocalDates(timezone)
+        self._local_date = self._dates.of  # bound once: decide passes it on every call
         self._cursors: Cursors | None = None  # made on first use: the key is a store read
 
     def __repr__(self) -> str:
@@ -242,7 +243,13 @@ class Reads:
         else:
             day = self._dates.of(moment)
             person = as_pnr(pnr, today=day)
-        if is_id(clinic_id) and is_id(case_type_id):
+        # is_id(clinic_id) and is_id(case_type_id), the known ids inlined: this is the hot path.
+        if (
+            type(clinic_id) is str
+            and type(case_type_id) is str
+            and clinic_id in KNOWN_IDS
+            and case_type_id in KNOWN_IDS
+        ) or (is_id(clinic_id) and is_id(case_type_id)):
             facts = self.store.load_facts(_new_tuple(FactsRequest, (person.digits, clinic_id, case_type_id, person)))
         else:
             facts = self._facts_of_malformed(clinic_id)
@@ -255,8 +262,8 @@ class Reads:
             self.timezone,
             residence,
             self.residence_of,
-            day=day,
-            local_date=self._dates.of,
+            day,
+            self._local_date,
         )
 
     def decide_many(

@@ -8,7 +8,7 @@ same clear :class:`~careaccess.errors.InvalidRequest` on every store:
 input                     accepted
 ========================  ==========================================================
 ids (clinic, case type,   ``str`` of 1 to :data:`MAX_ID_LENGTH` characters, all
-actor, event cursor)      printable (:meth:`str.isprintable`: no control, format,
+actor, event cursor)      printable (``str.isprintable()``: no control, format,
                           surrogate, private-use or unassigned character, no
                           separator but the ASCII space), no surrounding spaces
 names (residents,         ``str`` of 1 to :data:`MAX_NAME_LENGTH` characters, no
@@ -32,6 +32,7 @@ from typing import Final, TypeGuard
 from careaccess.errors import InvalidRequest
 
 __all__ = [
+    "KNOWN_IDS",
     "MAX_DECIDE_MANY",
     "MAX_ID_LENGTH",
     "MAX_NAME_LENGTH",
@@ -54,9 +55,25 @@ MAX_DECIDE_MANY: Final = 5000
 _UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+#: Ids already found acceptable (at most :data:`_KNOWN_IDS_MAX` of them, each at most
+#: :data:`MAX_ID_LENGTH` characters): decisions ask about the same few clinics and case
+#: types again and again, and ``str in set`` is the cheapest check there is. Read it as
+#: ``type(x) is str and x in KNOWN_IDS`` (an unhashable value must not reach ``in``).
+KNOWN_IDS: set[str] = set()
+_KNOWN_IDS_MAX = 4096
+
+
 def is_id(value: object) -> TypeGuard[str]:
-    """Whether *value* is an id careaccess accepts (see the module docs). Fast: no regex."""
-    return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable() and value == value.strip()
+    """Whether *value* is an id careaccess accepts (see the module docs)."""
+    if type(value) is not str:
+        return False
+    if value in KNOWN_IDS:
+        return True
+    if 0 < len(value) <= MAX_ID_LENGTH and value.isprintable() and value == value.strip():
+        if len(KNOWN_IDS) < _KNOWN_IDS_MAX:
+            KNOWN_IDS.add(value)
+        return True
+    return False
 
 
 def check_id(value: object, field: str) -> str:
