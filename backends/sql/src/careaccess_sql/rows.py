@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
+import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,9 +55,21 @@ def iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+@functools.cache
+def _separators() -> re.Pattern[str]:
+    dashes = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Pd")
+    return re.compile(f"[\\s\u2212{re.escape(dashes)}]+")
+
+
 def fold(name: str | None) -> str | None:
-    """The form of a name that searches compare with (None stays None)."""
-    return None if name is None else name.casefold()
+    """The form of a name that searches compare with (None stays None).
+
+    NFC, casefold, NFC again; every run of whitespace and dashes one space; stripped.
+    """
+    if name is None:
+        return None
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+    return _separators().sub(" ", folded).strip()
 
 
 def like_pattern(text: str, *, anywhere: bool) -> str:

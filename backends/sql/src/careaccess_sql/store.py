@@ -29,7 +29,7 @@ from careaccess_sql import migrate
 from careaccess_sql.driverquery import DriverQuery
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
-from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, like_pattern, residents_of
+from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, fold, like_pattern, residents_of
 from careaccess_sql.schema import Tables, make_tables
 from careaccess_sql.statements import Statements
 from careaccess_sql.transactions import Runner
@@ -63,6 +63,7 @@ class SqlStore:
         self._serial: contextlib.AbstractContextManager[object] = (
             threading.RLock() if options.is_memory else contextlib.nullcontext()
         )
+        self._cursor_key: bytes | None = None
         self._statements = Statements(self.tables, self.flavour, self._writer.dialect)
         self._runner = Runner(self._reader, self._writer, self._serial)
         self._writes = Writer(self._statements)
@@ -112,6 +113,16 @@ class SqlStore:
             if self.options.schema is not None:
                 connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.options.schema}"'))
             return migrate.upgrade(connection, self.options.prefix, revision)
+
+    def downgrade(self, revision: str) -> tuple[str | None, str | None]:
+        """Migrate the schema back to *revision*; returns the (from, to) revisions."""
+        with (
+            self._runner.guard(),
+            migrate.exclusive(self._reader, self.options.prefix),
+            self._writer.connect() as connection,
+            connection.begin(),
+        ):
+            return migrate.downgrade(connection, self.options.prefix, revision)
 
     def close(self) -> None:
         """Release every pooled connection (an in-memory database is gone afterwards)."""
@@ -184,7 +195,7 @@ class SqlStore:
         if query.digits_prefix is not None:
             params["prefix_pattern"] = like_pattern(query.digits_prefix, anywhere=False)
         if query.name_contains is not None:
-            params["name_pattern"] = like_pattern(query.name_contains.casefold(), anywhere=True)
+            params["name_pattern"] = like_pattern(fold(query.name_contains) or "", anywhere=True)
         rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
         return residents_of(query.clinic_id, rows)
 
@@ -207,6 +218,24 @@ class SqlStore:
             params["clinic_id"] = clinic_id
         rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
         return [event_of(row) for row in rows]
+
+    def cursor_key(self) -> bytes:
+        """The store's 32 random bytes for opaque cursors: made once by the schema migration,
+        the same for every process sharing the database, never changing."""
+        if self._cursor_key is None:
+            self._cursor_key = self._runner.read(self._read_cursor_key)
+        return self._cursor_key
+
+    def _read_cursor_key(self, connection: sa.Connection) -> bytes:
+        meta = self.tables.meta
+        value = connection.execute(sa.select(meta.c.value).where(meta.c.name == "cursor_key")).scalar_one_or_none()
+        if value is None:  # pragma: no cover - the migration makes it; only a hand-edited database lacks it
+            raise migrate.SchemaMismatch(
+                "schema_out_of_date",
+                "The careaccess schema has no cursor key; run `careaccess db upgrade` again.",
+                "careaccess-schemat saknar markörnyckel; kör `careaccess db upgrade` igen.",
+            )
+        return bytes(value)
 
     # -- writes ------------------------------------------------------------------------
 
