@@ -30,7 +30,13 @@ import functools
 
 from attrs import frozen
 
-__all__ = ["ClinicKeys", "KeySchema", "glob_prefix", "hash_tag"]
+__all__ = ["CACHED_ID_CHARS", "ClinicKeys", "KeySchema", "glob_prefix", "hash_tag"]
+
+#: Clinic ids up to this many characters have their key names cached (1,024 clinics per
+#: schema, least recently used first out): at most about 1,024 x 8 x (prefix + 80)
+#: characters. Longer ids (never a real clinic's) are computed on every call, so no
+#: input can make the cache hold more.
+CACHED_ID_CHARS = 80
 
 
 def hash_tag(clinic_id: str) -> str:
@@ -65,9 +71,15 @@ class KeySchema:
             raise ValueError("the key prefix must not contain '{' or '}' (they would change the hash slot)")
         self.prefix = prefix
         self.clinics = prefix + "clinics"
-        self.of = functools.lru_cache(maxsize=4096)(self._of)
+        self._cached = functools.lru_cache(maxsize=1024)(self._build)
 
-    def _of(self, clinic_id: str) -> ClinicKeys:
+    def of(self, clinic_id: str) -> ClinicKeys:
+        """The keys of *clinic_id* (cached for ids up to :data:`CACHED_ID_CHARS` characters)."""
+        if len(clinic_id) <= CACHED_ID_CHARS:
+            return self._cached(clinic_id)
+        return self._build(clinic_id)
+
+    def _build(self, clinic_id: str) -> ClinicKeys:
         base = f"{self.prefix}{{{hash_tag(clinic_id)}}}:"
         return ClinicKeys(
             base=base,
