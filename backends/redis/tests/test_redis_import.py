@@ -128,7 +128,7 @@ def test_a_repeated_call_is_applied_once(any_store: RedisStore) -> None:
     approvals, grants = _records("c1", _people(20), 5)
     batch = _batch("c1", [*approvals, *grants])
     keys = any_store.keys.of("c1")
-    plan = ImportPlan(batch, keys)
+    plan = ImportPlan(batch, keys, keys.floor)
     plan.key_names[5] = keys.replay_prefix + "fixed-token"
     events = "\n".join(["{}"] * len(batch.events))
     length = _stream_length(any_store, "c1")

@@ -11,13 +11,17 @@ key                                    type      holds
 ``careaccess:{vc-ost}:r:<12 digits>``  hash      ``a`` -> approval, ``g:<case type id>`` -> grant
 ``careaccess:{vc-ost}:residents``      zset      identity numbers of listed residents (score 0)
 ``careaccess:{vc-ost}:events``         stream    the clinic's events, ids ``<µs>-<seq>``
+``careaccess:{vc-ost}:floor``          string    least stamp (µs) of the clinic's next event
 ``careaccess:{vc-ost}:replay:<token>`` string    event id of an applied changeset (expires)
 ``careaccess:clinics``                 set       ids of clinics that have events (feed index)
+``careaccess:floor{careaccess:clinics}`` string  least stamp (µs) of a new clinic's first event
 =====================================  ========  ==============================================
 
 A changeset or a decision touches keys of one clinic only, so they all hash to one slot
 and one Lua script can check and write them atomically on Redis Cluster. Only the feed
-index lies elsewhere; it is written before a clinic's first event.
+index and its floor lie elsewhere (the floor's hash tag puts it in the index's slot);
+the index is written before a clinic's first event. The floors are raised by readers of
+the cross-clinic feed (see :mod:`careaccess_redis.feed`).
 
 Every key of a clinic is its :attr:`ClinicKeys.base` followed by a fixed suffix; the
 batch facts script (``lua.FACTS_MANY``) is given only the base and appends ``clinic``,
@@ -56,6 +60,7 @@ class ClinicKeys:
     uses: str
     residents: str
     events: str
+    floor: str
     resident_prefix: str  # followed by 12 digits
     replay_prefix: str  # followed by a changeset token
 
@@ -71,6 +76,7 @@ class KeySchema:
             raise ValueError("the key prefix must not contain '{' or '}' (they would change the hash slot)")
         self.prefix = prefix
         self.clinics = prefix + "clinics"
+        self.floor = f"{prefix}floor{{{self.clinics}}}"  # in the slot of the index (hash tag)
         self._cached = functools.lru_cache(maxsize=1024)(self._build)
 
     def of(self, clinic_id: str) -> ClinicKeys:
@@ -88,6 +94,7 @@ class KeySchema:
             uses=base + "uses",
             residents=base + "residents",
             events=base + "events",
+            floor=base + "floor",
             resident_prefix=base + "r:",
             replay_prefix=base + "replay:",
         )

@@ -99,14 +99,16 @@ def field_of(key: Key) -> str:
 ApplyPlan = tuple[list[str], list[str], list[tuple[int, Precondition]]]
 
 
-def plan_changeset(changeset: Changeset, keys: ClinicKeys) -> ApplyPlan:
+def plan_changeset(changeset: Changeset, keys: ClinicKeys, floor: str) -> ApplyPlan:
     """The APPLY script's keys and ops for a changeset (slot 5 is left for the replay key).
+
+    *floor* is the key the script stamps the event by (see ``lua.APPLY``).
 
     Preconditions on other clinics' keys get a placeholder op, listed with its position
     in the ops, to be replaced by ``OK`` or ``NO`` once checked.
     """
     clinic_id = changeset.event.clinic_id
-    key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, ""]
+    key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, "", floor]
     positions: dict[str, str] = {}
 
     def resident(pnr: str) -> str:
@@ -142,11 +144,13 @@ def plan_changeset(changeset: Changeset, keys: ClinicKeys) -> ApplyPlan:
 class ImportPlan:
     """The IMPORT script's keys (slot 5 left for the replay key) and arguments but the events.
 
+    *floor* is the key the script stamps the events by, as for :func:`plan_changeset`.
+
     Records are grouped by resident (one ``HSET`` each); ``order[j]`` is the batch index
     of the record at shape position ``j``.
     """
 
-    def __init__(self, batch: ImportBatch, keys: ClinicKeys) -> None:
+    def __init__(self, batch: ImportBatch, keys: ClinicKeys, floor: str) -> None:
         clinic_id = batch.clinic_id
         if len(batch.events) != len(batch.records):
             raise ValueError("an import batch needs exactly one event per record")
@@ -176,7 +180,7 @@ class ImportPlan:
             fields.append(field)
             held.append(index)
         records = batch.records
-        self.key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, ""]
+        self.key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, "", floor]
         self.key_names.extend(keys.resident(pnr) for pnr in by_resident)
         self.order = [index for indices in by_resident.values() for index in indices]
         shape = " ".join(",".join(fields[index] for index in indices) for indices in by_resident.values())

@@ -37,7 +37,7 @@ from redis.cluster import RedisCluster
 from careaccess_redis import facts, feed, lua
 from careaccess_redis.connection import Client, flag, reachable, retry, split_url
 from careaccess_redis.feed import event_id, event_ids
-from careaccess_redis.keys import KeySchema
+from careaccess_redis.keys import ClinicKeys, KeySchema
 from careaccess_redis.plan import (
     REPLAY_SECONDS,
     ImportPlan,
@@ -95,7 +95,7 @@ class RedisStore:
     def load_scripts(self) -> None:
         """Load the Lua scripts now (they are also loaded on first use)."""
         with reachable():
-            for script in (lua.FACTS, lua.PAGE, lua.APPLY, lua.IMPORT):
+            for script in lua.SCRIPTS:
                 script.load(self.client)
 
     # -- decisions ---------------------------------------------------------------------
@@ -161,7 +161,7 @@ class RedisStore:
     def apply(self, changeset: Changeset) -> Event:
         clinic_id = changeset.event.clinic_id
         keys = self.keys.of(clinic_id)
-        key_names, ops, foreign = plan_changeset(changeset, keys)
+        key_names, ops, foreign = plan_changeset(changeset, keys, self._floor(keys))
         key_names[5] = keys.replay_prefix + uuid.uuid4().hex
         checks = len(changeset.preconditions)
         event_json = dump_event(changeset.event)
@@ -171,16 +171,16 @@ class RedisStore:
                 for (position, _), holds in zip(foreign, verdicts, strict=True):
                     ops[position] = "OK" if holds else "NO"
             # The script asks for the feed index entry when the clinic has no stream yet
-            # (its first event, or after data loss); it is added and the call repeated.
-            indexed = "0"
+            # (its first event, or after data loss); it is added and the call repeated
+            # with the index floor (see careaccess_redis.feed).
+            floor = "-"
             while True:
                 reply = lua.APPLY(
-                    self.client, key_names, (indexed, event_json, keys.resident_prefix, checks, REPLAY_SECONDS, *ops)
+                    self.client, key_names, (floor, event_json, keys.resident_prefix, checks, REPLAY_SECONDS, *ops)
                 )
                 if reply[0] != "register":
                     break
-                self._index(clinic_id)
-                indexed = "1"
+                floor = self._index(clinic_id)
         if reply[0] == "conflict":
             raise changeset.preconditions[int(reply[1]) - 1].conflict()
         return changeset.event.with_id(event_id(reply[1], clinic_id))
@@ -194,17 +194,16 @@ class RedisStore:
         """
         clinic_id = batch.clinic_id
         keys = self.keys.of(clinic_id)
-        plan = ImportPlan(batch, keys)
+        plan = ImportPlan(batch, keys, self._floor(keys))
         plan.key_names[5] = keys.replay_prefix + uuid.uuid4().hex
         events = "\n".join(dump_event(draft) for draft in batch.events)
         with reachable():
-            indexed = "0"  # as in apply
+            floor = "-"  # as in apply
             while True:
-                reply = lua.IMPORT(self.client, plan.key_names, (indexed, *plan.head, events))
+                reply = lua.IMPORT(self.client, plan.key_names, (floor, *plan.head, events))
                 if reply[0] != "register":
                     break
-                self._index(clinic_id)
-                indexed = "1"
+                floor = self._index(clinic_id)
         outcome = reply[0]
         if outcome == "clinic":
             raise MustExist(ClinicKey(clinic_id)).conflict()
@@ -254,5 +253,10 @@ class RedisStore:
                 verdicts.append(present and json.loads(found)["restricted"] is True)
         return verdicts
 
-    def _index(self, clinic_id: str) -> None:
-        self.client.sadd(self.keys.clinics, clinic_id)
+    def _floor(self, keys: ClinicKeys) -> str:
+        """The floor key the scripts stamp events by: the index floor on one server, the clinic's on a cluster."""
+        return keys.floor if self._cluster else self.keys.floor
+
+    def _index(self, clinic_id: str) -> str:
+        """Put the clinic into the feed index; the least stamp its first event may take."""
+        return cast(str, lua.REGISTER(self.client, (self.keys.clinics, self.keys.floor), (clinic_id,)))
