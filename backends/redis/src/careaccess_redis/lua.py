@@ -243,10 +243,12 @@ return {out, ""}
 
 # Apply a changeset. KEYS: clinic, types, uses, residents, events, replay token, the
 # floor (see the stamping below), then the resident hashes the ops name by index.
-# ARGV: the index floor the caller got by registering the clinic ("-": it has not; then
-# a clinic without a stream asks for registration), replay seconds, resident key
-# prefix, the number of preconditions p, the number of events e, the e event JSONs,
-# then ops of five fields each: p preconditions, then the writes.
+# ARGV: the index floor the caller got by registering the clinic ("-": it has not;
+# then a clinic without a stream asks for registration), replay seconds, resident key
+# prefix, the preconditions and the writes (each a JSON array of ops, an op an array
+# of an op code and its operands; one argument each, because a client packs every
+# argument separately), and the events' JSON joined by newlines (JSON never holds a
+# raw newline).
 #
 # Replies: {"ok", first stream id} (the other events follow it one sequence number at
 # a time); {"conflict", n} for the first failing precondition n (nothing written);
@@ -256,22 +258,29 @@ APPLY = Script(
     """#!lua
 local replayed = redis.call("GET", KEYS[6])
 if replayed then return {"ok", replayed} end
-local checks, count = tonumber(ARGV[4]), tonumber(ARGV[5])
-local ops = 6 + count
 
-for n = 1, checks do
-  local at = ops + 5 * (n - 1)
-  local op, a, b, c = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+-- When no resident hash of the call exists yet (an import of new residents), every
+-- "F-" holds: one EXISTS per thousand keys instead of one HEXISTS per record.
+-- (unpack is bounded by Lua's C stack: long key lists go in chunks.)
+local none_held = true
+for from = 8, #KEYS, 1000 do
+  if redis.call("EXISTS", unpack(KEYS, from, math.min(from + 999, #KEYS))) > 0 then
+    none_held = false
+    break
+  end
+end
+for n, check in ipairs(cjson.decode(ARGV[4])) do
+  local op, a, b, c = check[1], check[2], check[3], check[4]
   local holds
-  if op == "F-" then holds = redis.call("HEXISTS", KEYS[tonumber(a)], b) == 0
-  elseif op == "F+" then holds = redis.call("HEXISTS", KEYS[tonumber(a)], b) == 1
+  if op == "F-" then holds = none_held or redis.call("HEXISTS", KEYS[a], b) == 0
+  elseif op == "F+" then holds = redis.call("HEXISTS", KEYS[a], b) == 1
   elseif op == "C+" then holds = redis.call("EXISTS", KEYS[1]) == 1
   elseif op == "C-" then holds = redis.call("EXISTS", KEYS[1]) == 0
   elseif op == "T+" then holds = redis.call("HEXISTS", KEYS[2], a) == 1
   elseif op == "T-" then holds = redis.call("HEXISTS", KEYS[2], a) == 0
   elseif op == "V" then
     -- Versions are at most 2^53 - 1: exact as Lua numbers.
-    local grant = redis.call("HGET", KEYS[tonumber(a)], b)
+    local grant = redis.call("HGET", KEYS[a], b)
     holds = grant and cjson.decode(grant).version == tonumber(c)
   elseif op == "U" then
     local uses = redis.call("HGET", KEYS[3], a)
@@ -307,8 +316,14 @@ if top then
 end
 -- The events go first: if one fails, nothing else has been written.
 local stamp = string.format("%.0f-*", micros)
-local id = redis.call("XADD", KEYS[5], stamp, "e", ARGV[6])
-for e = 2, count do redis.call("XADD", KEYS[5], stamp, "e", ARGV[5 + e]) end
+local events, from, id = ARGV[6], 1, nil
+while true do
+  local stop = string.find(events, "\\n", from, true)
+  local made = redis.call("XADD", KEYS[5], stamp, "e", string.sub(events, from, (stop or 0) - 1))
+  id = id or made
+  if not stop then break end
+  from = stop + 1
+end
 redis.call("SET", KEYS[7], string.format("%.0f", micros + 1))
 
 -- Residents to list and grant counts are gathered and written once at the end.
@@ -327,11 +342,11 @@ local function unlist_if_empty(key)
 end
 local function count_use(case_type, by) uses[case_type] = (uses[case_type] or 0) + by end
 
-for at = ops + 5 * checks, #ARGV, 5 do
-  local op, a, b, c, d = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+for _, write in ipairs(cjson.decode(ARGV[5])) do
+  local op, a, b, c, d = write[1], write[2], write[3], write[4], write[5]
   if op == "PA" then
-    -- b: the approval; c: "" without a name, else "=" and the folded name.
-    local key = KEYS[tonumber(a)]
+    -- a: the resident's key index; b: the approval; c: "" without a name, else "=" and the folded name.
+    local key = KEYS[a]
     if c == "" then
       redis.call("HSET", key, "a", b)
       redis.call("HDEL", key, "n")
@@ -341,20 +356,25 @@ for at = ops + 5 * checks, #ARGV, 5 do
     list(key)
   elseif op == "PG" then
     -- b: the case type id; c: the grant; d: the folded name as for PA.
-    local key = KEYS[tonumber(a)]
-    if redis.call("HSET", key, "g:" .. b, c) == 1 then count_use(b, 1) end
-    if d == "" then redis.call("HDEL", key, "n:" .. b) else redis.call("HSET", key, "n:" .. b, string.sub(d, 2)) end
+    -- "n:<id>" is only ever held beside "g:<id>": with a name, two new fields mean a new grant.
+    local key = KEYS[a]
+    if d == "" then
+      if redis.call("HSET", key, "g:" .. b, c) == 1 then count_use(b, 1) end
+      redis.call("HDEL", key, "n:" .. b)
+    elseif redis.call("HSET", key, "g:" .. b, c, "n:" .. b, string.sub(d, 2)) == 2 then
+      count_use(b, 1)
+    end
     list(key)
   elseif op == "PC" then
     redis.call("SET", KEYS[1], a)
   elseif op == "PT" then
     redis.call("HSET", KEYS[2], a, b)
   elseif op == "DA" then
-    local key = KEYS[tonumber(a)]
+    local key = KEYS[a]
     redis.call("HDEL", key, "a", "n")
     unlist_if_empty(key)
   elseif op == "DG" then
-    local key = KEYS[tonumber(a)]
+    local key = KEYS[a]
     if redis.call("HDEL", key, "g:" .. b) == 1 then count_use(b, -1) end
     redis.call("HDEL", key, "n:" .. b)
     unlist_if_empty(key)

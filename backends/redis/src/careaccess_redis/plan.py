@@ -7,6 +7,7 @@ and a resume point into ``ZRANGEBYLEX`` bounds for ``lua.PAGE``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -38,7 +39,9 @@ __all__ = ["REPLAY_SECONDS", "ApplyPlan", "clip", "folded_field", "plan_changese
 #: How long an applied changeset's token is kept, so a retried call returns its events.
 REPLAY_SECONDS: Final = 300
 
-_Op = tuple[str, str, str, str, str]
+_Op = tuple[str | int, ...]
+#: JSON for the scripts' op lists (their strings go through as UTF-8, unescaped).
+_dumps_ops = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class ApplyPlan:
@@ -50,24 +53,23 @@ class ApplyPlan:
 
     def __init__(self, changeset: Changeset, keys: ClinicKeys, floor: str) -> None:
         self.keys = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, "", floor]
-        positions: dict[str, str] = {}
+        positions: dict[str, int] = {}
         names = self.keys
 
-        def resident(digits: str) -> str:
+        def resident(digits: str) -> int:
             name = keys.resident(digits)
             position = positions.get(name)
             if position is None:
                 names.append(name)
-                position = positions[name] = str(len(names))  # Lua indexes from 1
+                position = positions[name] = len(names)  # Lua indexes from 1
             return position
 
-        events = [dump_event(draft) for draft in changeset.events]
-        self.args: list[str | int] = ["-", REPLAY_SECONDS, keys.resident_prefix, len(changeset.preconditions)]
-        self.args += [len(events), *events]
-        for precondition in changeset.preconditions:
-            self.args.extend(_check_op(precondition, resident))
-        for write in changeset.writes:
-            self.args.extend(_write_op(write, resident))
+        checks = [_check_op(precondition, resident) for precondition in changeset.preconditions]
+        writes = [_write_op(write, resident) for write in changeset.writes]
+        # Event JSON never holds a raw newline: the script splits on it.
+        events = "\n".join(dump_event(draft) for draft in changeset.events)
+        self.args: list[str | int] = ["-", REPLAY_SECONDS, keys.resident_prefix, _dumps_ops(checks)]
+        self.args += [_dumps_ops(writes), events]
 
 
 def plan_changeset(changeset: Changeset, keys: ClinicKeys, floor: str) -> ApplyPlan:
@@ -119,45 +121,45 @@ def _record_field(key: ApprovalKey | GrantKey) -> str:
     return "a" if isinstance(key, ApprovalKey) else "g:" + key.case_type_id
 
 
-def _check_op(precondition: Precondition, resident: Callable[[str], str]) -> _Op:
+def _check_op(precondition: Precondition, resident: Callable[[str], int]) -> _Op:
     key = precondition.key
     if isinstance(precondition, MustExist | MustBeAbsent):
         sign = "+" if isinstance(precondition, MustExist) else "-"
         if isinstance(key, ClinicKey):
-            return ("C" + sign, "", "", "", "")
+            return ("C" + sign,)
         if isinstance(key, CaseTypeKey):
-            return ("T" + sign, key.case_type_id, "", "", "")
-        return ("F" + sign, resident(key.digits), _record_field(key), "", "")
+            return ("T" + sign, key.case_type_id)
+        return ("F" + sign, resident(key.digits), _record_field(key))
     if isinstance(precondition, MustHaveVersion):
         grant = precondition.key
-        return ("V", resident(grant.digits), "g:" + grant.case_type_id, str(precondition.version), "")
+        return ("V", resident(grant.digits), "g:" + grant.case_type_id, str(precondition.version))
     if isinstance(precondition, CaseTypeUnused):
-        return ("U", precondition.key.case_type_id, "", "", "")
+        return ("U", precondition.key.case_type_id)
     if isinstance(precondition, CaseTypeRestricted):
-        return ("R", precondition.key.case_type_id, "", "", "")
+        return ("R", precondition.key.case_type_id)
     raise TypeError(f"unknown precondition {type(precondition).__name__}")
 
 
-def _write_op(write: Write, resident: Callable[[str], str]) -> _Op:
+def _write_op(write: Write, resident: Callable[[str], int]) -> _Op:
     key: Key
     if isinstance(write, Put):
         record = write.record
         key = key_of(record)
         text = dump_record(record)
         if isinstance(key, ClinicKey):
-            return ("PC", text, "", "", "")
+            return ("PC", text)
         if isinstance(key, CaseTypeKey):
-            return ("PT", key.case_type_id, text, "", "")
+            return ("PT", key.case_type_id, text)
         name: str | None = getattr(record, "name", None)
         if isinstance(key, ApprovalKey):
-            return ("PA", resident(key.digits), text, folded_field(name), "")
+            return ("PA", resident(key.digits), text, folded_field(name))
         return ("PG", resident(key.digits), key.case_type_id, text, folded_field(name))
     assert isinstance(write, Delete)
     key = write.key
     if isinstance(key, ClinicKey):
-        return ("DC", "", "", "", "")
+        return ("DC",)
     if isinstance(key, CaseTypeKey):
-        return ("DT", key.case_type_id, "", "", "")
+        return ("DT", key.case_type_id)
     if isinstance(key, ApprovalKey):
-        return ("DA", resident(key.digits), "", "", "")
-    return ("DG", resident(key.digits), key.case_type_id, "", "")
+        return ("DA", resident(key.digits))
+    return ("DG", resident(key.digits), key.case_type_id)
