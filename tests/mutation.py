@@ -79,6 +79,7 @@ def prepare(workdir: Path) -> tuple[list[str], list[str]]:
         config.write(
             "\n[tool.mutmut]\n"
             'source_paths = ["src"]\n'
+            'also_copy = ["docs"]\n'
             f"only_mutate = {_toml_list(modules)}\n"
             f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'

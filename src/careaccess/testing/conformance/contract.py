@@ -232,8 +232,24 @@ class StoreContractTests(ConformanceBase):
         assert store.get_resident_access(C1, ASA.digits) is None
         store.apply(Changeset(C1, (), (Delete(key), Put(first)), draft))  # deleted, then put
         assert store.load_facts(FactsRequest(ASA.digits, C1, OPEN)).approval == first
-        store.apply(Changeset(C1, (), (Delete(GrantKey(C1, ASA.digits, RESTRICTED)),), draft))  # absent: no-op
+        absent = (GrantKey(C1, ASA.digits, RESTRICTED), CaseTypeKey(C1, "nothing"), ApprovalKey(C1, NILS.digits))
+        store.apply(Changeset(C1, (), tuple(Delete(k) for k in absent), draft))  # absent keys: no-ops
         assert store.load_facts(FactsRequest(ASA.digits, C1, OPEN)).approval == first
+
+    def test_apply_counts_every_grant_of_a_case_type(self, world: CareAccess, admin: Actor) -> None:
+        # CaseTypeUnused must hold only once the last of several grants is gone.
+        for person in (KAJSA, ASA, TOLVAN):
+            world.grant_case_type(admin, C1, person, RESTRICTED2)
+        unused = CaseTypeUnused(CaseTypeKey(C1, RESTRICTED2))
+        change = Changeset(C1, (unused,), (Put(Clinic(C1, "Ändrad")),), (self._draft(world),))
+        for person in (KAJSA, ASA):
+            world.remove_grant(admin, C1, person, RESTRICTED2)
+            with pytest.raises(Conflict) as raised:
+                world.store.apply(change)
+            assert raised.value.code == "case_type_in_use"
+        world.remove_grant(admin, C1, TOLVAN, RESTRICTED2)
+        world.store.apply(change)
+        assert world.clinic(C1) == Clinic(C1, "Ändrad")
 
     def test_apply_keeps_every_event_field(self, world: CareAccess) -> None:
         store = world.store

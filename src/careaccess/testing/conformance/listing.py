@@ -129,6 +129,26 @@ class ListingTests(ConformanceBase):
         assert found(born_on_day.digits[:8]) == [born_on_day]
         assert found(written[2:6]) == sorted([COORD, born_on_day])
 
+    def test_search_by_number_in_every_written_form(self, world: CareAccess, admin: Actor) -> None:
+        stranger = make_pnr("19661010", 800)  # approved without a name
+        for person in (TOLVAN, ASA, KAJSA, COORD):
+            world.approve_resident(admin, C1, person)
+        world.approve_resident(admin, C1, stranger, name=None)
+        assert world.resident_access(admin, C1, stranger).name is None
+
+        def found(search: str) -> list[PersonalIdentityNumber]:
+            return [r.pnr for r in world.list_residents(admin, C1, search=search).items]
+
+        everyone = sorted([TOLVAN, ASA, KAJSA, COORD, stranger])
+        for person in (TOLVAN, ASA, KAJSA, COORD):
+            short = person.short(world.today())  # "+" for Tolvan, 100 years or older
+            for text in (short, short.replace("-", "").replace("+", ""), str(person), person.digits):
+                assert found(text) == [person], text
+        assert "+" in TOLVAN.short(world.today())
+        assert found("91212") == []  # neither form of any number starts so
+        assert found("–") == everyone  # a dash alone filters nothing, names or none
+        assert found("- ") == everyone
+
     def test_search_by_last_four_digits_finds_exactly_those_who_share_them(
         self, world: CareAccess, admin: Actor
     ) -> None:
@@ -136,6 +156,11 @@ class ListingTests(ConformanceBase):
         born = (make_pnr(f"{day:%Y%m%d}", 121) for day in days)
         share = [TOLVAN, *itertools.islice((p for p in born if p.digits[-4:] == TOLVAN.digits[-4:]), 2)]
         other = make_pnr("19121212", 122)
+        # The last three digits alike, the fourth from the end not: found by neither's last four.
+        near = (
+            make_pnr(f"{day:%Y%m%d}", 221) for day in (dt.date(1950, 1, 1) + dt.timedelta(days=n) for n in range(99))
+        )
+        world.approve_resident(admin, C2, next(p for p in near if p.digits[-3:] == TOLVAN.digits[-3:]))
         for person in (*share, other):
             world.approve_resident(admin, C2, person)
         last_four = share[0].digits[-4:]

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
+
 from careaccess import Action, CareAccess, CaseType, Clinic
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, Grant
-from careaccess.store import Changeset, EventDraft, FactsRequest, Put, Record, ResidentQuery, Store
+from careaccess.names import fold
+from careaccess.store import Changeset, Delete, EventDraft, FactsRequest, GrantKey, Put, Record, ResidentQuery, Store
 from careaccess.testing.adversarial import CHUNK_SIZES, neighbours
 from careaccess.testing.conformance.fixtures import (
     C1,
@@ -25,6 +28,7 @@ from careaccess.testing.conformance.fixtures import (
     KAJSA,
     OPEN,
     RESTRICTED,
+    RESTRICTED2,
     TOLVAN,
     ConformanceBase,
     at_local,
@@ -155,6 +159,25 @@ class StoreReadTests(ConformanceBase):
         assert listed(digit_suffix=four, digit_prefixes=(born,)) == sorted(
             p for p in family if p.digits.startswith(born) and p.digits.endswith(four)
         )
+
+    def test_list_residents_matches_the_names_of_the_records_stored_now(self, world: CareAccess) -> None:
+        store = world.store
+
+        def named(text: str, limit: int = 10) -> list[PersonalIdentityNumber]:
+            return [r.pnr for r in store.list_residents(ResidentQuery(C1, limit, name_contains=fold(text)))]
+
+        put(store, C1, approval(C1, KAJSA, "Åsa Andersson"), approval(C1, TOLVAN, "Åsa Tolvan"))
+        put(store, C1, attrs.evolve(grant(C1, KAJSA, RESTRICTED), name="Bertil Berg"))
+        assert (named("åsa"), named("bertil")) == (sorted([KAJSA, TOLVAN]), [KAJSA])
+        assert named("åsa", limit=1) == sorted([KAJSA, TOLVAN])[:1]
+        put(store, C1, grant(C1, KAJSA, RESTRICTED, version=2))  # the grant again, without a name
+        assert (named("åsa"), named("bertil")) == (sorted([KAJSA, TOLVAN]), [])
+        key = GrantKey(C1, KAJSA.digits, RESTRICTED)
+        draft = EventDraft(WHEN, "admin-1", Action.GRANT_REMOVED, C1, KAJSA, RESTRICTED)
+        store.apply(Changeset(C1, (), (Delete(key),), (draft,)))  # a grant without a name, removed
+        put(store, C1, attrs.evolve(grant(C1, KAJSA, RESTRICTED2), name="Cecilia"))
+        store.apply(Changeset(C1, (), (Delete(GrantKey(C1, KAJSA.digits, RESTRICTED2)),), (draft,)))
+        assert (named("åsa"), named("cecilia")) == (sorted([KAJSA, TOLVAN]), [])
 
     def test_list_residents_and_apply_past_every_chunk_size(self, world: CareAccess) -> None:
         store = world.store
