@@ -39,6 +39,7 @@ def test_colliding_numbers_are_distinct_valid_and_collide_with_the_first(numbers
     assert not anchor.is_coordination_number
     for other in numbers[1:]:
         assert PersonalIdentityNumber.from_digits(other.digits) == other
+        assert other.birth_date is not None
         assert other.birth_date < TODAY
         assert any(shares(kind, anchor, other) for kind in cs.COLLISIONS), other
 

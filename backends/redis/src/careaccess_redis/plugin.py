@@ -1,4 +1,4 @@
-"""The careaccess plugin (entry point ``redis`` in the ``careaccess`` group)."""
+"""The careaccess plugin (entry points ``redis``, ``rediss`` and ``unix`` in the ``careaccess.stores`` group)."""
 
 from __future__ import annotations
 

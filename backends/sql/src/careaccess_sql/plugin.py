@@ -1,6 +1,6 @@
 """The careaccess plugin: opens and upgrades stores for sqlite, postgresql and MariaDB URLs.
 
-Registered through the ``careaccess`` entry-point group as ``sql``.
+Registered through the ``careaccess.stores`` entry-point group under each scheme it opens.
 """
 
 from __future__ import annotations
