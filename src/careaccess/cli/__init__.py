@@ -17,7 +17,7 @@ except in the event log listing, which shows them masked like every log (in text
 The package: :mod:`~careaccess.cli.app` (the root command, options, opening the store,
 printing), :mod:`~careaccess.cli.params` (parsing values), :mod:`~careaccess.cli.render`
 (text for people), :mod:`~careaccess.cli.clinics` (clinics and case types),
-:mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.decisions` (decisions and the
+:mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.bulk`, :mod:`~careaccess.cli.decisions` (decisions and the
 event log), :mod:`~careaccess.cli.importing`, :mod:`~careaccess.cli.schema` and
 :mod:`~careaccess.cli.demo`.
 """
@@ -29,7 +29,7 @@ from typing import Any
 
 # Importing the command modules registers their commands on the root group, in this
 # order (the order of --help, which follows the manual).
-from careaccess.cli import clinics, residents, decisions, importing, schema  # isort: skip
+from careaccess.cli import clinics, residents, bulk, decisions, importing, schema  # isort: skip
 from careaccess.cli.app import DEFAULT_ACTOR, DEFAULT_STORE, Environment, cli
 from careaccess.cli.demo import DEMO_START, DemoClock, demo_residents, run_demo
 from careaccess.cli.params import parse_rule
@@ -43,6 +43,7 @@ __all__ = [
     "REASONS",
     "DemoClock",
     "Environment",
+    "bulk",
     "cli",
     "clinics",
     "decisions",

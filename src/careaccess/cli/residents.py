@@ -69,7 +69,7 @@ def approve(session: Session, *, clinic_id: str, pnr: str, name: str | None) -> 
 @admin()
 def revoke(session: Session, *, clinic_id: str, pnr: str) -> Output:
     """Remove a resident's approval for communication (Ta bort godkännande); grants stay."""
-    person = as_pnr(pnr)
+    person = as_pnr(pnr, today=session.access.today())
     session.access.revoke_approval(session.actor(clinic_id), clinic_id, person)
     data = {"removed": Action.APPROVAL_REVOKED.value, "clinic_id": clinic_id, "pnr": person.digits}
     return Output(data, [confirmation(Action.APPROVAL_REVOKED)])
@@ -139,7 +139,7 @@ def remove_grant(
     session: Session, *, clinic_id: str, pnr: str, case_type_id: str, expected_version: int | None
 ) -> Output:
     """Remove a granted case type (Ta bort utdelad ärendetyp); also purges expired grants."""
-    person = as_pnr(pnr)
+    person = as_pnr(pnr, today=session.access.today())
     session.access.remove_grant(
         session.actor(clinic_id), clinic_id, person, case_type_id, expected_version=expected_version
     )
