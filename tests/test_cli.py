@@ -660,7 +660,7 @@ def test_import_reads_what_json_output_prints(run: Run, clinic: str, access: car
     approvals, grants = _records(clinic, 3)
     text = _lines(*approvals, *grants).replace(f'"clinic_id": "{clinic}", ', "", 1)  # clinic_id may be left out
     result = run("import", clinic, "-", "--json", input=text + "\n")
-    assert as_json(result) == {"clinic_id": clinic, "imported": 6}
+    assert as_json(result) == {"clinic_id": clinic, "imported": 6, "skipped": 0}
     for approval, grant in zip(approvals, grants, strict=True):
         assert access.resident_access(_admin_of(clinic), clinic, approval.pnr) == (
             careaccess.ResidentAccess(approval.pnr, approval.name, approval, (grant,))
@@ -695,8 +695,8 @@ def test_import_stops_at_the_first_failing_batch(
     approvals, _ = _records(clinic, 5)
     checked = cli.importing.check_against_clinic
 
-    def check_then_race(*args: Any) -> Any:
-        found = checked(*args)
+    def check_then_race(*args: Any, **kwargs: Any) -> Any:
+        found = checked(*args, **kwargs)
         # Another administrator approves a resident of the file after the check.
         access.approve_resident(_admin_of(clinic), clinic, approvals[3].pnr)
         return found

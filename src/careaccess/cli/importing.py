@@ -18,6 +18,12 @@ its line number, the identity number masked and the field that is wrong, in Engl
 and Swedish (error ``invalid_import_file``); then nothing is written. Only a clean file
 is written, in batches of up to ``MAX_IMPORT`` records through
 :meth:`~careaccess.CareAccess.import_residents`, each batch all or nothing.
+
+Two options for the real cases: ``--skip-existing`` skips (and reports) the records
+the clinic already holds; ``--resume`` goes on with a file an earlier run stopped in
+(a batch refused, the connection lost), skipping exactly what that run imported — the
+records held with the file's content — so a resumed run ends in the state and with the
+events of one clean run, and never imports a record twice.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from careaccess.serialization import converter
 from careaccess.store import MAX_IMPORT
 from careaccess.texts import ERRORS, Text
 
-__all__ = ["MAX_IMPORT", "Parsed", "check_against_clinic", "import_", "parse_lines"]
+__all__ = ["MAX_IMPORT", "Parsed", "check_against_clinic", "import_", "parse_lines", "same_content"]
 
 #: Above this many records, the write phase shows a progress bar on a terminal.
 PROGRESS_FROM = 1000
@@ -211,43 +217,72 @@ def parse_lines(
 _PAGE = 500  # residents per page when reading what the clinic already holds
 
 
-def _stored_keys(session: Session, clinic_id: str) -> set[tuple[str, ...]]:
+def _stored(session: Session, clinic_id: str) -> dict[tuple[str, ...], Record]:
     """The approvals and grants the clinic holds now, keyed as :func:`parse_lines` keys records."""
-    keys: set[tuple[str, ...]] = set()
+    stored: dict[tuple[str, ...], Record] = {}
     actor = session.actor(clinic_id)
     cursor = None
     while True:
         page = session.access.list_residents(actor, clinic_id, _PAGE, cursor)
         for held in page.items:
             if held.approval is not None:
-                keys.add((held.pnr.digits,))
-            keys.update((held.pnr.digits, grant.case_type_id) for grant in held.grants)
+                stored[(held.pnr.digits,)] = held.approval
+            stored.update(((held.pnr.digits, grant.case_type_id), grant) for grant in held.grants)
         cursor = page.next_cursor
         if cursor is None:
-            return keys
+            return stored
 
 
-def check_against_clinic(session: Session, clinic_id: str, parsed: Parsed) -> list[LineProblem]:
-    """The lines the clinic's stored state refuses: a grant of a case type the clinic lacks
-    or that is open to all, and a record the clinic already holds.
+def same_content(file: Record, stored: Record) -> bool:
+    """Whether *stored* is what importing *file* writes, but for when and by whom it was made.
 
-    The library checks all of this again, atomically, when it writes; here it is found
-    for every line before anything is written, and named by line. Reads the clinic's
-    case types and its whole resident list (a page of 500 at a time).
+    A rerun of the same file (``--resume``) finds the records an earlier, interrupted
+    run imported this way; a record stored with another end date or name is not one.
+    """
+    if isinstance(file, Approval):
+        return isinstance(stored, Approval) and stored.name == file.name
+    return isinstance(stored, Grant) and (stored.until, stored.name) == (file.until, file.name)
+
+
+def check_against_clinic(
+    session: Session, clinic_id: str, parsed: Parsed, *, skip: str | None = None
+) -> tuple[list[LineProblem], list[LineProblem]]:
+    """The lines the clinic's stored state refuses, and the lines it lets be skipped.
+
+    Refused: a grant of a case type the clinic lacks or that is open to all, and a
+    record the clinic already holds. With *skip* ``"existing"`` every record already
+    held is skipped instead (``--skip-existing``); with ``"resumed"`` those held with
+    the file's content are (``--resume``: what an earlier run of the file wrote), and a
+    record held with other content stays refused. The library checks all of this again,
+    atomically, when it writes; here it is found for every line before anything is
+    written, and named by line. Reads the clinic's case types and its whole resident
+    list (a page of 500 at a time).
+
+    :returns: ``(problems, skipped)``, each in line order.
     """
     restricted = {case_type.id: case_type.restricted for case_type in session.access.case_types(clinic_id)}
-    stored = _stored_keys(session, clinic_id)
-    found = []
+    stored = _stored(session, clinic_id)
+    found: list[LineProblem] = []
+    skipped: list[LineProblem] = []
     for record, number in zip(parsed.records, parsed.lines, strict=True):
         masked = record.pnr.masked()
         if isinstance(record, Grant) and not restricted.get(record.case_type_id, False):
             code = "case_type_not_restricted" if record.case_type_id in restricted else "unknown_case_type"
             found.append(LineProblem(number, masked, "case_type", code, ERRORS[code].text))
-        elif isinstance(record, Approval) and (record.pnr.digits,) in stored:
-            found.append(LineProblem(number, masked, "personnummer", "approval_exists", ERRORS["approval_exists"].text))
-        elif isinstance(record, Grant) and (record.pnr.digits, record.case_type_id) in stored:
-            found.append(LineProblem(number, masked, "case_type", "grant_exists", ERRORS["grant_exists"].text))
-    return found
+            continue
+        key = (record.pnr.digits,) if isinstance(record, Approval) else (record.pnr.digits, record.case_type_id)
+        held = stored.get(key)
+        if held is None:
+            continue
+        code, field = (
+            ("approval_exists", "personnummer") if isinstance(record, Approval) else ("grant_exists", "case_type")
+        )
+        line = LineProblem(number, masked, field, code, ERRORS[code].text)
+        if skip == "existing" or (skip == "resumed" and same_content(record, held)):
+            skipped.append(line)
+        else:
+            found.append(line)
+    return found, skipped
 
 
 def shows_progress(as_json: bool, stream: IO[str], count: int) -> bool:
@@ -264,8 +299,21 @@ def shows_progress(as_json: bool, stream: IO[str], count: int) -> bool:
     type=click.Choice(["csv", "jsonl"]),
     help="The file's format; default: by its suffix (.csv, .jsonl), else by its first line.",
 )
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Skip records the clinic already holds (each reported on standard error) instead of refusing the file.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Go on with a file an earlier run stopped in: skip the records it imported "
+    "(held with the file's content); a record held with other content is still refused.",
+)
 @admin()
-def import_(session: Session, *, clinic_id: str, source: Any, file_format: str | None) -> Output:
+def import_(
+    session: Session, *, clinic_id: str, source: Any, file_format: str | None, skip_existing: bool, resume: bool
+) -> Output:
     """Import approvals and grants from CSV or JSON Lines (SOURCE, or - for standard input).
 
     CSV columns: personnummer, and optionally name, case_type and until (YYYY-MM-DD;
@@ -294,12 +342,26 @@ def import_(session: Session, *, clinic_id: str, source: Any, file_format: str |
         now=session.access.now(),
         today=session.access.today(),
     )
+    if skip_existing and resume:
+        raise click.UsageError("give at most one of --skip-existing and --resume")
     problems = parsed.problems
+    skipped: list[LineProblem] = []
     if parsed.records and session.access.clinic(clinic_id) is not None:
-        problems = sorted([*problems, *check_against_clinic(session, clinic_id, parsed)], key=lambda p: p.line)
+        skip = "existing" if skip_existing else "resumed" if resume else None
+        refused, skipped = check_against_clinic(session, clinic_id, parsed, skip=skip)
+        problems = sorted([*problems, *refused], key=lambda p: p.line)
     if problems:
         raise InvalidFile("invalid_import_file", ERRORS["invalid_import_file"].text, problems)
-    return _write(session, actor, clinic_id, parsed.records)
+    lines_skipped = {p.line for p in skipped}
+    for line in skipped:
+        click.echo(
+            f"Line {line.line} / rad {line.line} ({line.masked}): already stored, skipped. / finns redan, hoppas över.",
+            err=True,
+        )
+    records = [r for r, n in zip(parsed.records, parsed.lines, strict=True) if n not in lines_skipped]
+    output = _write(session, actor, clinic_id, records)
+    output.data["skipped"] = len(skipped)
+    return output
 
 
 def _write(session: Session, actor: Actor, clinic_id: str, records: Sequence[Record]) -> Output:
