@@ -30,7 +30,7 @@ import peer
 import stores
 from attrs import frozen
 
-from careaccess import CareAccess
+from careaccess import BulkResult, CareAccess
 from careaccess.identity import as_pnr
 
 SEED = 20251126
@@ -206,6 +206,33 @@ def measure_writes(access: CareAccess, residents: int, settings: Settings) -> di
         samples = harness.call_samples(call, pairs)
         seconds = (time.perf_counter_ns() - begin) / 1e9
         out[name] = {**harness.Timing.of(samples).as_dict(), "per_second": round(len(pairs) / seconds, 1)}
+    out["bulk"] = measure_bulk(access, pairs)
+    return out
+
+
+def measure_bulk(access: CareAccess, pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """The bulk actions on the residents just written, one call per clinic: records per second.
+
+    ``grant_case_types`` hands out ``diabetes`` until a date, ``remove_grants`` takes it
+    back, ``revoke_approvals`` removes the approvals ("Ta bort markerade"): each one
+    changeset with one event per record.
+    """
+    by_clinic: dict[str, list[Any]] = {}
+    for clinic, person in pairs:
+        by_clinic.setdefault(clinic, []).append(person)
+    actions: dict[str, Callable[[str, list[Any]], BulkResult]] = {
+        "grant_case_types": lambda c, people: access.grant_case_types(
+            dataset.ADMIN, c, people, "diabetes", dataset.GRANT_END
+        ),
+        "remove_grants": lambda c, people: access.remove_grants(dataset.ADMIN, c, [(p, "diabetes") for p in people]),
+        "revoke_approvals": lambda c, people: access.revoke_approvals(dataset.ADMIN, c, people),
+    }
+    out: dict[str, Any] = {}
+    for name, action in actions.items():
+        begin = time.perf_counter_ns()
+        changed = sum(len(action(clinic, people).events) for clinic, people in by_clinic.items())
+        seconds = (time.perf_counter_ns() - begin) / 1e9
+        out[name] = {"records": changed, "calls": len(by_clinic), "per_second": round(changed / seconds, 1)}
     return out
 
 

@@ -382,6 +382,8 @@ def _other_rows(results: Results) -> list[list[str]]:
                     _us(data["page_of_50"]["p99_us"]),
                     _num(feed["all_clinics"]["per_second"]),
                     _num(feed["one_clinic"]["per_second"]),
+                    _num(writes.get("bulk", {}).get("grant_case_types", {}).get("per_second")),
+                    _num(writes.get("bulk", {}).get("revoke_approvals", {}).get("per_second")),
                 ]
             )
     return rows
@@ -625,6 +627,8 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
                 "page of 50 p99",
                 "feed, all clinics (events/s)",
                 "feed, one clinic (events/s)",
+                "grant_case_types records/s",
+                "revoke_approvals records/s",
             ],
             _other_rows(results),
         ),
