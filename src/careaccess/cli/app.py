@@ -29,7 +29,7 @@ from attrs import frozen
 import careaccess
 from careaccess.errors import CareAccessError, NotFound, UnknownStore
 from careaccess.models import Actor
-from careaccess.plugins import make_plugin_manager
+from careaccess.plugins import Hooks, make_plugin_manager
 from careaccess.register import FileRegister
 from careaccess.service import CareAccess
 from careaccess.texts import install_hint
@@ -45,8 +45,8 @@ Upgrade = Callable[[str], str | None]
 
 
 def _upgrade(url: str) -> str | None:
-    result: str | None = make_plugin_manager().hook.careaccess_upgrade_store(url=url)
-    return result
+    # Through the facade: it loads the store plugin of the URL's scheme first.
+    return Hooks(make_plugin_manager()).upgrade_store(url)
 
 
 @frozen
@@ -73,8 +73,7 @@ class Environment:
             return contextlib.nullcontext(access)
 
         def upgrade(url: str) -> str | None:
-            result: str | None = access.plugin_manager.hook.careaccess_upgrade_store(url=url)
-            return result
+            return access.hooks.upgrade_store(url)
 
         return cls(open_access, upgrade)
 
