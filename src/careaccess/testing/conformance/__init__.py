@@ -32,6 +32,7 @@ method called directly), :mod:`.concurrency` (threads racing) and :mod:`.importi
 
 from __future__ import annotations
 
+from careaccess.testing.conformance.bulk import BulkTests
 from careaccess.testing.conformance.concurrency import ConcurrencyTests
 from careaccess.testing.conformance.contract import StoreContractTests
 from careaccess.testing.conformance.decisions import DecisionTests
@@ -54,5 +55,6 @@ class StoreConformance(
     StoreReadTests,
     ConcurrencyTests,
     ImportTests,
+    BulkTests,
 ):
     """Generic tests of a Store; subclasses provide the ``store`` fixture."""
