@@ -36,6 +36,7 @@ from careaccess.models import (
     ResidentAccess,
     ServiceArea,
 )
+from careaccess.reach import ClinicAccess
 from careaccess.serialization import converter, make_converter
 from careaccess.service import CareAccess, connect
 from careaccess.store import Store
@@ -49,6 +50,7 @@ __all__ = [
     "CareAccessError",
     "CaseType",
     "Clinic",
+    "ClinicAccess",
     "Conflict",
     "Decision",
     "Event",

@@ -14,7 +14,10 @@ from attrs import define, field
 
 from careaccess.errors import InvalidRequest
 from careaccess.hookspecs import hookimpl
+from careaccess.memoryreach import ReachIndex
 from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.reach import ReachFacts
+from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -75,6 +78,7 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._clinics: dict[str, _Clinic] = {}
         self._events: list[Event] = []
+        self._reach = ReachIndex()
 
     # -- reads -------------------------------------------------------------------------
 
@@ -220,6 +224,7 @@ class MemoryStore:
                 self._clinics[record.id] = _Clinic(record)
             else:
                 held.clinic = record
+            self._reach.clinic_saved(record)
             return
         held = self._clinics[record.clinic_id]
         if isinstance(record, CaseType):
@@ -230,6 +235,7 @@ class MemoryStore:
         if listed is None:
             listed = held.residents[pnr] = _Listed()
             bisect.insort(held.order, pnr)
+            self._reach.listed(record.clinic_id, pnr)
         if isinstance(record, Approval):
             listed.approval = record
         else:
@@ -243,6 +249,7 @@ class MemoryStore:
             return
         if isinstance(key, ClinicKey):
             del self._clinics[key.clinic_id]
+            self._reach.clinic_removed(key.clinic_id, held.residents)
             return
         if isinstance(key, CaseTypeKey):
             held.case_types.pop(key.case_type_id, None)
@@ -257,6 +264,32 @@ class MemoryStore:
         if listed.empty():
             del held.residents[key.pnr]
             del held.order[bisect.bisect_left(held.order, key.pnr)]
+            self._reach.unlisted(key.clinic_id, key.pnr)
+
+    # -- the resident's side (ReachStore) ----------------------------------------------
+
+    def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """One page of the clinic directory, from the clinic indexes (see :class:`ClinicQuery`)."""
+        with self._lock:
+            return self._reach.page(query, self.get_clinic)
+
+    def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """The resident's candidate clinics from the by-resident and service-area indexes."""
+        with self._lock:
+            clinics: list[Clinic] = []
+            case_types: list[CaseType] = []
+            approvals: list[Approval] = []
+            grants: list[Grant] = []
+            for clinic_id in self._reach.candidates(request.digits, request.area):
+                held = self._clinics[clinic_id]
+                clinics.append(held.clinic)
+                case_types.extend(held.case_types.values())
+                listed = held.residents.get(request.digits)
+                if listed is not None:
+                    if listed.approval is not None:
+                        approvals.append(listed.approval)
+                    grants.extend(listed.grants.values())
+            return ReachFacts(clinics, case_types, approvals, grants)
 
 
 def _event_position(event_id: str) -> int:
