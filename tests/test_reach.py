@@ -85,7 +85,10 @@ def test_agrees_with_decide_for_every_clinic_and_case_type(case: tuple, include_
     )
     listed = {(access.clinic.id, d.case_type_id): d for access in found for d in access.decisions}
     if include_denied:
-        assert listed == expected
+        allowed = {key: d for key, d in expected.items() if d.allowed}
+        assert allowed.items() <= listed.items() <= expected.items()
+        shown = {clinic_id for clinic_id, _ in listed}
+        assert {key for key in expected if key[0] in shown} == listed.keys()
     else:
         assert listed == {key: d for key, d in expected.items() if d.allowed}
         assert all(access.reachable for access in found)
@@ -222,3 +225,14 @@ def test_clinic_matches_places_and_names() -> None:
     assert clinic_matches(clinic, ClinicQuery(10, name_contains="centralen öst"))
     assert not clinic_matches(clinic, ClinicQuery(10, name_contains="väst"))
     assert not clinic_matches(clinic, ClinicQuery(10, clinic_ids=frozenset({"b"})))
+
+
+def test_include_denied_lists_candidates_only() -> None:
+    facts = ReachFacts(
+        [_clinic("far", AreaRule("12")), _clinic("near", AreaRule("01", max_age=10)), _clinic("none")],
+        [CaseType(c, "open", "Fråga") for c in ("far", "near", "none")],
+        [],
+        [],
+    )
+    found = clinics_reachable(facts, PERSON, AT, STOCKHOLM, SOMEWHERE, _no_directory, include_denied=True)
+    assert [(a.clinic.id, [d.reason for d in a.decisions]) for a in found] == [("near", [Reason.NOT_APPROVED])]

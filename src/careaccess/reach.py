@@ -151,8 +151,12 @@ def clinics_reachable(
 
     :param at: an aware moment; dates are judged in *zone*.
     :param residence: the resident's residence if the caller knows it.
-    :param include_denied: also list the candidate clinics where nothing is allowed,
-        and every denied case type with its reason.
+    :param include_denied: also list every *candidate* clinic where nothing is allowed
+        — one where the resident is approved or holds a grant, or whose service area
+        has a rule under :func:`residence_keys` of the residence (given, or asked of
+        *residence_of*) — and every denied case type with its reason. Clinics of
+        *facts* beyond the candidates are left out, so the answer does not depend on
+        how many extra clinics a store returned.
     :returns: :class:`ClinicAccess` records ordered by clinic id, their decisions by
         case type id. A clinic without case types is never listed.
     """
@@ -173,6 +177,14 @@ def clinics_reachable(
     approvals = {a.clinic_id: a for a in facts.approvals if a.pnr == pnr}
     grants = {(g.clinic_id, g.case_type_id): g for g in facts.grants if g.pnr == pnr}
     clinics = {clinic.id: clinic for clinic in facts.clinics}
+    if include_denied:
+        places = set(residence_keys(residence if residence is not None else lookup(pnr)))
+        listed = approvals.keys() | {clinic_id for clinic_id, _ in grants}
+        clinics = {
+            clinic_id: clinic
+            for clinic_id, clinic in clinics.items()
+            if clinic_id in listed or area_keys(clinic.service_area.rules) & places
+        }
     result: list[ClinicAccess] = []
     for clinic_id in sorted(clinics):
         clinic = clinics[clinic_id]
