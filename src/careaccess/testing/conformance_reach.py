@@ -17,6 +17,8 @@ Capability flags (class attributes):
 
 - ``expects_reach_capability``: fail unless the store implements ``ReachStore`` (default False).
 - ``directory_clinics``: how many clinics the concurrent directory paging test creates (default 1000).
+- ``agreement_examples``: generated worlds in the agreement property (default: the
+  hypothesis profile's ``max_examples``).
 - ``supports_threads``: the store may be shared by several threads (default True).
 
 .. versionadded:: 0.2
@@ -175,6 +177,7 @@ class ReachConformance:
 
     expects_reach_capability: ClassVar[bool] = False
     directory_clinics: ClassVar[int] = 1000
+    agreement_examples: ClassVar[int | None] = None
     supports_threads: ClassVar[bool] = True
 
     @pytest.fixture
@@ -320,46 +323,51 @@ class ReachConformance:
             assert {a for a in every.approvals if a.clinic_id in found} == set(native.approvals)
             assert {g for g in every.grants if g.clinic_id in found} == set(native.grants)
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(data=st.data())
-    def test_clinics_for_agrees_with_decide(self, store: Store, data: st.DataObject) -> None:
+    def test_clinics_for_agrees_with_decide(self, store: Store) -> None:
         """The agreement property: for generated worlds, every clinic and case type, at boundaries."""
-        world = _renamed(data.draw(reach_worlds(), "world"), f"w{next(_WORLDS)}-")
-        clock = FrozenClock(world.now)
-        access = connect(store, plugins=[world.directory()], clock=clock)
-        world.load(access, clock)
-        outsider = data.draw(identity_numbers(max_birth_date=world.today), "outsider")
-        people = [r.pnr for r in world.residents] + [outsider]
-        moments = _moments(world)
-        plain = connect(PlainStore(store), plugins=[world.directory()], clock=clock)
-        ours = {c.id for c in world.clinics}
-        for pnr in people:
-            at = data.draw(st.sampled_from(moments), "at")
-            residence = data.draw(st.none() | st.sampled_from(PLACES), "residence")
-            include_denied = data.draw(st.booleans(), "include_denied")
-            found = [a for a in access.clinics_for(pnr, at, residence, include_denied) if a.clinic.id in ours]
-            expected = {
-                (t.clinic_id, t.id): access.decide(pnr, t.clinic_id, t.id, at, residence) for t in world.case_types
-            }
-            listed = _flat(found)
-            allowed = {key: d for key, d in expected.items() if d.allowed}
-            if include_denied:
-                # Every candidate clinic with all its case types; every allowed pair among them.
-                assert listed == {key: expected[key] for key in listed}
-                assert allowed.items() <= listed.items()
-                shown = {clinic_id for clinic_id, _ in listed}
-                assert {key for key in expected if key[0] in shown} == listed.keys()
-            else:
-                assert listed == allowed
-                assert all(a.reachable for a in found)
-            assert [a.clinic.id for a in found] == sorted({a.clinic.id for a in found})
-            for clinic_access in found:
-                ids = [d.case_type_id for d in clinic_access.decisions]
-                assert ids == sorted(ids)
-            if include_denied or pnr != people[0]:
-                continue  # the fallback reads every clinic of the store: once per world is enough
-            fallback = [a for a in plain.clinics_for(pnr, at, residence) if a.clinic.id in ours]
-            assert fallback == found
+        examples = self.agreement_examples or settings().max_examples
+
+        @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(data=st.data())
+        def check(data: st.DataObject) -> None:
+            world = _renamed(data.draw(reach_worlds(), "world"), f"w{next(_WORLDS)}-")
+            clock = FrozenClock(world.now)
+            access = connect(store, plugins=[world.directory()], clock=clock)
+            world.load(access, clock)
+            outsider = data.draw(identity_numbers(max_birth_date=world.today), "outsider")
+            people = [r.pnr for r in world.residents] + [outsider]
+            moments = _moments(world)
+            plain = connect(PlainStore(store), plugins=[world.directory()], clock=clock)
+            ours = {c.id for c in world.clinics}
+            for pnr in people:
+                at = data.draw(st.sampled_from(moments), "at")
+                residence = data.draw(st.none() | st.sampled_from(PLACES), "residence")
+                include_denied = data.draw(st.booleans(), "include_denied")
+                found = [a for a in access.clinics_for(pnr, at, residence, include_denied) if a.clinic.id in ours]
+                expected = {
+                    (t.clinic_id, t.id): access.decide(pnr, t.clinic_id, t.id, at, residence) for t in world.case_types
+                }
+                listed = _flat(found)
+                allowed = {key: d for key, d in expected.items() if d.allowed}
+                if include_denied:
+                    # Every candidate clinic with all its case types; every allowed pair among them.
+                    assert listed == {key: expected[key] for key in listed}
+                    assert allowed.items() <= listed.items()
+                    shown = {clinic_id for clinic_id, _ in listed}
+                    assert {key for key in expected if key[0] in shown} == listed.keys()
+                else:
+                    assert listed == allowed
+                    assert all(a.reachable for a in found)
+                assert [a.clinic.id for a in found] == sorted({a.clinic.id for a in found})
+                for clinic_access in found:
+                    ids = [d.case_type_id for d in clinic_access.decisions]
+                    assert ids == sorted(ids)
+                if include_denied or pnr != people[0]:
+                    continue  # the fallback reads every clinic of the store: once per world is enough
+                fallback = [a for a in plain.clinics_for(pnr, at, residence) if a.clinic.id in ours]
+                assert fallback == found
+
+        check()
 
     # == list_clinics ==================================================================
 

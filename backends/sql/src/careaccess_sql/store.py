@@ -29,6 +29,8 @@ from attrs import frozen
 from careaccess.errors import Conflict, InvalidRequest, StoreUnavailable
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess, ServiceArea
+from careaccess.reach import ReachFacts
+from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.serialization import converter
 from careaccess.store import (
     ApprovalKey,
@@ -59,6 +61,7 @@ from careaccess_sql import migrate
 from careaccess_sql.driverquery import ConnectionLostError, DriverQuery
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
+from careaccess_sql.reach import SqlReach
 from careaccess_sql.schema import Tables, UtcDateTime, make_tables
 
 __all__ = ["SqlStore"]
@@ -149,6 +152,7 @@ class SqlStore:
         #: The engine single-statement reads run on, without a transaction.
         self.read_engine = self._reader
         self.tables: Tables = make_tables(options.prefix)
+        self._reach = SqlReach.of(self.tables, options.prefix, self._clinic)
         #: Which SQL this store speaks beyond the common core: "sqlite", "postgresql" or "mariadb".
         self.flavour = "mariadb" if options.is_mariadb else self._writer.dialect.name
         # In-memory SQLite is one shared connection: operations must not interleave.
@@ -768,11 +772,13 @@ class SqlStore:
                 raise guard.conflict()
             if updated == 0:
                 connection.execute(table.insert().values(values))
+        self._reach.written(connection, changeset.writes)
 
     def _delete_clinic(self, connection: sa.Connection, clinic_id: str) -> None:
         t = self.tables
         for table in (t.grants, t.approvals, t.case_types):
             connection.execute(table.delete().where(table.c.clinic_id == clinic_id))
+        self._reach.forget(connection, clinic_id)
         connection.execute(t.clinics.delete().where(t.clinics.c.id == clinic_id))
 
     @staticmethod
@@ -922,6 +928,19 @@ class SqlStore:
             connection.execute(table.insert(), rows)
             return
         connection.exec_driver_sql(driver.sql, driver.parameters(rows))
+
+    # -- the resident's side (ReachStore, see careaccess_sql.reach) ----------------------
+
+    def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """One page of the clinic directory by id, filtered in the database."""
+        statement, params = self._reach.list_statement(query)
+        return self._reach.clinics_of(self._read(lambda connection: connection.execute(statement, params).all()))
+
+    def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """The resident's candidate clinics and facts, in one statement."""
+        statement, params = self._reach.reach_statement(request)
+        rows = self._read(lambda connection: connection.execute(statement, params).all())
+        return self._reach.facts_of(request, rows)
 
 
 @frozen
