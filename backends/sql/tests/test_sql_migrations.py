@@ -55,6 +55,7 @@ def test_migrations_create_exactly_the_schema_the_store_uses(database: str, pref
         with store.engine.connect() as connection:
             names = set(sa.inspect(connection).get_table_names())
         expected = {"clinics", "case_types", "approvals", "grants", "events", "event_counter", "alembic_version"}
+        expected |= {"clinic_places", "clinic_names"}
         assert names == {prefix + name for name in expected}
     finally:
         store.close()

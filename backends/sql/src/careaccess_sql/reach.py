@@ -202,7 +202,7 @@ class SqlReach:
             sa.select(p.c.clinic_id).where(sa.or_(*keys)),
         ).subquery("candidates")
         within = sa.select(candidates.c.clinic_id)
-        text, flag, day, number = sa.Text(), sa.Boolean(create_constraint=False), sa.Date(), sa.BigInteger()
+        text, flag, day, number = sa.Text(), sa.Integer(), sa.Date(), sa.BigInteger()
         time = a.c.approved_at.type
 
         def none(kind: sa.types.TypeEngine[Any]) -> sa.ColumnElement[Any]:
@@ -230,7 +230,7 @@ class SqlReach:
                 as_text(ct.c.id),
                 as_text(ct.c.name),
                 none(text),
-                ct.c.restricted,
+                sa.case((ct.c.restricted, 1), else_=0),  # an integer: MariaDB cannot CAST to a boolean
                 none(day),
                 none(time),
                 none(time),
