@@ -11,20 +11,22 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from careaccess.memory import MemoryStore
-from careaccess.models import Approval, CaseType, Event, Grant, ResidentAccess
+from careaccess.models import Approval, Event, Grant, ResidentAccess
 from careaccess.store import (
     ApprovalKey,
+    CaseTypeRestricted,
     CaseTypeUnused,
     Changeset,
     DecisionFacts,
     FactsRequest,
     GrantKey,
-    ImportBatch,
+    MustBeAbsent,
     MustHaveVersion,
     Precondition,
     Put,
     Record,
     ResidentQuery,
+    key_of,
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -85,7 +87,7 @@ class IgnoresExpectedVersion(MemoryStore):
 class WritesBeforeCheckingAll(MemoryStore):
     """Applies the first write before it has checked every precondition."""
 
-    def apply(self, changeset: Changeset) -> Event:
+    def apply(self, changeset: Changeset) -> list[Event]:
         with self._lock:
             if changeset.writes:
                 first = changeset.writes[0]
@@ -99,8 +101,8 @@ class WritesBeforeCheckingAll(MemoryStore):
 class DropsChangeEvents(MemoryStore):
     """Forgets to append the event of a changed grant (but returns it)."""
 
-    def apply(self, changeset: Changeset) -> Event:
-        if changeset.event.action.value != "grant_changed":
+    def apply(self, changeset: Changeset) -> list[Event]:
+        if changeset.events[0].action.value != "grant_changed":
             return super().apply(changeset)
         with self._lock:
             for precondition in changeset.preconditions:
@@ -109,38 +111,39 @@ class DropsChangeEvents(MemoryStore):
             for write in changeset.writes:
                 if isinstance(write, Put):
                     self._put(write.record)
-            return changeset.event.with_id(f"{len(self._events) + 1:016d}")
+            return [draft.with_id(f"{len(self._events) + 1:016d}") for draft in changeset.events]
 
 
 class DuplicatesApprovalEvents(MemoryStore):
     """Appends the event of an approval twice (a retried insert)."""
 
-    def apply(self, changeset: Changeset) -> Event:
-        event = super().apply(changeset)
-        if event.action.value == "resident_approved":
-            with self._lock:
-                self._events.append(changeset.event.with_id(f"{len(self._events) + 1:016d}"))
-                self._clinics[event.clinic_id].events.append(len(self._events) - 1)
-        return event
+    def apply(self, changeset: Changeset) -> list[Event]:
+        events = super().apply(changeset)
+        for event, draft in zip(events, changeset.events, strict=True):
+            if event.action.value == "resident_approved":
+                with self._lock:
+                    self._events.append(draft.with_id(f"{len(self._events) + 1:016d}"))
+                    self._clinics[event.clinic_id].events.append(len(self._events) - 1)
+        return events
 
 
 class PageSkipsOne(MemoryStore):
     """Starts each following page one resident too late (an off-by-one keyset bound)."""
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         if query.after is None:
-            return super().page_residents(query)
-        return super().page_residents(attrs.evolve(query, limit=query.limit + 1))[1:]
+            return super().list_residents(query)
+        return super().list_residents(attrs.evolve(query, limit=query.limit + 1))[1:]
 
 
 class PageRepeatsLast(MemoryStore):
     """Uses >= instead of > for the keyset bound: the last resident of a page comes again."""
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         if query.after is None:
-            return super().page_residents(query)
+            return super().list_residents(query)
         before = str(int(query.after) - 1).zfill(12)
-        return super().page_residents(attrs.evolve(query, after=before))
+        return super().list_residents(attrs.evolve(query, after=before))
 
 
 class CursorAsOffset(MemoryStore):
@@ -150,8 +153,8 @@ class CursorAsOffset(MemoryStore):
         super().__init__()
         self._offsets: dict[tuple[str, str], int] = {}
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
-        everyone = super().page_residents(attrs.evolve(query, after=None, limit=10**6))
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        everyone = super().list_residents(attrs.evolve(query, after=None, limit=10**6))
         offset = 0 if query.after is None else self._offsets.get((query.clinic_id, query.after), 0)
         page = everyone[offset : offset + query.limit]
         for index, row in enumerate(page):
@@ -172,16 +175,16 @@ class RevokeDropsGrants(MemoryStore):
     def _delete(self, key: object) -> None:
         if isinstance(key, ApprovalKey):
             held = self._clinics.get(key.clinic_id)
-            listed = held.residents.get(key.pnr) if held else None
+            listed = held.residents.get(key.digits) if held else None
             for case_type in list(listed.grants) if listed else []:
-                super()._delete(GrantKey(key.clinic_id, key.pnr, case_type))
+                super()._delete(GrantKey(key.clinic_id, key.digits, case_type))
         super()._delete(key)  # type: ignore[arg-type]
 
 
 class CheckThenActRace(MemoryStore):
     """Checks preconditions and writes in two separate critical sections."""
 
-    def apply(self, changeset: Changeset) -> Event:
+    def apply(self, changeset: Changeset) -> list[Event]:
         with self._lock:
             for precondition in changeset.preconditions:
                 if not self._holds(precondition):
@@ -193,10 +196,13 @@ class CheckThenActRace(MemoryStore):
                     self._put(write.record)
                 else:
                     self._delete(write.key)
-            event = changeset.event.with_id(f"{len(self._events) + 1:016d}")
-            self._events.append(event)
-            self._clinics[event.clinic_id].events.append(len(self._events) - 1)
-            return event
+            events: list[Event] = []
+            for draft in changeset.events:
+                event = draft.with_id(f"{len(self._events) + 1:016d}")
+                self._events.append(event)
+                self._clinics[event.clinic_id].events.append(len(self._events) - 1)
+                events.append(event)
+            return events
 
 
 class NamesLoseAccents(MemoryStore):
@@ -211,10 +217,10 @@ class NamesLoseAccents(MemoryStore):
 class SearchIsCaseSensitive(MemoryStore):
     """Compares names without folding case."""
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         if query.name_contains is None:
-            return super().page_residents(query)
-        rows = super().page_residents(attrs.evolve(query, name_contains=None, limit=10**6))
+            return super().list_residents(query)
+        rows = super().list_residents(attrs.evolve(query, name_contains=None, limit=10**6))
         hits = [r for r in rows if r.name is not None and query.name_contains in r.name]
         return hits[: query.limit]
 
@@ -228,44 +234,45 @@ class FeedOrderByClinic(MemoryStore):
 
 
 class ImportWritesAsItChecks(MemoryStore):
-    """Bulk import that checks each record just before writing it: a conflict half-way
-    leaves the records before it written."""
+    """Applies a many-record changeset record by record, checking each record's own
+    precondition just before writing it: a conflict half-way leaves the records before
+    it written."""
 
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
+    def apply(self, changeset: Changeset) -> list[Event]:
+        if len(changeset.events) == 1:
+            return super().apply(changeset)
+        shared = tuple(p for p in changeset.preconditions if not isinstance(p, MustBeAbsent))
         events: list[Event] = []
-        for record, draft in zip(batch.records, batch.events, strict=True):
-            events += super().import_batch(ImportBatch(batch.clinic_id, (record,), (draft,)))
+        with self._lock:
+            for write, draft in zip(changeset.writes, changeset.events, strict=True):
+                assert isinstance(write, Put)
+                own = tuple(p for p in changeset.preconditions if p == MustBeAbsent(key_of(write.record)))
+                events += super().apply(Changeset(changeset.clinic_id, shared + own, (write,), (draft,)))
         return events
 
 
 class ImportTrustsTheCaseType(MemoryStore):
-    """Bulk import that leaves the case-type check to the caller, so a case type opened
-    or removed meanwhile still gets grants."""
+    """Skips the case-type precondition of a many-record changeset, trusting the caller's
+    earlier check, so a case type opened or removed meanwhile still gets grants."""
 
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
-        with self._lock:
-            held = self._clinics.get(batch.clinic_id)
-            if held is None:
-                return super().import_batch(batch)
-            saved = dict(held.case_types)
-            for case_type_id in batch.case_type_ids():
-                held.case_types[case_type_id] = CaseType(batch.clinic_id, case_type_id, "", restricted=True)
-            try:
-                return super().import_batch(batch)
-            finally:
-                held.case_types = saved
+    def apply(self, changeset: Changeset) -> list[Event]:
+        if len(changeset.events) > 1:
+            kept = tuple(p for p in changeset.preconditions if not isinstance(p, CaseTypeRestricted))
+            changeset = attrs.evolve(changeset, preconditions=kept)
+        return super().apply(changeset)
 
 
 class ImportWithoutEvents(MemoryStore):
-    """Bulk import that writes the records but appends no events."""
+    """Writes a many-record changeset's records but appends none of its events."""
 
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
+    def apply(self, changeset: Changeset) -> list[Event]:
         with self._lock:
             count = len(self._events)
-            events = super().import_batch(batch)
-            del self._events[count:]
-            held = self._clinics[batch.clinic_id]
-            held.events = [i for i in held.events if i < count]
+            events = super().apply(changeset)
+            if len(events) > 1:
+                del self._events[count:]
+                held = self._clinics[changeset.clinic_id]
+                held.events = [i for i in held.events if i < count]
             return events
 
 

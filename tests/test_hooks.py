@@ -254,8 +254,8 @@ def test_conflict_from_racing_approval_is_absorbed() -> None:
 
         raced = False
 
-        def apply(self, changeset: careaccess.store.Changeset) -> Event:
-            if changeset.event.action is Action.RESIDENT_APPROVED and not self.raced:
+        def apply(self, changeset: careaccess.store.Changeset) -> list[Event]:
+            if changeset.events[0].action is Action.RESIDENT_APPROVED and not self.raced:
                 self.raced = True
                 super().apply(changeset)
             return super().apply(changeset)
@@ -270,8 +270,8 @@ def test_conflict_from_racing_approval_is_absorbed() -> None:
 
 def test_other_conflicts_on_approval_propagate() -> None:
     class Vanishing(MemoryStore):
-        def apply(self, changeset: careaccess.store.Changeset) -> Event:
-            if changeset.event.action is Action.RESIDENT_APPROVED:
+        def apply(self, changeset: careaccess.store.Changeset) -> list[Event]:
+            if changeset.events[0].action is Action.RESIDENT_APPROVED:
                 raise careaccess.store.MustExist(careaccess.store.ClinicKey("c1")).conflict()
             return super().apply(changeset)
 

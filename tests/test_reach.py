@@ -14,8 +14,9 @@ from careaccess.area import rule_matches
 from careaccess.decision import decide
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, Grant
+from careaccess.names import fold
 from careaccess.reach import COUNTRY, ClinicAccess, ReachFacts, area_keys, clinics_reachable, residence_keys
-from careaccess.reachstore import ClinicQuery, clinic_matches, fold_name
+from careaccess.reachstore import ClinicQuery, clinic_matches
 from careaccess.store import DecisionFacts
 from careaccess.testing.conformance import make_pnr
 from careaccess.testing.strategies import area_rules, identity_numbers, residences, worlds
@@ -206,10 +207,10 @@ def test_clinic_access_is_a_frozen_record() -> None:
     assert not access.reachable
 
 
-def test_fold_name() -> None:
-    assert fold_name("  Vårdcentralen  Öst–Norr ") == "vårdcentralen öst norr"
-    assert fold_name("STRASSE") == fold_name("Straße")
-    assert fold_name("Å") == "å"
+def test_fold() -> None:
+    assert fold("  Vårdcentralen  Öst–Norr ") == "vårdcentralen öst norr"
+    assert fold("STRASSE") == fold("Straße")
+    assert fold("Å") == "å"
 
 
 def test_clinic_matches_places_and_names() -> None:

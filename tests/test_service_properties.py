@@ -63,7 +63,7 @@ def state(access: CareAccess) -> tuple[Any, ...]:
         tuple(store.read_events(None, 1000, None)),
         tuple(store.get_clinic(c) for c in ("c1", "c2", "x")),
         tuple(tuple(store.list_case_types(c)) for c in ("c1", "c2", "x")),
-        tuple(tuple(store.page_residents(ResidentQuery(c, 1000))) for c in ("c1", "c2", "x")),
+        tuple(tuple(store.list_residents(ResidentQuery(c, 1000))) for c in ("c1", "c2", "x")),
     )
 
 

@@ -7,6 +7,7 @@ hand them out without copying.
 from __future__ import annotations
 
 import bisect
+import secrets
 import threading
 from collections.abc import Sequence
 
@@ -16,18 +17,17 @@ from careaccess.errors import InvalidRequest
 from careaccess.hookspecs import hookimpl
 from careaccess.memoryreach import ReachIndex
 from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
+from careaccess.names import fold
 from careaccess.reach import ReachFacts
 from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
-    CaseTypeRestricted,
     CaseTypeUnused,
     Changeset,
     ClinicKey,
     DecisionFacts,
     FactsRequest,
-    ImportBatch,
     Key,
     MustBeAbsent,
     MustExist,
@@ -36,7 +36,6 @@ from careaccess.store import (
     Put,
     Record,
     ResidentQuery,
-    key_of,
 )
 
 __all__ = ["MemoryStore", "MemoryStorePlugin"]
@@ -48,6 +47,7 @@ class _Listed:
 
     approval: Approval | None = None
     grants: dict[str, Grant] = field(factory=dict)
+    folded: dict[str | None, str] = field(factory=dict)  # names folded at write time: None = the approval's
 
     def empty(self) -> bool:
         return self.approval is None and not self.grants
@@ -78,6 +78,7 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._clinics: dict[str, _Clinic] = {}
         self._events: list[Event] = []
+        self._cursor_key = secrets.token_bytes(32)
         self._reach = ReachIndex()
 
     # -- reads -------------------------------------------------------------------------
@@ -87,7 +88,7 @@ class MemoryStore:
             held = self._clinics.get(request.clinic_id)
             if held is None:
                 return _NO_FACTS
-            listed = held.residents.get(request.pnr)
+            listed = held.residents.get(request.digits)
             case_type = held.case_types.get(request.case_type_id)
             # tuple.__new__ skips the named tuple's generated __new__: this is the hot path.
             if listed is None:
@@ -109,28 +110,31 @@ class MemoryStore:
             held = self._clinics.get(clinic_id)
             return [] if held is None else sorted(held.case_types.values(), key=lambda c: c.id)
 
-    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+    def get_resident_access(self, clinic_id: str, digits: str) -> ResidentAccess | None:
         with self._lock:
             held = self._clinics.get(clinic_id)
-            listed = None if held is None else held.residents.get(pnr)
+            listed = None if held is None else held.residents.get(digits)
             return None if listed is None else listed.access()
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         with self._lock:
             held = self._clinics.get(query.clinic_id)
             if held is None:
                 return []
             start = 0 if query.after is None else bisect.bisect_right(held.order, query.after)
-            needle = query.name_contains.casefold() if query.name_contains is not None else None
-            prefix = query.digits_prefix
+            prefixes, suffix, needle = query.digit_prefixes, query.digit_suffix, query.name_contains
+            if not (prefixes or suffix is not None or needle is not None):
+                return [held.residents[digits].access() for digits in held.order[start : start + query.limit]]
             page: list[ResidentAccess] = []
-            for pnr in held.order[start:] if (needle or prefix) else held.order[start : start + query.limit]:
-                if prefix is not None and not (pnr.startswith(prefix) or pnr.startswith(prefix, 2)):
+            for digits in held.order[start:]:
+                if prefixes and not digits.startswith(prefixes):
                     continue
-                access = held.residents[pnr].access()
-                if needle is not None and not _name_matches(held.residents[pnr], needle):
+                if suffix is not None and not digits.endswith(suffix):
                     continue
-                page.append(access)
+                listed = held.residents[digits]
+                if needle is not None and not any(needle in name for name in listed.folded.values()):
+                    continue
+                page.append(listed.access())
                 if len(page) >= query.limit:
                     break
             return page
@@ -147,12 +151,16 @@ class MemoryStore:
             first = bisect.bisect_right(held.events, start - 1)
             return [self._events[i] for i in held.events[first : first + limit]]
 
+    def cursor_key(self) -> bytes:
+        """Random bytes made when the store was, for as long as it lives."""
+        return self._cursor_key
+
     def close(self) -> None:
         """Nothing to release."""
 
     # -- writes ------------------------------------------------------------------------
 
-    def apply(self, changeset: Changeset) -> Event:
+    def apply(self, changeset: Changeset) -> list[Event]:
         with self._lock:
             for precondition in changeset.preconditions:
                 if not self._holds(precondition):
@@ -162,29 +170,14 @@ class MemoryStore:
                     self._put(write.record)
                 else:
                     self._delete(write.key)
-            event = changeset.event.with_id(f"{len(self._events) + 1:016d}")
-            self._events.append(event)
-            held = self._clinics.get(event.clinic_id)
-            if held is not None:
-                held.events.append(len(self._events) - 1)
-            return event
-
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
-        with self._lock:
-            # The batch's implied preconditions, in ImportBatch's order, checked as apply checks any.
-            guards: list[Precondition] = [MustExist(ClinicKey(batch.clinic_id))]
-            guards += [CaseTypeRestricted(CaseTypeKey(batch.clinic_id, t)) for t in batch.case_type_ids()]
-            guards += [MustBeAbsent(key_of(record)) for record in batch.records]
-            for guard in guards:
-                if not self._holds(guard):
-                    raise guard.conflict()
-            held = self._clinics[batch.clinic_id]
+            # The clinic may be gone (a deleted clinic's last event): the feed keeps it.
+            held = self._clinics.get(changeset.clinic_id)
             events: list[Event] = []
-            for record, draft in zip(batch.records, batch.events, strict=True):
-                self._put(record)
+            for draft in changeset.events:
                 event = draft.with_id(f"{len(self._events) + 1:016d}")
                 self._events.append(event)
-                held.events.append(len(self._events) - 1)
+                if held is not None:
+                    held.events.append(len(self._events) - 1)
                 events.append(event)
             return events
 
@@ -210,7 +203,7 @@ class MemoryStore:
             return held.clinic
         if isinstance(key, CaseTypeKey):
             return held.case_types.get(key.case_type_id)
-        listed = held.residents.get(key.pnr)
+        listed = held.residents.get(key.digits)
         if listed is None:
             return None
         if isinstance(key, ApprovalKey):
@@ -238,10 +231,12 @@ class MemoryStore:
             self._reach.listed(record.clinic_id, pnr)
         if isinstance(record, Approval):
             listed.approval = record
+            _set_folded(listed, None, record.name)
         else:
             if record.case_type_id not in listed.grants:
                 held.grants_of[record.case_type_id] = held.grants_of.get(record.case_type_id, 0) + 1
             listed.grants[record.case_type_id] = record
+            _set_folded(listed, record.case_type_id, record.name)
 
     def _delete(self, key: Key) -> None:
         held = self._clinics.get(key.clinic_id)
@@ -254,17 +249,19 @@ class MemoryStore:
         if isinstance(key, CaseTypeKey):
             held.case_types.pop(key.case_type_id, None)
             return
-        listed = held.residents.get(key.pnr)
+        listed = held.residents.get(key.digits)
         if listed is None:
             return
         if isinstance(key, ApprovalKey):
             listed.approval = None
+            listed.folded.pop(None, None)
         elif listed.grants.pop(key.case_type_id, None) is not None:
             held.grants_of[key.case_type_id] -= 1
+            listed.folded.pop(key.case_type_id, None)
         if listed.empty():
-            del held.residents[key.pnr]
-            del held.order[bisect.bisect_left(held.order, key.pnr)]
-            self._reach.unlisted(key.clinic_id, key.pnr)
+            del held.residents[key.digits]
+            del held.order[bisect.bisect_left(held.order, key.digits)]
+            self._reach.unlisted(key.clinic_id, key.digits)
 
     # -- the resident's side (ReachStore) ----------------------------------------------
 
@@ -302,10 +299,11 @@ def _event_position(event_id: str) -> int:
     return int(event_id)
 
 
-def _name_matches(listed: _Listed, needle: str) -> bool:
-    names = [listed.approval.name] if listed.approval is not None else []
-    names.extend(g.name for g in listed.grants.values())
-    return any(name is not None and needle in name.casefold() for name in names)
+def _set_folded(listed: _Listed, slot: str | None, name: str | None) -> None:
+    if name is None:
+        listed.folded.pop(slot, None)
+    else:
+        listed.folded[slot] = fold(name)
 
 
 class MemoryStorePlugin:

@@ -20,12 +20,12 @@ from careaccess import regions
 from careaccess.errors import InvalidRequest
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Actor, AreaRule, Clinic, Page, Residence
+from careaccess.names import fold
 from careaccess.reach import ClinicAccess, ReachFacts, clinics_reachable, residence_keys
 from careaccess.reachstore import (
     ClinicQuery,
     ReachRequest,
     ReachStore,
-    fold_name,
     list_clinics_fallback,
     load_reach_fallback,
 )
@@ -131,7 +131,7 @@ def _needle(search: str | None) -> str | None:
             f"Search with text of at most {MAX_SEARCH} characters.",
             f"Sök med en text på högst {MAX_SEARCH} tecken.",
         )
-    return fold_name(search) or None
+    return fold(search) or None
 
 
 def _cursor_key(store: Store) -> bytes:

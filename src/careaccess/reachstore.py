@@ -18,13 +18,13 @@ documents; every rule of access stays in :func:`careaccess.decision.decide`.
 from __future__ import annotations
 
 import bisect
-import unicodedata
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
-from careaccess.models import Approval, CaseType, Clinic, Grant, ResidentAccess
+from careaccess.models import Approval, CaseType, Clinic, Grant
+from careaccess.names import fold
 from careaccess.reach import COUNTRY, AreaKey, ReachFacts, area_keys
 from careaccess.store import Store
 
@@ -35,7 +35,6 @@ __all__ = [
     "ReachStore",
     "clinic_ids_from_feed",
     "clinic_matches",
-    "fold_name",
     "list_clinics_fallback",
     "load_reach_fallback",
     "supports_reach",
@@ -43,27 +42,6 @@ __all__ = [
 
 #: How many events the fallback reads from the feed per call.
 FEED_PAGE = 1000
-
-_SEPARATORS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
-
-
-def fold_name(name: str) -> str:
-    """A name as searches compare it: NFC, casefolded, NFC again, every run of spaces or dashes one space.
-
-    The store contract's ``careaccess.names.fold``.
-    """
-    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
-    out: list[str] = []
-    gap = False
-    for ch in text:
-        if ch.isspace() or ch in _SEPARATORS or unicodedata.category(ch) == "Pd":
-            gap = True
-            continue
-        if gap and out:
-            out.append(" ")
-        gap = False
-        out.append(ch)
-    return "".join(out)
 
 
 @frozen
@@ -76,7 +54,7 @@ class ClinicQuery:
       (with or without a municipality);
     - ``municipality`` (4-digit code, region ``municipality[:2]``): a rule names this
       municipality, or names its region without a municipality (it covers it);
-    - ``name_contains``: already folded with :func:`fold_name`; the folded clinic name
+    - ``name_contains``: already folded with :func:`careaccess.names.fold`; the folded clinic name
       contains it;
     - ``clinic_ids``: the clinic's id is one of these (None: any).
 
@@ -144,7 +122,7 @@ def clinic_matches(clinic: Clinic, query: ClinicQuery) -> bool:
             ("municipality", query.municipality) in keys or ("region", query.municipality[:2]) in keys
         ):
             return False
-    return query.name_contains is None or query.name_contains in fold_name(clinic.name)
+    return query.name_contains is None or query.name_contains in fold(clinic.name)
 
 
 def clinic_ids_from_feed(store: Store) -> list[str]:
@@ -188,17 +166,9 @@ def load_reach_fallback(store: Store, request: ReachRequest) -> ReachFacts:
             continue
         clinics.append(clinic)
         case_types.extend(store.list_case_types(clinic_id))
-        listed = _resident_at(store, clinic_id, request.digits)
+        listed = store.get_resident_access(clinic_id, request.digits)
         if listed is not None:
             if listed.approval is not None:
                 approvals.append(listed.approval)
             grants.extend(listed.grants)
     return ReachFacts(clinics, case_types, approvals, grants)
-
-
-def _resident_at(store: Store, clinic_id: str, digits: str) -> ResidentAccess | None:
-    reader = getattr(store, "get_resident_access", None)
-    if reader is None:  # stores of contract v1 name it resident_access
-        reader = store.resident_access
-    found: ResidentAccess | None = reader(clinic_id, digits)
-    return found

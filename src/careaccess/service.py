@@ -8,11 +8,8 @@ apply it atomically, then tell the notification hooks.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import logging
-import re
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -24,6 +21,7 @@ import pluggy
 from careaccess import decision, reachservice
 from careaccess.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, UnknownStore
 from careaccess.identity import PersonalIdentityNumber, as_pnr, redact
+from careaccess.listing import check_limit, decode_cursor, encode_cursor, parse_search
 from careaccess.models import (
     Action,
     Actor,
@@ -38,13 +36,14 @@ from careaccess.models import (
     Resident,
     ResidentAccess,
 )
+from careaccess.names import normalize
 from careaccess.plugins import make_plugin_manager
 from careaccess.reach import ClinicAccess
 from careaccess.serialization import converter
 from careaccess.store import (
     MAX_IMPORT,
+    MAX_VERSION,
     ApprovalKey,
-    BulkImportStore,
     CaseTypeKey,
     CaseTypeRestricted,
     CaseTypeUnused,
@@ -54,7 +53,6 @@ from careaccess.store import (
     EventDraft,
     FactsRequest,
     GrantKey,
-    ImportBatch,
     MustBeAbsent,
     MustExist,
     MustHaveVersion,
@@ -64,6 +62,7 @@ from careaccess.store import (
     ResidentQuery,
     Store,
     Write,
+    key_of,
 )
 
 __all__ = ["VIEW", "CareAccess", "connect"]
@@ -72,9 +71,6 @@ log = logging.getLogger("careaccess")
 
 #: The action name authorization is asked about for reading a clinic's residents.
 VIEW = "view"
-MAX_LIMIT = 1000
-_PNR_SEARCH = re.compile(r"[\d\-+]+")
-_CURSOR_TAG = "r1:"
 
 PnrLike = str | PersonalIdentityNumber
 Clock = Callable[[], dt.datetime]
@@ -158,43 +154,12 @@ def _snapshot(record: Record | None) -> dict[str, Any] | None:
     return data
 
 
-def _encode_cursor(pnr: str) -> str:
-    return base64.urlsafe_b64encode((_CURSOR_TAG + pnr).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    pnr = text.removeprefix(_CURSOR_TAG)
-    if not text.startswith(_CURSOR_TAG) or len(pnr) != 12 or not pnr.isdigit():
-        raise InvalidRequest(
-            "invalid_cursor",
-            "The cursor is not one this list returned.",
-            "Markören kommer inte från den här listan.",
-        )
-    return pnr
-
-
-def _check_limit(limit: int) -> None:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest(
-            "invalid_limit",
-            f"limit must be a whole number from 1 to {MAX_LIMIT}.",
-            f"limit måste vara ett heltal från 1 till {MAX_LIMIT}.",
-        )
-
-
 def _unknown_clinic() -> NotFound:
     return NotFound("unknown_clinic", "There is no such clinic.", "Mottagningen finns inte.")
 
 
 def _unknown_case_type() -> NotFound:
     return NotFound("unknown_case_type", "The clinic has no such case type.", "Mottagningen har ingen sådan ärendetyp.")
-
-
-_MAX_VERSION = 2**63 - 1  # what every store keeps in a 64-bit integer
 
 
 def _check_imported_fields(record: Approval | Grant) -> None:
@@ -210,7 +175,7 @@ def _check_imported_fields(record: Approval | Grant) -> None:
         raise InvalidRequest("invalid_record", "A name must be text.", "Ett namn måste vara text.")
     if isinstance(record, Grant):
         version = record.version
-        if type(version) is not int or not 1 <= version <= _MAX_VERSION:
+        if type(version) is not int or not 1 <= version <= MAX_VERSION:
             raise InvalidRequest(
                 "invalid_version",
                 "A grant's version is a whole number from 1.",
@@ -348,7 +313,7 @@ class CareAccess:
         case_type_id: str | None = None,
     ) -> Event:
         draft = EventDraft(at, actor.id, action, clinic_id, pnr, case_type_id, _snapshot(before), _snapshot(after))
-        event = self.store.apply(Changeset(tuple(preconditions), tuple(writes), draft))
+        (event,) = self.store.apply(Changeset(clinic_id, tuple(preconditions), tuple(writes), (draft,)))
         self._notify(event)
         return event
 
@@ -445,9 +410,7 @@ class CareAccess:
         existing = self._approval(clinic_id, person)
         if existing is not None:
             return existing
-        if name is None:
-            resident = self.lookup_resident(person)
-            name = resident.name if resident is not None else None
+        name = self._name(person, name)
         now = self.now()
         approval = Approval(clinic_id, person, name, now, actor.id)
         key = ApprovalKey(clinic_id, person.digits)
@@ -470,8 +433,15 @@ class CareAccess:
             return raced  # someone approved the same resident at the same moment
         return approval
 
+    def _name(self, person: PersonalIdentityNumber, name: str | None) -> str | None:
+        """*name*, else the directory's, normalized as every stored name is (NFC)."""
+        if name is None:
+            resident = self.lookup_resident(person)
+            name = resident.name if resident is not None else None
+        return None if name is None else normalize(name)
+
     def _approval(self, clinic_id: str, pnr: PersonalIdentityNumber) -> Approval | None:
-        access = self.store.resident_access(clinic_id, pnr.digits)
+        access = self.store.get_resident_access(clinic_id, pnr.digits)
         return None if access is None else access.approval
 
     def revoke_approval(self, actor: Actor, clinic_id: str, pnr: PnrLike) -> None:
@@ -518,7 +488,7 @@ class CareAccess:
             )
 
     def _grant(self, clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str) -> Grant | None:
-        access = self.store.resident_access(clinic_id, pnr.digits)
+        access = self.store.get_resident_access(clinic_id, pnr.digits)
         if access is None:
             return None
         return next((g for g in access.grants if g.case_type_id == case_type_id), None)
@@ -548,9 +518,7 @@ class CareAccess:
             raise _not_restricted()
         if self._grant(clinic_id, person, case_type_id) is not None:
             raise MustBeAbsent(GrantKey(clinic_id, person.digits, case_type_id)).conflict()
-        if name is None:
-            resident = self.lookup_resident(person)
-            name = resident.name if resident is not None else None
+        name = self._name(person, name)
         grant = Grant(clinic_id, person, case_type_id, until, 1, now, actor.id, now, name)
         key = GrantKey(clinic_id, person.digits, case_type_id)
         self._commit(
@@ -666,8 +634,7 @@ class CareAccess:
         :raises PermissionDenied: unless *actor* may both approve and grant at the clinic.
         :raises NotFound: ``unknown_clinic``, ``unknown_case_type``.
         :raises InvalidRequest: ``import_too_large``, ``import_mixed_clinics``,
-            ``import_duplicate``, ``case_type_not_restricted``, ``invalid_version``,
-            ``import_unsupported`` (the store cannot import in one step).
+            ``import_duplicate``, ``case_type_not_restricted``, ``invalid_version``.
         :raises Conflict: ``approval_exists`` / ``grant_exists`` for a record already
             stored; nothing is written.
         """
@@ -680,17 +647,16 @@ class CareAccess:
                 f"Import at most {MAX_IMPORT} records at a time.",
                 f"Importera högst {MAX_IMPORT} poster åt gången.",
             )
-        if not isinstance(self.store, BulkImportStore):
-            raise InvalidRequest(
-                "import_unsupported",
-                f"{type(self.store).__name__} cannot import many records in one step.",
-                "Lagringen kan inte importera många poster i ett steg.",
-            )
         self._require_clinic(clinic_id)
         self._check_import(clinic_id, records)
         if not records:
             return []
+        records = [r if r.name is None else attrs.evolve(r, name=normalize(r.name)) for r in records]
         now = self.now()
+        case_type_ids = sorted({r.case_type_id for r in records if isinstance(r, Grant)})
+        preconditions: list[Precondition] = [MustExist(ClinicKey(clinic_id))]
+        preconditions += [CaseTypeRestricted(CaseTypeKey(clinic_id, t)) for t in case_type_ids]
+        preconditions += [MustBeAbsent(key_of(record)) for record in records]
         drafts = tuple(
             EventDraft(
                 now,
@@ -704,7 +670,8 @@ class CareAccess:
             )
             for record in records
         )
-        events = self.store.import_batch(ImportBatch(clinic_id, tuple(records), drafts))
+        changeset = Changeset(clinic_id, tuple(preconditions), tuple(Put(r) for r in records), drafts)
+        events = self.store.apply(changeset)
         for event in events:
             self._notify(event)
         return events
@@ -750,7 +717,7 @@ class CareAccess:
         self._authorize(actor, VIEW, clinic_id)
         person = as_pnr(pnr)
         self._require_clinic(clinic_id)
-        access = self.store.resident_access(clinic_id, person.digits)
+        access = self.store.get_resident_access(clinic_id, person.digits)
         if access is not None and access.name is not None:
             return access
         resident = self.lookup_resident(person)
@@ -775,19 +742,16 @@ class CareAccess:
             10-digit identity number; anything else matches part of the name, ignoring case.
         """
         self._authorize(actor, VIEW, clinic_id)
-        _check_limit(limit)
+        check_limit(limit)
         self._require_clinic(clinic_id)
-        digits_prefix = name_contains = None
-        if search is not None and search.strip():
-            text = search.strip()
-            if _PNR_SEARCH.fullmatch(text):
-                digits_prefix = text.replace("-", "").replace("+", "")
-            else:
-                name_contains = text.casefold()
-        after = None if cursor is None else _decode_cursor(cursor)
-        rows = self.store.page_residents(ResidentQuery(clinic_id, limit + 1, after, digits_prefix, name_contains))
+        found = parse_search(search, self.today())
+        after = None if cursor is None else decode_cursor(cursor)
+        query = ResidentQuery(
+            clinic_id, limit + 1, after, found.digit_prefixes, found.digit_suffix, found.name_contains
+        )
+        rows = self.store.list_residents(query)
         items = rows[:limit]
-        next_cursor = _encode_cursor(items[-1].pnr.digits) if len(rows) > limit else None
+        next_cursor = encode_cursor(items[-1].pnr.digits) if len(rows) > limit else None
         return Page(items, next_cursor)
 
     # -- decisions ---------------------------------------------------------------------
@@ -845,7 +809,7 @@ class CareAccess:
 
     def events(self, after: str | None = None, limit: int = 100, clinic_id: str | None = None) -> list[Event]:
         """Committed changes after the event id *after*, oldest first (the durable change feed)."""
-        _check_limit(limit)
+        check_limit(limit)
         return self.store.read_events(after, limit, clinic_id)
 
     # -- the resident's side -----------------------------------------------------------
@@ -899,7 +863,7 @@ class CareAccess:
             ``invalid_search``, ``unknown_region``, ``unknown_municipality``,
             ``municipality_outside_region``.
         """
-        _check_limit(limit)
+        check_limit(limit)
         return reachservice.list_clinics(
             self,
             region=region,

@@ -16,14 +16,16 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from attrs import frozen
 
-from careaccess.errors import Conflict
+from careaccess.errors import Conflict, InvalidRequest
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess
 
 __all__ = [
+    "MAX_BULK",
+    "MAX_CHANGESET",
     "MAX_IMPORT",
+    "MAX_VERSION",
     "ApprovalKey",
-    "BulkImportStore",
     "CaseTypeKey",
     "CaseTypeRestricted",
     "CaseTypeUnused",
@@ -34,7 +36,6 @@ __all__ = [
     "EventDraft",
     "FactsRequest",
     "GrantKey",
-    "ImportBatch",
     "Key",
     "MustBeAbsent",
     "MustExist",
@@ -63,13 +64,13 @@ class CaseTypeKey:
 @frozen
 class ApprovalKey:
     clinic_id: str
-    pnr: str  # 12 canonical digits
+    digits: str  # the identity number's 12 canonical digits
 
 
 @frozen
 class GrantKey:
     clinic_id: str
-    pnr: str  # 12 canonical digits
+    digits: str  # the identity number's 12 canonical digits
     case_type_id: str
 
 
@@ -217,47 +218,70 @@ class EventDraft:
         )
 
 
+#: The most writes one :class:`Changeset` may hold (and the most events): enough to move
+#: a clinic a batch at a time, small enough that a server-side script applying it stays
+#: brief. Stores may rely on it.
+MAX_CHANGESET = 5000
+#: The most records one :meth:`careaccess.CareAccess.import_residents` call takes.
+MAX_IMPORT = MAX_CHANGESET
+#: The most records one bulk action takes.
+MAX_BULK = MAX_CHANGESET
+#: The highest grant version: every store keeps it exactly (a double's integer range).
+MAX_VERSION = 2**53 - 1
+
+
+def _clinic_of(write: Write) -> str:
+    if isinstance(write, Delete):
+        return write.key.clinic_id
+    record = write.record
+    return record.id if isinstance(record, Clinic) else record.clinic_id
+
+
 @frozen
 class Changeset:
-    """Writes and their event, applied all-or-nothing once every precondition holds."""
+    """Writes and their events at one clinic, applied all-or-nothing once every precondition holds.
 
-    preconditions: tuple[Precondition, ...]
-    writes: tuple[Write, ...]
-    event: EventDraft
+    Built by the core's planning. Rules checked on construction (stores may rely on them):
 
+    - every precondition's key, every written record or deleted key and every event
+      draft is of ``clinic_id``, else ``InvalidRequest("changeset_spans_clinics")``;
+    - at least one event, else ``InvalidRequest("changeset_without_event")``;
+    - at most :data:`MAX_CHANGESET` writes and as many events, else
+      ``InvalidRequest("changeset_too_large")``.
 
-#: The most records one :class:`ImportBatch` may hold: enough to move a clinic a batch
-#: at a time, small enough that a server-side script applying it stays brief.
-MAX_IMPORT = 5000
-
-
-@frozen
-class ImportBatch:
-    """New approvals and grants of one clinic, each with its event, to be written at once.
-
-    Built and validated by :meth:`careaccess.CareAccess.import_residents`. The store
-    writes all of it, or nothing and raises :class:`Conflict`, when any of these fails:
-
-    - the clinic exists (``clinic_missing``);
-    - every grant's case type exists and is restricted (``case_type_not_restricted``);
-    - no record's key is already stored (``approval_exists`` / ``grant_exists``).
-
-    ``records`` have distinct keys, all at ``clinic_id``; ``events[i]`` records
-    ``records[i]``, every event is of ``clinic_id`` too, and the events are appended
-    in that order.
+    The store checks ``preconditions`` in order, then applies ``writes`` in order and
+    appends ``events`` in order (see :meth:`Store.apply`).
     """
 
     clinic_id: str
-    records: tuple[Approval | Grant, ...]
+    preconditions: tuple[Precondition, ...]
+    writes: tuple[Write, ...]
     events: tuple[EventDraft, ...]
 
-    def case_type_ids(self) -> list[str]:
-        """The distinct case types the batch grants, sorted."""
-        return sorted({r.case_type_id for r in self.records if isinstance(r, Grant)})
-
-    def conflict_for(self, key: Key) -> Conflict:
-        """The error for a batch that would overwrite the record under *key*."""
-        return MustBeAbsent(key).conflict()
+    def __attrs_post_init__(self) -> None:
+        if not self.events:
+            raise InvalidRequest(
+                "changeset_without_event",
+                "A change must record at least one event.",
+                "En ändring måste ge minst en händelse.",
+            )
+        if len(self.writes) > MAX_CHANGESET or len(self.events) > MAX_CHANGESET:
+            raise InvalidRequest(
+                "changeset_too_large",
+                f"One change may write at most {MAX_CHANGESET} records.",
+                f"En ändring får skriva högst {MAX_CHANGESET} poster.",
+            )
+        clinic_id = self.clinic_id
+        if (
+            any(p.key.clinic_id != clinic_id for p in self.preconditions)
+            or any(_clinic_of(w) != clinic_id for w in self.writes)
+            or any(e.clinic_id != clinic_id for e in self.events)
+        ):
+            raise InvalidRequest(
+                "changeset_spans_clinics",
+                "One change may only touch one clinic.",
+                "En ändring får bara röra en mottagning.",
+            )
 
 
 # -- reads -----------------------------------------------------------------------------
@@ -270,20 +294,21 @@ class ImportBatch:
 class FactsRequest(NamedTuple):
     """What one decision asks of the store."""
 
-    pnr: str  # 12 canonical digits
+    digits: str  # the identity number's 12 canonical digits
     clinic_id: str
     case_type_id: str
-    #: ``pnr`` parsed, when the caller has it: a store may use it for the records it
-    #: builds instead of parsing ``pnr`` again. (Read the fields by name: a request is
-    #: no longer a 3-tuple.)
+    #: ``digits`` parsed, when the caller has it: a store may use it for the records it
+    #: builds instead of parsing ``digits`` again. (Read the fields by name.)
     person: PersonalIdentityNumber | None = None
 
 
 class DecisionFacts(NamedTuple):
-    """Everything stored that a decision needs: each part None where absent.
+    """Every stored fact for one ``(digits, clinic_id, case_type_id)``: each None where absent.
 
-    ``approval`` and ``grant`` may be left None when the case type makes them
-    irrelevant, but a store that loads them anyway is equally correct.
+    Complete regardless of the case type: the clinic, the case type, the resident's
+    approval at the clinic and the resident's grant of ``case_type_id`` at the clinic
+    (looked up by id even when the case type does not exist). A store never branches
+    on ``restricted``; which facts matter is :func:`careaccess.decision.decide`'s call.
     """
 
     clinic: Clinic | None
@@ -294,18 +319,24 @@ class DecisionFacts(NamedTuple):
 
 @frozen
 class ResidentQuery:
-    """One page of a clinic's resident list, in ascending order of identity number.
+    """One page of a clinic's listed residents, in ascending order of identity number.
 
-    ``after`` is the last identity number (12 digits) of the previous page.
-    ``digits_prefix`` matches the start of the 12-digit form or of the 10-digit form;
-    ``name_contains`` matches case-insensitively anywhere in the approval's or a grant's
-    name (compared after ``str.casefold``).
+    Built by the core, which parses the admin's search text and the opaque cursor;
+    the store only matches. Filters combine with AND.
+
+    - ``after``: 12 canonical digits, exclusive: the last resident of the previous page.
+    - ``digit_prefixes``: match if the 12 digits start with ANY of these; empty means no
+      prefix filter. (The core expands a 10-digit form to its possible centuries.)
+    - ``digit_suffix``: match if the 12 digits end with this.
+    - ``name_contains``: already folded by :func:`careaccess.names.fold`; match if the
+      folded name of the approval or of any grant contains it.
     """
 
     clinic_id: str
     limit: int
     after: str | None = None
-    digits_prefix: str | None = None
+    digit_prefixes: tuple[str, ...] = ()
+    digit_suffix: str | None = None
     name_contains: str | None = None
 
 
@@ -314,18 +345,19 @@ class Store(Protocol):
     """What a storage backend provides. Every method may raise :class:`StoreUnavailable`."""
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
-        """All facts for one decision, in one round trip."""
+        """Every stored fact for one decision (see :class:`DecisionFacts`), in one round trip."""
         ...
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
         """Facts for many decisions, in request order, in as few round trips as possible."""
         ...
 
-    def apply(self, changeset: Changeset) -> Event:
-        """Check every precondition, then apply the writes and append the event, atomically.
+    def apply(self, changeset: Changeset) -> list[Event]:
+        """Check every precondition, then apply every write and append every event, atomically.
 
-        :returns: the stored event, with its id.
-        :raises Conflict: from the first failing precondition's ``conflict()``; nothing written.
+        :returns: the stored events, with their ids, in the order of ``changeset.events``.
+        :raises Conflict: from the first failing precondition's ``conflict()`` (in the
+            order given); nothing written.
         """
         ...
 
@@ -335,37 +367,29 @@ class Store(Protocol):
         """The clinic's case types, ordered by id."""
         ...
 
-    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+    def get_resident_access(self, clinic_id: str, digits: str) -> ResidentAccess | None:
         """The approval and grants (ordered by case type id) of one resident, or None."""
         ...
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
-        """Up to ``query.limit`` listed residents (approved or holding a grant) after ``query.after``."""
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        """Up to ``query.limit`` listed residents (approved or holding a grant) matching *query*."""
         ...
 
     def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
-        """Up to ``limit`` events after the event id ``after``, oldest first."""
+        """Up to ``limit`` events after the event id ``after``, oldest first.
+
+        :raises InvalidRequest: ``invalid_cursor`` when ``after`` is not an event id of
+            this store (never a raw driver error).
+        """
+        ...
+
+    def cursor_key(self) -> bytes:
+        """32 random bytes made once per store, the same for every process sharing it.
+
+        The core keys its opaque resident-list cursors with it.
+        """
         ...
 
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
-        ...
-
-
-@runtime_checkable
-class BulkImportStore(Store, Protocol):
-    """A store that can also write a whole :class:`ImportBatch` in one atomic step.
-
-    Optional: :meth:`careaccess.CareAccess.import_residents` refuses
-    (``import_unsupported``) on a store without it. Every built-in store has it.
-
-    .. versionadded:: 0.1
-    """
-
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
-        """Check the batch's preconditions, then write every record and append its event.
-
-        :returns: the stored events, in the order of ``batch.events``.
-        :raises Conflict: for the first failing precondition; nothing written.
-        """
         ...

@@ -5,9 +5,10 @@ in a single dict that ``json.dumps`` can write out as it is::
 
     {"clinics": {clinic_id: {"clinic": {...},
                              "case_types": {case_type_id: {...}},
-                             "approvals": {pnr: {...}},
-                             "grants": {pnr: {case_type_id: {...}}}}},
-     "events": [{...}, ...]}
+                             "approvals": {digits: {...}},
+                             "grants": {digits: {case_type_id: {...}}}}},
+     "events": [{...}, ...],
+     "cursor_key": "<64 hex digits>"}
 
 One lock guards the dict. A changeset is applied to a copy, which replaces the dict only
 when every precondition held and every write went in: all or nothing.
@@ -16,12 +17,14 @@ when every precondition held and every write went in: all or nothing.
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from careaccess import Approval, CaseType, Clinic, Event, Grant, InvalidRequest, ResidentAccess, converter, hookimpl
 from careaccess.identity import PersonalIdentityNumber
+from careaccess.names import fold
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -48,7 +51,7 @@ Data = dict[str, Any]
 
 def empty() -> Data:
     """The data of a store with nothing in it."""
-    return {"clinics": {}, "events": []}
+    return {"clinics": {}, "events": [], "cursor_key": secrets.token_hex(32)}
 
 
 class DictStore:
@@ -73,8 +76,8 @@ class DictStore:
             return DecisionFacts(
                 converter.structure(held["clinic"], Clinic),
                 _maybe(held["case_types"].get(request.case_type_id), CaseType),
-                _maybe(held["approvals"].get(request.pnr), Approval),
-                _maybe(held["grants"].get(request.pnr, {}).get(request.case_type_id), Grant),
+                _maybe(held["approvals"].get(request.digits), Approval),
+                _maybe(held["grants"].get(request.digits, {}).get(request.case_type_id), Grant),
             )
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
@@ -93,12 +96,12 @@ class DictStore:
                 return []
             return [converter.structure(held["case_types"][key], CaseType) for key in sorted(held["case_types"])]
 
-    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+    def get_resident_access(self, clinic_id: str, digits: str) -> ResidentAccess | None:
         with self._lock:
             held = self._data["clinics"].get(clinic_id)
-            return None if held is None else _access(held, pnr)
+            return None if held is None else _access(held, digits)
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         with self._lock:
             held = self._data["clinics"].get(query.clinic_id)
             if held is None:
@@ -108,8 +111,9 @@ class DictStore:
             for pnr in listed:
                 if query.after is not None and pnr <= query.after:
                     continue
-                prefix = query.digits_prefix
-                if prefix is not None and not (pnr.startswith(prefix) or pnr[2:].startswith(prefix)):
+                if query.digit_prefixes and not pnr.startswith(query.digit_prefixes):
+                    continue
+                if query.digit_suffix is not None and not pnr.endswith(query.digit_suffix):
                     continue
                 access = _access(held, pnr)
                 if access is None or not _name_matches(held, pnr, query.name_contains):
@@ -130,12 +134,17 @@ class DictStore:
                         break
             return found
 
+    def cursor_key(self) -> bytes:
+        """The random key made with the data (or on first use, for data made without one)."""
+        with self._lock:
+            return bytes.fromhex(self._data.setdefault("cursor_key", secrets.token_hex(32)))
+
     def close(self) -> None:
         """Nothing to release."""
 
     # -- writes: check, copy, change the copy, swap ------------------------------------
 
-    def apply(self, changeset: Changeset) -> Event:
+    def apply(self, changeset: Changeset) -> list[Event]:
         with self._lock:
             for precondition in changeset.preconditions:
                 if not self._holds(precondition):
@@ -147,10 +156,13 @@ class DictStore:
                 else:
                     _delete(data, write.key)
             # Event ids are positions, zero-padded so that text order is feed order.
-            event = changeset.event.with_id(f"{len(data['events']) + 1:012d}")
-            data["events"].append(converter.unstructure(event))
+            events = []
+            for draft in changeset.events:
+                event = draft.with_id(f"{len(data['events']) + 1:012d}")
+                data["events"].append(converter.unstructure(event))
+                events.append(event)
             self._data = data
-            return event
+            return events
 
     def _holds(self, precondition: Precondition) -> bool:
         found = _get(self._data, precondition.key)
@@ -180,11 +192,12 @@ def _access(held: Data, pnr: str) -> ResidentAccess | None:
 
 
 def _name_matches(held: Data, pnr: str, needle: str | None) -> bool:
+    """Whether a stored name, folded as careaccess folds names, contains *needle* (folded already)."""
     if needle is None:
         return True
     names = [held["approvals"].get(pnr, {}).get("name")]
     names += [g.get("name") for g in held["grants"].get(pnr, {}).values()]
-    return any(name is not None and needle.casefold() in name.casefold() for name in names)
+    return any(name is not None and needle in fold(name) for name in names)
 
 
 def _position(event_id: str) -> int:
@@ -206,8 +219,8 @@ def _get(data: Data, key: Key) -> Data | None:
     if isinstance(key, CaseTypeKey):
         return held["case_types"].get(key.case_type_id)  # type: ignore[no-any-return]
     if isinstance(key, ApprovalKey):
-        return held["approvals"].get(key.pnr)  # type: ignore[no-any-return]
-    return held["grants"].get(key.pnr, {}).get(key.case_type_id)  # type: ignore[no-any-return]
+        return held["approvals"].get(key.digits)  # type: ignore[no-any-return]
+    return held["grants"].get(key.digits, {}).get(key.case_type_id)  # type: ignore[no-any-return]
 
 
 def _put(data: Data, value: Data, record: Clinic | CaseType | Approval | Grant) -> None:
@@ -233,12 +246,12 @@ def _delete(data: Data, key: Key) -> None:
     elif isinstance(key, CaseTypeKey):
         held["case_types"].pop(key.case_type_id, None)
     elif isinstance(key, ApprovalKey):
-        held["approvals"].pop(key.pnr, None)
+        held["approvals"].pop(key.digits, None)
     elif isinstance(key, GrantKey):
-        grants = held["grants"].get(key.pnr, {})
+        grants = held["grants"].get(key.digits, {})
         grants.pop(key.case_type_id, None)
         if not grants:
-            held["grants"].pop(key.pnr, None)
+            held["grants"].pop(key.digits, None)
 
 
 class DictStorePlugin:

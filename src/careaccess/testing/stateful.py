@@ -33,7 +33,7 @@ from careaccess.identity import PersonalIdentityNumber
 from careaccess.memory import MemoryStore
 from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
 from careaccess.service import CareAccess, connect
-from careaccess.store import BulkImportStore, Store
+from careaccess.store import Store
 from careaccess.testing.clock import FrozenClock
 from careaccess.testing.conformance import make_pnr
 
@@ -212,7 +212,6 @@ class CareAccessMachine(RuleBasedStateMachine):
             del self.restricted[clinic, case_type]
             self.log.append(("case_type_removed", clinic, None, case_type))
 
-    @precondition(lambda self: isinstance(self.store, BulkImportStore))
     @rule(
         clinic=clinics,
         approve=st.lists(people, max_size=2, unique=True),

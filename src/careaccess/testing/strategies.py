@@ -30,6 +30,7 @@ from hypothesis.errors import InvalidArgument
 from careaccess import regions
 from careaccess.identity import Gender, PersonalIdentityNumber, luhn_check_digit
 from careaccess.models import Actor, Approval, AreaRule, CaseType, Clinic, Grant, Residence, Resident, ServiceArea
+from careaccess.names import normalize
 from careaccess.testing.world import WORLD_TIMEZONE, GrantState, World
 
 __all__ = [
@@ -471,10 +472,11 @@ def identifiers(*, max_size: int = 24) -> st.SearchStrategy[str]:
 
 def display_names(*, max_size: int = 40) -> st.SearchStrategy[str]:
     """Names of clinics, case types and residents: any letters, including Swedish ones,
-    digits, punctuation and inner spaces, never blank."""
+    digits, punctuation and inner spaces, never blank; in NFC, as the core stores names."""
     if max_size < 1:
         raise InvalidArgument(f"max_size={max_size} must be at least 1")
-    return st.text(_NAME_CHARACTERS, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+    text = st.text(_NAME_CHARACTERS, min_size=1, max_size=max_size)
+    return text.map(lambda name: normalize(name).strip()).filter(lambda name: 0 < len(name) <= max_size)
 
 
 @st.composite

@@ -10,7 +10,7 @@ Schema (added by revision 0002):
                            service area (``country``/``region``/``municipality``), and
                            one ``touches`` row per region any rule names (the
                            directory's region filter)
-``clinic_names``           ``clinic_id -> name_folded`` (:func:`careaccess.reachstore.fold_name`)
+``clinic_names``           ``clinic_id -> name_folded`` (:func:`careaccess.names.fold`)
 =========================  ==========================================================
 
 Both tables are written in the transaction that writes the clinic, so they agree with
@@ -29,8 +29,9 @@ import sqlalchemy as sa
 from attrs import frozen
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, CaseType, Clinic, Grant
+from careaccess.names import fold
 from careaccess.reach import ReachFacts, area_keys
-from careaccess.reachstore import ClinicQuery, ReachRequest, fold_name
+from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import Put, Write
 
 if TYPE_CHECKING:
@@ -140,9 +141,7 @@ class SqlReach:
         rows = place_rows(clinic)
         if rows:
             connection.execute(self.tables.places.insert(), rows)
-        connection.execute(
-            self.tables.names.insert(), [{"clinic_id": clinic.id, "name_folded": fold_name(clinic.name)}]
-        )
+        connection.execute(self.tables.names.insert(), [{"clinic_id": clinic.id, "name_folded": fold(clinic.name)}])
 
     def forget(self, connection: sa.Connection, clinic_id: str) -> None:
         for table in (self.tables.places, self.tables.names):

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 from careaccess.models import Clinic, ServiceArea
-from careaccess.reachstore import fold_name
+from careaccess.names import fold
 from careaccess.serialization import converter
 
 from careaccess_sql.reach import place_rows
@@ -60,7 +60,7 @@ def upgrade() -> None:
     for clinic_id, name, area in connection.execute(sa.select(clinics.c.id, clinics.c.name, clinics.c.service_area)):
         clinic = Clinic(clinic_id, name, converter.structure(json.loads(area), ServiceArea))
         place_data.extend(place_rows(clinic))
-        name_data.append({"clinic_id": clinic_id, "name_folded": fold_name(name)})
+        name_data.append({"clinic_id": clinic_id, "name_folded": fold(name)})
     if place_data:
         op.bulk_insert(places, place_data)
     if name_data:
