@@ -14,8 +14,8 @@ from careaccess.testing.conformance import make_pnr
 from redis.cluster import RedisCluster
 
 from careaccess_redis import RedisStore, lua
-from careaccess_redis.measure import measure_import
-from careaccess_redis.store import _ImportPlan
+from careaccess_redis.plan import ImportPlan
+from test_redis_memory import run_measure
 
 ADMIN = Actor("admin", frozenset({"c1", "c2", "c3", "{odd}%clinic"}))
 WHEN = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
@@ -128,7 +128,7 @@ def test_a_repeated_call_is_applied_once(any_store: RedisStore) -> None:
     approvals, grants = _records("c1", _people(20), 5)
     batch = _batch("c1", [*approvals, *grants])
     keys = any_store.keys.of("c1")
-    plan = _ImportPlan(batch, keys)
+    plan = ImportPlan(batch, keys, keys.floor)
     plan.key_names[5] = keys.replay_prefix + "fixed-token"
     events = "\n".join(["{}"] * len(batch.events))
     length = _stream_length(any_store, "c1")
@@ -205,7 +205,6 @@ def test_a_batch_the_store_cannot_write_faithfully_is_refused(single_store: Redi
 
 
 def test_the_import_rate_tool_runs(single_url: str) -> None:
-    figures = measure_import(single_url, batches=2, batch_size=100, clinics=2)
-    assert figures.records_per_second > 0
-    assert 300 < figures.resident < 1000
-    assert "records imported per second" in figures.table()
+    figures = run_measure(single_url, "--import-batches", "2", "--batch-size", "100", "--clinics", "2")
+    assert figures["seconds"] > 0
+    assert 300 < figures["resident"] < 1000

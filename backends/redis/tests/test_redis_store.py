@@ -314,9 +314,9 @@ def test_a_replayed_call_returns_the_first_event_and_writes_nothing_more(any_sto
     _world(any_store)
     keys = any_store.keys.of("c1")
     token_key = keys.replay_prefix + "fixed-token"
-    key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, token_key]
+    key_names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, token_key, keys.floor]
     event = dump_event(_draft("c1"))
-    args = ("1", event, keys.resident_prefix, 0, 60, "PC", '{"name":"Ny","service_area":{"rules":[]}}', "", "")
+    args = ("0", event, keys.resident_prefix, 0, 60, "PC", '{"name":"Ny","service_area":{"rules":[]}}', "", "")
     first = lua.APPLY(any_store.client, key_names, args)
     again = lua.APPLY(any_store.client, key_names, args)
     assert first == again

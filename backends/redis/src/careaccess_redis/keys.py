@@ -11,13 +11,17 @@ key                                    type      holds
 ``careaccess:{vc-ost}:r:<12 digits>``  hash      ``a`` -> approval, ``g:<case type id>`` -> grant
 ``careaccess:{vc-ost}:residents``      zset      identity numbers of listed residents (score 0)
 ``careaccess:{vc-ost}:events``         stream    the clinic's events, ids ``<µs>-<seq>``
+``careaccess:{vc-ost}:floor``          string    least stamp (µs) of the clinic's next event
 ``careaccess:{vc-ost}:replay:<token>`` string    event id of an applied changeset (expires)
 ``careaccess:clinics``                 set       ids of clinics that have events (feed index)
+``careaccess:floor{careaccess:clinics}`` string  least stamp (µs) of a new clinic's first event
 =====================================  ========  ==============================================
 
 A changeset or a decision touches keys of one clinic only, so they all hash to one slot
 and one Lua script can check and write them atomically on Redis Cluster. Only the feed
-index lies elsewhere; it is written before a clinic's first event.
+index and its floor lie elsewhere (the floor's hash tag puts it in the index's slot);
+the index is written before a clinic's first event. The floors are raised by readers of
+the cross-clinic feed (see :mod:`careaccess_redis.feed`).
 
 Every key of a clinic is its :attr:`ClinicKeys.base` followed by a fixed suffix; the
 batch facts script (``lua.FACTS_MANY``) is given only the base and appends ``clinic``,
@@ -30,7 +34,13 @@ import functools
 
 from attrs import frozen
 
-__all__ = ["ClinicKeys", "KeySchema", "glob_prefix", "hash_tag"]
+__all__ = ["CACHED_ID_CHARS", "ClinicKeys", "KeySchema", "glob_prefix", "hash_tag"]
+
+#: Clinic ids up to this many characters have their key names cached (1,024 clinics per
+#: schema, least recently used first out): at most about 1,024 x 8 x (prefix + 80)
+#: characters. Longer ids (never a real clinic's) are computed on every call, so no
+#: input can make the cache hold more.
+CACHED_ID_CHARS = 80
 
 
 def hash_tag(clinic_id: str) -> str:
@@ -50,6 +60,7 @@ class ClinicKeys:
     uses: str
     residents: str
     events: str
+    floor: str
     resident_prefix: str  # followed by 12 digits
     replay_prefix: str  # followed by a changeset token
 
@@ -65,9 +76,16 @@ class KeySchema:
             raise ValueError("the key prefix must not contain '{' or '}' (they would change the hash slot)")
         self.prefix = prefix
         self.clinics = prefix + "clinics"
-        self.of = functools.lru_cache(maxsize=4096)(self._of)
+        self.floor = f"{prefix}floor{{{self.clinics}}}"  # in the slot of the index (hash tag)
+        self._cached = functools.lru_cache(maxsize=1024)(self._build)
 
-    def _of(self, clinic_id: str) -> ClinicKeys:
+    def of(self, clinic_id: str) -> ClinicKeys:
+        """The keys of *clinic_id* (cached for ids up to :data:`CACHED_ID_CHARS` characters)."""
+        if len(clinic_id) <= CACHED_ID_CHARS:
+            return self._cached(clinic_id)
+        return self._build(clinic_id)
+
+    def _build(self, clinic_id: str) -> ClinicKeys:
         base = f"{self.prefix}{{{hash_tag(clinic_id)}}}:"
         return ClinicKeys(
             base=base,
@@ -76,6 +94,7 @@ class KeySchema:
             uses=base + "uses",
             residents=base + "residents",
             events=base + "events",
+            floor=base + "floor",
             resident_prefix=base + "r:",
             replay_prefix=base + "replay:",
         )

@@ -16,7 +16,22 @@ from redis.client import Pipeline
 from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
-__all__ = ["APPLY", "FACTS", "FACTS_MANY", "IMPORT", "PAGE", "Script", "execute", "needs_load", "node_of", "primaries"]
+__all__ = [
+    "APPLY",
+    "FACTS",
+    "FACTS_MANY",
+    "HORIZON",
+    "IMPORT",
+    "PAGE",
+    "RAISE",
+    "REGISTER",
+    "SCRIPTS",
+    "Script",
+    "execute",
+    "needs_load",
+    "node_of",
+    "primaries",
+]
 
 Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
@@ -81,6 +96,26 @@ class Script:
     def load(self, client: Client) -> None:
         """Load the script (on every primary of a cluster)."""
         client.script_load(self.source)
+
+    def pipelined(self, client: Client, calls: Sequence[tuple[Sequence[str], Sequence[str | int]]]) -> list[Any]:
+        """Make many calls in one pipeline (one round trip per server, or per cluster node).
+
+        :returns: the replies, in the order of *calls*.
+        :raises RedisError: the first error among the replies.
+        """
+        results: list[Any] = []
+        for attempt in range(LOAD_ATTEMPTS):
+            pipe = client.pipeline(transaction=False)
+            for keys, args in calls:
+                self.queue(pipe, keys, args)
+            results = pipe.execute(raise_on_error=False) if calls else []
+            if attempt == LOAD_ATTEMPTS - 1 or not needs_load(results):
+                break
+            self.load(client)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
 
 
 def needs_load(results: Sequence[Any]) -> bool:
@@ -169,9 +204,10 @@ return out
 """
 )
 
-# Apply a changeset. KEYS: clinic, types, uses, residents, events, replay token, then
-# the resident hashes the ops name by index. ARGV: feed-index flag ("1": the clinic is
-# in the feed index), event JSON, resident key prefix, number of preconditions, replay
+# Apply a changeset. KEYS: clinic, types, uses, residents, events, replay token, the
+# floor (see the stamping below), then the resident hashes the ops name by index. ARGV: the index floor
+# the caller got by registering the clinic ("-": it has not; then a clinic without a
+# stream asks for registration), event JSON, resident key prefix, number of preconditions, replay
 # seconds, then ops of four fields each: preconditions first, then writes. "OK" and
 # "NO" stand for preconditions on other clinics, checked before the call.
 #
@@ -182,7 +218,7 @@ APPLY = Script(
     """#!lua
 local replayed = redis.call("GET", KEYS[6])
 if replayed then return {"ok", replayed} end
-if ARGV[1] ~= "1" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
+if ARGV[1] == "-" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
 
 local checks = tonumber(ARGV[4])
 for n = 1, checks do
@@ -212,10 +248,17 @@ for n = 1, checks do
   if not holds then return {"conflict", n} end
 end
 
--- Event ids are the server's time in microseconds, never below the stream's last id,
--- so on one server the ids of all clinics' streams follow the order of commits.
+-- Event ids are the server's time in microseconds, raised to the floor (KEYS[7]: the
+-- index floor on one server, the clinic's floor on a cluster; readers of the
+-- cross-clinic feed raise it, each commit sets it one past its stamp), to the index
+-- floor the caller got when it registered the clinic, and to the stream's last id.
+-- So no event sorts before one a reader has handed out, whatever the clock does, and
+-- on one server the ids of all clinics' streams follow the order of commits.
 local now = redis.call("TIME")
 local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local floor = tonumber(redis.call("GET", KEYS[7]) or "0")
+if floor > micros then micros = floor end
+if ARGV[1] ~= "-" and tonumber(ARGV[1]) > micros then micros = tonumber(ARGV[1]) end
 local top = redis.call("XREVRANGE", KEYS[5], "+", "-", "COUNT", 1)[1]
 if top then
   local last = tonumber(string.match(top[1], "^(%d+)"))
@@ -223,6 +266,7 @@ if top then
 end
 -- The event goes first: if it fails, nothing else has been written.
 local id = redis.call("XADD", KEYS[5], string.format("%.0f-*", micros), "e", ARGV[2])
+redis.call("SET", KEYS[7], string.format("%.0f", micros + 1))
 
 local prefix_length = string.len(ARGV[3])
 local function unlist_if_empty(key)
@@ -267,7 +311,8 @@ return {"ok", id}
 )
 
 # Import a batch of new approvals and grants. KEYS: clinic, types, uses, residents,
-# events, replay token, then the resident hashes. ARGV: feed-index flag, replay seconds,
+# events, replay token, the floor (as for APPLY), then the resident hashes. ARGV: the index
+# floor as for APPLY, replay seconds,
 # resident key prefix, number of case types n, n pairs (case type id, grants of it),
 # the shape, the record JSONs and the event JSONs. The shape lists each resident hash's
 # fields, residents separated by spaces, fields by commas: 0 is the approval, i a grant
@@ -302,11 +347,11 @@ local function names(resident)
 end
 -- unpack is bounded by Lua's C stack: pass long key lists in chunks.
 local stored = 0
-for from = 7, #KEYS, 1000 do
+for from = 8, #KEYS, 1000 do
   stored = stored + redis.call("EXISTS", unpack(KEYS, from, math.min(from + 999, #KEYS)))
 end
 if stored > 0 then
-  local clashes, seen, j = {}, 0, 6
+  local clashes, seen, j = {}, 0, 7
   for resident in string.gmatch(shape, "%S+") do
     j = j + 1
     local held = names(resident)
@@ -320,7 +365,7 @@ if stored > 0 then
   if #clashes > 0 then return {"record", clashes} end
 end
 -- Checked after the preconditions, so that a batch that fails them indexes nothing.
-if ARGV[1] ~= "1" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
+if ARGV[1] == "-" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
 
 local function lines(text)
   local out, from = {}, 1
@@ -338,6 +383,9 @@ end
 -- Stamped as APPLY stamps its event; the batch's events share the microsecond, in sequence.
 local now = redis.call("TIME")
 local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local floor = tonumber(redis.call("GET", KEYS[7]) or "0")
+if floor > micros then micros = floor end
+if ARGV[1] ~= "-" and tonumber(ARGV[1]) > micros then micros = tonumber(ARGV[1]) end
 local top = redis.call("XREVRANGE", KEYS[5], "+", "-", "COUNT", 1)[1]
 if top then
   local latest = tonumber(string.match(top[1], "^(%d+)"))
@@ -348,8 +396,9 @@ local stamp = string.format("%.0f-*", micros)
 local events = lines(ARGV[7 + 2 * types])
 local id = redis.call("XADD", KEYS[5], stamp, "e", events[1])
 for n = 2, #events do redis.call("XADD", KEYS[5], stamp, "e", events[n]) end
+redis.call("SET", KEYS[7], string.format("%.0f", micros + 1))
 
-local records, done, j = lines(ARGV[6 + 2 * types]), 0, 6
+local records, done, j = lines(ARGV[6 + 2 * types]), 0, 7
 local skip = string.len(ARGV[3])
 local members = {}
 for resident in string.gmatch(shape, "%S+") do
@@ -373,3 +422,47 @@ redis.call("SET", KEYS[6], id, "EX", ARGV[2])
 return {"ok", id}
 """
 )
+
+# The cross-clinic feed's horizon. KEYS: the feed index, the index floor (one slot).
+# ARGV: the least horizon wanted (µs), and "1" to start from the server's clock + 1 µs.
+# Raises the index floor to the horizon, so that a clinic registered from now on stamps
+# its first event at or after it, and returns {horizon, clinic ids}.
+HORIZON = Script(
+    """#!lua
+local horizon = tonumber(ARGV[1])
+if ARGV[2] == "1" then
+  local now = redis.call("TIME")
+  local micros = tonumber(now[1]) * 1000000 + tonumber(now[2]) + 1
+  if micros > horizon then horizon = micros end
+end
+local floor = tonumber(redis.call("GET", KEYS[2]) or "0")
+if floor > horizon then horizon = floor end
+if horizon > floor then redis.call("SET", KEYS[2], string.format("%.0f", horizon)) end
+return {string.format("%.0f", horizon), redis.call("SMEMBERS", KEYS[1])}
+"""
+)
+
+# Register a clinic in the feed index. KEYS: the feed index, the index floor. ARGV: the
+# clinic id. Returns the index floor ("0" if none), for the clinic's first event.
+REGISTER = Script(
+    """#!lua
+redis.call("SADD", KEYS[1], ARGV[1])
+return redis.call("GET", KEYS[2]) or "0"
+"""
+)
+
+# Raise a clinic's floor. KEYS: the clinic's floor, its events. ARGV: the floor (µs).
+# From then on no event of the clinic is stamped below it. Returns the stamp of the
+# stream's last event, "" if none.
+RAISE = Script(
+    """#!lua
+local floor = tonumber(redis.call("GET", KEYS[1]) or "0")
+if tonumber(ARGV[1]) > floor then redis.call("SET", KEYS[1], ARGV[1]) end
+local top = redis.call("XREVRANGE", KEYS[2], "+", "-", "COUNT", 1)[1]
+if top then return string.match(top[1], "^(%d+)") end
+return ""
+"""
+)
+
+#: Every script of the store.
+SCRIPTS = (FACTS, FACTS_MANY, PAGE, APPLY, IMPORT, HORIZON, REGISTER, RAISE)

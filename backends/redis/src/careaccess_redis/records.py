@@ -57,21 +57,42 @@ def dump_record(record: Record) -> str:
     return _dumps(data)
 
 
+#: Clinics and case types whose ids and text together are longer are not cached.
+_CACHED_CHARS = 2048
+
+
 # Clinics and case types are read on every decision and change rarely: structure each
 # stored text once (the text is the cache key, so a changed record is never served stale).
-@functools.lru_cache(maxsize=4096)
+# The caches are bounded in entries, and in size by _CACHED_CHARS per entry.
 def load_clinic(clinic_id: str, text: str) -> Clinic:
+    """The clinic stored as *text* (JSON without its id)."""
+    if len(clinic_id) + len(text) <= _CACHED_CHARS:
+        return _cached_clinic(clinic_id, text)
+    return _structure_clinic(clinic_id, text)
+
+
+def load_case_type(clinic_id: str, case_type_id: str, text: str) -> CaseType:
+    """The case type stored as *text* (JSON without its ids)."""
+    if len(clinic_id) + len(case_type_id) + len(text) <= _CACHED_CHARS:
+        return _cached_case_type(clinic_id, case_type_id, text)
+    return _structure_case_type(clinic_id, case_type_id, text)
+
+
+def _structure_clinic(clinic_id: str, text: str) -> Clinic:
     data = json.loads(text)
     data["id"] = clinic_id
     return converter.structure(data, Clinic)
 
 
-@functools.lru_cache(maxsize=16384)
-def load_case_type(clinic_id: str, case_type_id: str, text: str) -> CaseType:
+def _structure_case_type(clinic_id: str, case_type_id: str, text: str) -> CaseType:
     data = json.loads(text)
     data["clinic_id"] = clinic_id
     data["id"] = case_type_id
     return converter.structure(data, CaseType)
+
+
+_cached_clinic = functools.lru_cache(maxsize=1024)(_structure_clinic)
+_cached_case_type = functools.lru_cache(maxsize=4096)(_structure_case_type)
 
 
 _datetime = dt.datetime.fromisoformat

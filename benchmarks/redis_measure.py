@@ -2,31 +2,34 @@
 
 Run against a Redis server that nothing else writes to while it runs::
 
-    python -m careaccess_redis.measure redis://127.0.0.1:6379/0 --count 10000
-    python -m careaccess_redis.measure redis://127.0.0.1:6379/0 --import-batches 100 --batch-size 2000
+    python benchmarks/redis_measure.py redis://127.0.0.1:6379/0 --count 10000
+    python benchmarks/redis_measure.py redis://127.0.0.1:6379/0 --import-batches 100 --batch-size 2000
 
 It writes under a fresh random prefix and deletes everything it wrote afterwards.
+``--json`` prints the figures as one JSON object (the fields of :class:`MemoryFigures`
+or :class:`ImportFigures`) instead of a table.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from attrs import frozen
-from careaccess import Actor, CaseType, Clinic, connect
-from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
-from careaccess.models import Approval, Grant
-from redis.cluster import RedisCluster
-
+from attrs import asdict, frozen
 from careaccess_redis.keys import glob_prefix
 from careaccess_redis.lua import execute
 from careaccess_redis.store import RedisStore
+from redis.cluster import RedisCluster
+
+from careaccess import Actor, CaseType, Clinic, connect
+from careaccess.identity import PersonalIdentityNumber, luhn_check_digit
+from careaccess.models import Approval, Grant
 
 __all__ = ["ImportFigures", "MemoryFigures", "main", "measure", "measure_import"]
 
@@ -236,12 +239,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--import-batches", type=int, help="measure bulk import instead: this many batches")
     parser.add_argument("--batch-size", type=int, default=2000, help="records per import batch (default 2000)")
     parser.add_argument("--clinics", type=int, default=10, help="clinics the import batches go to (default 10)")
+    parser.add_argument("--json", action="store_true", help="print the figures as a JSON object")
     arguments = parser.parse_args(argv)
+    figures: MemoryFigures | ImportFigures
     if arguments.import_batches:
         figures = measure_import(arguments.url, arguments.import_batches, arguments.batch_size, arguments.clinics)
-        print(figures.table())
     else:
-        print(measure(arguments.url, arguments.count).table())
+        figures = measure(arguments.url, arguments.count)
+    print(json.dumps(asdict(figures)) if arguments.json else figures.table())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,204 @@
+"""Facts for decisions: one script call for one decision, one per chunk for many."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import CaseType
+from careaccess.store import DecisionFacts, FactsRequest
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException, RedisError
+
+from careaccess_redis import lua
+from careaccess_redis.connection import Client, is_down, reachable, unavailable
+from careaccess_redis.keys import KeySchema
+from careaccess_redis.records import approval_from, grant_from, load_approval, load_case_type, load_clinic, load_grant
+
+__all__ = ["load_facts", "load_facts_many"]
+
+_NO_FACTS: Final = DecisionFacts(None, None, None, None)
+#: Requests per FACTS_MANY call: bounds how long one call holds the server (2-6 ms measured).
+_FACTS_PER_CALL: Final = 1000
+#: Sent in place of an identity number that is not 12 ASCII characters (see _FactsCall.seal).
+_NO_RESIDENT: Final = " " * 12
+
+
+def load_facts(client: Client, schema: KeySchema, request: FactsRequest) -> DecisionFacts:
+    """The clinic, the case type, and the one record that case type can use.
+
+    A restricted case type's facts hold the grant and no approval, an open one's
+    the approval and no grant: the decision reads nothing else.
+    """
+    clinic_id = request.clinic_id
+    keys = schema.of(clinic_id)
+    try:
+        found: str = lua.FACTS(
+            client, (keys.clinic, keys.types, keys.resident_prefix + request.pnr), (request.case_type_id,)
+        )
+    except (RedisError, RedisClusterException) as error:
+        if is_down(error):
+            raise unavailable(error) from error
+        raise
+    if not found:
+        return _NO_FACTS
+    texts = found.split("\n")
+    clinic = load_clinic(clinic_id, texts[0])
+    if len(texts) == 1:
+        return DecisionFacts(clinic, None, None, None)
+    case_type_id = request.case_type_id
+    case_type = load_case_type(clinic_id, case_type_id, texts[1])
+    record = texts[2]
+    if not record:
+        return DecisionFacts(clinic, case_type, None, None)
+    person = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.pnr)
+    if case_type.restricted:
+        return DecisionFacts(clinic, case_type, None, load_grant(clinic_id, person, case_type_id, record))
+    return DecisionFacts(clinic, case_type, load_approval(clinic_id, person, record), None)
+
+
+def load_facts_many(client: Client, schema: KeySchema, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
+    """Facts as :meth:`load_facts` gives them, with one script call per chunk of requests.
+
+    A call carries up to 1,000 requests (on a cluster, of clinics in one hash slot),
+    each distinct clinic and case type once. Several calls go out as one pipeline:
+    one round trip per server, or per cluster node.
+    """
+    if not requests:
+        return []
+    calls = _plan_calls(schema, isinstance(client, RedisCluster), requests)
+    with reachable():
+        if len(calls) == 1:
+            results: list[Any] = [lua.FACTS_MANY(client, calls[0].keys, calls[0].args)]
+        else:
+            results = _pipelined(client, calls)
+            for _ in range(lua.LOAD_ATTEMPTS - 1):
+                if not lua.needs_load(results):
+                    break
+                lua.FACTS_MANY.load(client)
+                results = _pipelined(client, calls)
+    facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
+    # One parse per resident asked about, none where the caller passed the parsed number.
+    persons = {r.pnr: r.person for r in requests if r.person is not None}
+    for call, result in zip(calls, results, strict=True):
+        if isinstance(result, Exception):
+            raise unavailable(result) if is_down(result) else result
+        call.unpack(result, persons, facts)
+    return facts
+
+
+def _plan_calls(schema: KeySchema, cluster: bool, requests: Sequence[FactsRequest]) -> list[_FactsCall]:
+    """Split the requests into calls of at most _FACTS_PER_CALL, of one hash slot each on a cluster."""
+    calls: list[_FactsCall] = []
+    if not cluster:
+        for start in range(0, len(requests), _FACTS_PER_CALL):
+            call = _FactsCall(schema)
+            call.extend(range(start, min(start + _FACTS_PER_CALL, len(requests))), requests)
+            calls.append(call.seal())
+        return calls
+    by_slot: dict[int, list[int]] = {}
+    slots: dict[str, int] = {}
+    for position, request in enumerate(requests):
+        slot = slots.get(request.clinic_id)
+        if slot is None:
+            slot = slots[request.clinic_id] = key_slot(schema.of(request.clinic_id).clinic.encode())
+        by_slot.setdefault(slot, []).append(position)
+    for positions in by_slot.values():
+        for start in range(0, len(positions), _FACTS_PER_CALL):
+            call = _FactsCall(schema)
+            call.extend(positions[start : start + _FACTS_PER_CALL], requests)
+            calls.append(call.seal())
+    return calls
+
+
+def _pipelined(client: Client, calls: Sequence[_FactsCall]) -> list[Any]:
+    pipe = client.pipeline(transaction=False)
+    for call in calls:
+        lua.FACTS_MANY.queue(pipe, call.keys, call.args)
+    return pipe.execute(raise_on_error=False)
+
+
+class _FactsCall:
+    """One FACTS_MANY call: its requests (of one hash slot on a cluster), its arguments, its reply."""
+
+    def __init__(self, keys: KeySchema) -> None:
+        self._keys = keys
+        self.clinics: dict[str, int] = {}  # clinic id -> its 1-based index in the call
+        self.pairs: dict[tuple[str, str], int] = {}  # (clinic id, case type id) -> its 1-based index
+        self.positions: list[int] = []
+        self.pnrs: list[str] = []
+        self.codes: list[int] = []  # each request's pair
+        self.keys: tuple[str, ...] = ()
+        self.args: list[str] = []
+
+    def extend(self, positions: Iterable[int], requests: Sequence[FactsRequest]) -> None:
+        clinics, pairs = self.clinics, self.pairs
+        for position in positions:
+            request = requests[position]
+            pnr, clinic_id, case_type_id = request.pnr, request.clinic_id, request.case_type_id
+            pair = (clinic_id, case_type_id)
+            code = pairs.get(pair)
+            if code is None:
+                clinics.setdefault(clinic_id, len(clinics) + 1)
+                code = pairs[pair] = len(pairs) + 1
+            self.positions.append(position)
+            self.pnrs.append(pnr)
+            self.codes.append(code)
+
+    def seal(self) -> _FactsCall:
+        """Build the call's keys and arguments, once every request is added."""
+        of = self._keys.of
+        clinics, pairs = self.clinics, self.pairs
+        self.keys = (of(next(iter(clinics))).clinic,)
+        # The script cuts identity numbers at every 12th byte: anything else (never a stored
+        # number) is sent as 12 spaces, a resident key no record is stored under.
+        pnrs = "".join(p if len(p) == 12 and p.isascii() else _NO_RESIDENT for p in self.pnrs)
+        self.args = [
+            str(len(clinics)),
+            *(of(clinic_id).base for clinic_id in clinics),
+            str(len(pairs)),
+            ",".join([str(clinics[clinic_id]) for clinic_id, _ in pairs]),
+            *(case_type_id for _, case_type_id in pairs),
+            pnrs,
+            ",".join(map(str, self.codes)),
+        ]
+        return self
+
+    def unpack(
+        self, reply: Sequence[str], persons: dict[str, PersonalIdentityNumber], facts: list[DecisionFacts]
+    ) -> None:
+        """Fill *facts* at this call's positions from its reply."""
+        heads = reply[0].split("\n")
+        records: list[Any] = json.loads(reply[1])
+        clinics = [
+            load_clinic(clinic_id, text) if text else None
+            for clinic_id, text in zip(self.clinics, heads, strict=False)  # the case types follow
+        ]
+        # Per pair (indexed by its code; 0 unused): the facts without a record, and the case type.
+        bare: list[DecisionFacts] = [_NO_FACTS]
+        case_types: list[CaseType | None] = [None]
+        for (clinic_id, case_type_id), text in zip(self.pairs, heads[len(clinics) :], strict=True):
+            clinic = clinics[self.clinics[clinic_id] - 1]
+            case_type = load_case_type(clinic_id, case_type_id, text) if text else None
+            bare.append(_NO_FACTS if clinic is None else DecisionFacts(clinic, case_type, None, None))
+            case_types.append(case_type)
+        from_digits = PersonalIdentityNumber.from_digits
+        for position, pnr, code, data in zip(self.positions, self.pnrs, self.codes, records, strict=True):
+            if data is None:
+                facts[position] = bare[code]
+                continue
+            # The script reads a record only for a case type it found, so both are known here.
+            clinic, case_type = bare[code].clinic, case_types[code]
+            assert clinic is not None
+            assert case_type is not None
+            person = persons.get(pnr)
+            if person is None:
+                person = persons[pnr] = from_digits(pnr)
+            if case_type.restricted:
+                grant = grant_from(clinic.id, person, case_type.id, data)
+                facts[position] = DecisionFacts(clinic, case_type, None, grant)
+            else:
+                facts[position] = DecisionFacts(clinic, case_type, approval_from(clinic.id, person, data), None)
