@@ -40,8 +40,6 @@ __all__ = ["MAX_SEARCH", "clinics_for", "list_clinics", "load_reach", "read_clin
 MAX_SEARCH = 200
 _CURSOR_TAG = b"k1"
 _MAC_SIZE = 12
-# Without a store key (stores of contract v1) a cursor is still bound to its query, though not secret-keyed.
-_PUBLIC_KEY = b"careaccess clinic directory"
 
 
 def load_reach(store: Store, person: PersonalIdentityNumber, residence: Residence | None) -> ReachFacts:
@@ -94,7 +92,7 @@ def list_clinics(
     if actor is not None and not hooked:
         ids = actor.clinics  # without authorization hooks an actor administers exactly these
     base = ClinicQuery(limit + 1, None, region, municipality, needle, ids)
-    key = _cursor_key(access.store)
+    key = access.store.cursor_key()
     fingerprint = _fingerprint(base, actor)
     after = None if cursor is None else _decode(key, fingerprint, cursor)
     items: list[Clinic] = []
@@ -132,11 +130,6 @@ def _needle(search: str | None) -> str | None:
             f"Sök med en text på högst {MAX_SEARCH} tecken.",
         )
     return fold(search) or None
-
-
-def _cursor_key(store: Store) -> bytes:
-    reader = getattr(store, "cursor_key", None)
-    return _PUBLIC_KEY if reader is None else bytes(reader())
 
 
 def _fingerprint(query: ClinicQuery, actor: Actor | None) -> bytes:
