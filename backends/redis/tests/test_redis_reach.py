@@ -84,6 +84,7 @@ def prepare_then_die(writes):
 store.reach.prepare = prepare_then_die
 access = careaccess.connect(store)
 admin = careaccess.Actor("admin", frozenset({"c2", "c3"}))
+north = careaccess.ServiceArea([careaccess.AreaRule("01")])
 {action}
 """
 
@@ -111,11 +112,11 @@ def test_a_writer_killed_between_index_and_clinic_leaves_answers_exact(
         # A clinic that never was, and a service area change that never happened.
         _crash(
             url,
-            'access.put_clinic(admin, careaccess.Clinic("c3", "Ny", careaccess.ServiceArea([careaccess.AreaRule("01")])))',
+            'access.put_clinic(admin, careaccess.Clinic("c3", "Ny", north))',
         )
         _crash(
             url,
-            'access.put_clinic(admin, careaccess.Clinic("c2", "Syd", careaccess.ServiceArea([careaccess.AreaRule("01")])))',
+            'access.put_clinic(admin, careaccess.Clinic("c2", "Syd", north))',
         )
         assert _agrees(access, ["c1", "c2", "c3"]) == ["c1"]
         assert [c.id for c in access.list_clinics(region="01").items] == ["c1"]
