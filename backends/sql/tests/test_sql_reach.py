@@ -58,10 +58,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_upgrade_indexes_the_clinics_already_stored(database: str) -> None:
-    """Revision 0002 fills the place and name tables from the clinics written before it."""
+    """Revision 0003 fills the place and name tables from the clinics written before it."""
     store = SqlStore(parse_url(database))
     try:
-        store.upgrade("0001")
+        store.upgrade("0002")
         area = {"rules": [{"region": "01", "municipality": "0180"}, {"region": "03"}]}
         with store.engine.connect() as connection, connection.begin():
             connection.execute(

@@ -28,7 +28,10 @@ def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
     """New (read, write) engines for the database the options name."""
     if options.is_sqlite:
         engine = _sqlite_engine(options)
-        return engine.execution_options(**{MODE: "read"}), engine.execution_options(**{MODE: "write"})
+        return (
+            _without_row_logging(engine.execution_options(**{MODE: "read"})),
+            _without_row_logging(engine.execution_options(**{MODE: "write"})),
+        )
     connect_args: dict[str, Any] = {}
     if options.schema is not None:
         # Set at connect time, so it costs no round trip per request.
@@ -47,7 +50,23 @@ def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
     write = sa.create_engine(
         options.database_url, connect_args=connect_args, isolation_level="READ COMMITTED", hide_parameters=True
     )
-    return read, write
+    return _without_row_logging(read), _without_row_logging(write)
+
+
+def _without_row_logging(engine: sa.Engine) -> sa.Engine:
+    """*engine*, never logging result rows: they hold identity numbers and names.
+
+    SQLAlchemy logs every fetched row when its ``sqlalchemy.engine`` logger is at DEBUG
+    (and statements at INFO, whose parameters ``hide_parameters`` hides); the row log
+    is asked for through the engine's ``_should_log_debug``, answered here for this
+    engine alone. A test holds SQLAlchemy to it.
+    """
+    engine._should_log_debug = _never  # type: ignore[method-assign]
+    return engine
+
+
+def _never() -> bool:
+    return False
 
 
 def _mariadb_connect_args(options: StoreOptions) -> dict[str, Any]:
@@ -70,6 +89,7 @@ def _sqlite_engine(options: StoreOptions) -> sa.Engine:
         )
     else:
         engine = sa.create_engine(options.database_url, connect_args={"timeout": timeout}, hide_parameters=True)
+    _without_row_logging(engine)
     memory = options.is_memory
     busy = options.busy_timeout_ms
 

@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from careaccess.errors import InvalidRequest, StoreUnavailable
 
-__all__ = ["SchemaMismatch", "check_schema", "current_revision", "exclusive", "head_revision", "upgrade"]
+__all__ = ["SchemaMismatch", "check_schema", "current_revision", "downgrade", "exclusive", "head_revision", "upgrade"]
 
 SCRIPT_LOCATION = "careaccess_sql:migrations"
 #: Seconds a MariaDB upgrade waits for another process's upgrade of the same tables.
@@ -160,4 +160,16 @@ def upgrade(connection: sa.Connection, prefix: str, revision: str = "head") -> t
             "uppgradera careaccess-sql.",
         )
     command.upgrade(alembic_config(prefix, connection), revision)
+    return before, current_revision(connection, prefix)
+
+
+def downgrade(connection: sa.Connection, prefix: str, revision: str) -> tuple[str | None, str | None]:
+    """Migrate back to *revision* (``"base"``: no schema) in the caller's open transaction.
+
+    For operators undoing an upgrade; returns (from, to) revisions. Data a later
+    revision normalized stays normalized (names stay in NFC).
+    """
+    _lock(connection, prefix)
+    before = current_revision(connection, prefix)
+    command.downgrade(alembic_config(prefix, connection), revision)
     return before, current_revision(connection, prefix)

@@ -1,6 +1,6 @@
 """The resident's side on SQL: :class:`careaccess.reachstore.ReachStore` from two small tables and two indexes.
 
-Schema (added by revision 0002):
+Schema (added by revision 0003):
 
 =========================  ==========================================================
 ``approvals_pnr_idx``      approvals by resident across clinics
@@ -32,7 +32,7 @@ from careaccess.models import Approval, CaseType, Clinic, Grant
 from careaccess.names import fold
 from careaccess.reach import ReachFacts, area_keys
 from careaccess.reachstore import ClinicQuery, ReachRequest
-from careaccess.store import Put, Write
+from careaccess.store import ClinicKey, Delete, Put, Write
 
 if TYPE_CHECKING:
     from careaccess_sql.schema import Tables
@@ -131,10 +131,12 @@ class SqlReach:
     # -- writes (inside the store's transaction) ---------------------------------------
 
     def written(self, connection: sa.Connection, writes: Iterable[Write]) -> None:
-        """Re-index every clinic a changeset puts (deletions go through :meth:`forget`)."""
+        """Re-index every clinic a changeset puts, forget every clinic it deletes."""
         for write in writes:
             if isinstance(write, Put) and isinstance(write.record, Clinic):
                 self.save(connection, write.record)
+            elif isinstance(write, Delete) and isinstance(write.key, ClinicKey):
+                self.forget(connection, write.key.clinic_id)
 
     def save(self, connection: sa.Connection, clinic: Clinic) -> None:
         self.forget(connection, clinic.id)

@@ -83,6 +83,7 @@ class Tables:
     grants: sa.Table
     events: sa.Table
     event_counter: sa.Table
+    meta: sa.Table
 
 
 def make_tables(prefix: str = "") -> Tables:
@@ -112,7 +113,7 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("clinic_id", ID, sa.ForeignKey(clinics.c.id), primary_key=True),
         sa.Column("pnr", PNR, primary_key=True),
         sa.Column("name", sa.Text),
-        # str.casefold() of the name, so searches match exactly as in Python on every database.
+        # The name folded (careaccess.names.fold), which name searches compare with.
         sa.Column("name_folded", sa.Text),
         sa.Column("approved_at", UtcDateTime, nullable=False),
         sa.Column("approved_by", ID, nullable=False),
@@ -125,15 +126,21 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("pnr", PNR, primary_key=True),
         sa.Column("case_type_id", ID, primary_key=True),
         sa.Column("until", sa.Date),
-        sa.Column("version", sa.Integer, nullable=False),
+        # Versions go up to careaccess's MAX_VERSION (2**53 - 1).
+        sa.Column("version", sa.BigInteger, nullable=False),
         sa.Column("granted_at", UtcDateTime, nullable=False),
         sa.Column("granted_by", ID, nullable=False),
         sa.Column("changed_at", UtcDateTime, nullable=False),
         sa.Column("name", sa.Text),
         sa.Column("name_folded", sa.Text),
         # A grant can never outlive its case type, whatever races the application loses.
-        sa.ForeignKeyConstraint(["clinic_id", "case_type_id"], [case_types.c.clinic_id, case_types.c.id]),
-        sa.Index(None, "clinic_id", "case_type_id"),
+        # Short names, so that a 30-character prefix stays within PostgreSQL's 63 characters.
+        sa.ForeignKeyConstraint(
+            ["clinic_id", "case_type_id"],
+            [case_types.c.clinic_id, case_types.c.id],
+            name=f"{prefix}grants_case_type_fkey",
+        ),
+        sa.Index(f"{prefix}grants_case_type_idx", "clinic_id", "case_type_id"),
         **MARIADB_TABLE,
     )
     events = sa.Table(
@@ -159,5 +166,13 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("last_event_id", sa.BigInteger, nullable=False),
         **MARIADB_TABLE,
     )
+    meta = sa.Table(
+        f"{prefix}meta",
+        metadata,
+        # The store's own values, one row each: "cursor_key" (32 random bytes, made by the migration).
+        sa.Column("name", ID, primary_key=True),
+        sa.Column("value", sa.LargeBinary, nullable=False),
+        **MARIADB_TABLE,
+    )
     add_reach_schema(metadata, prefix, clinics, approvals, grants)
-    return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter)
+    return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter, meta)

@@ -32,6 +32,16 @@ TABLE: dict[str, Any] = {
 }
 
 
+# PostgreSQL cuts identifiers at 63 characters (MariaDB refuses over 64): with a long
+# table prefix the grants table's constraint names take their short forms (revision
+# 0002 gives every database the short forms).
+MAX_IDENTIFIER = 63
+
+
+def _fitting(name: str, short: str) -> str:
+    return name if len(name) <= MAX_IDENTIFIER else short
+
+
 def upgrade() -> None:
     p: str = context.config.attributes["prefix"]
     op.create_table(
@@ -80,11 +90,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["clinic_id", "case_type_id"],
             [f"{p}case_types.clinic_id", f"{p}case_types.id"],
-            name=f"{p}grants_clinic_id_case_type_id_fkey",
+            name=_fitting(f"{p}grants_clinic_id_case_type_id_fkey", f"{p}grants_case_type_fkey"),
         ),
         **TABLE,
     )
-    op.create_index(f"{p}grants_clinic_id_case_type_id_idx", f"{p}grants", ["clinic_id", "case_type_id"])
+    index = _fitting(f"{p}grants_clinic_id_case_type_id_idx", f"{p}grants_case_type_idx")
+    op.create_index(index, f"{p}grants", ["clinic_id", "case_type_id"])
     op.create_table(
         f"{p}events",
         sa.Column("id", sa.BigInteger, nullable=False, autoincrement=False),

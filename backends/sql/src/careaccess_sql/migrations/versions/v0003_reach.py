@@ -1,7 +1,7 @@
 """The resident's side: approvals and grants by resident, clinics by service-area place and folded name.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30
 """
 
@@ -18,8 +18,8 @@ from careaccess.serialization import converter
 
 from careaccess_sql.reach import place_rows
 
-revision = "0002"
-down_revision: str | None = "0001"
+revision = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 

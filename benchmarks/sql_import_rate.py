@@ -6,6 +6,8 @@ one restricted case type, so half the records are approvals, half grants) spread
 server (``CAREACCESS_TEST_POSTGRESQL``) or a new database on the test MariaDB server
 (``CAREACCESS_TEST_MARIADB``), which is dropped afterwards. Prints records per second
 through ``CareAccess.import_residents`` and within ``SqlStore.import_batch``.
+
+The servers are found as careaccess-sql's tests find them (``backends/sql/tests/sql_support.py``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import careaccess
 import sqlalchemy as sa
+from careaccess_sql import SqlStore
+
+import careaccess
 from careaccess import Actor, Approval, CareAccess, CaseType, Clinic, Event, Grant, PersonalIdentityNumber
 from careaccess.store import ImportBatch
 from careaccess.testing.conformance import make_pnr
 
-from careaccess_sql import SqlStore
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backends" / "sql" / "tests"))
 from sql_support import (
     create_database,
     database_url,

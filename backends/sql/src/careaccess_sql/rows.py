@@ -1,0 +1,221 @@
+"""Rows to records and records to rows: the translation between the tables and careaccess's models.
+
+Nothing here decides anything: a row becomes the record it stores, a record the row
+that stores it. Column layouts follow :class:`~careaccess_sql.statements.Statements`
+(``clinic_cols``, ``case_type_cols``, ``approval_cols``, ``grant_cols``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+import sys
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess, ServiceArea
+from careaccess.serialization import converter
+from careaccess.store import DecisionFacts, EventDraft, FactsRequest, Record
+
+__all__ = [
+    "NO_FACTS",
+    "approval_of",
+    "case_type_of",
+    "clinic_of",
+    "event_of",
+    "event_row",
+    "facts_of",
+    "fold",
+    "grant_of",
+    "iso",
+    "json_text",
+    "like_pattern",
+    "record_row",
+    "residents_of",
+]
+
+NO_FACTS = DecisionFacts(None, None, None, None)
+
+
+def json_text(data: Any) -> str | None:
+    """Canonical JSON text (sorted keys, no spaces, UTF-8 as is), or None for None."""
+    if data is None:
+        return None
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def iso(value: object) -> str:
+    """Dates and aware datetimes in JSON, as PostgreSQL reads them (ISO 8601 with the offset)."""
+    if isinstance(value, dt.date):  # datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+@functools.cache
+def _separators() -> re.Pattern[str]:
+    dashes = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Pd")
+    return re.compile(f"[\\s\u2212{re.escape(dashes)}]+")
+
+
+def fold(name: str | None) -> str | None:
+    """The form of a name that searches compare with (None stays None).
+
+    NFC, casefold, NFC again; every run of whitespace and dashes one space; stripped.
+    """
+    if name is None:
+        return None
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+    return _separators().sub(" ", folded).strip()
+
+
+def like_pattern(text: str, *, anywhere: bool) -> str:
+    """A LIKE pattern (escape character ``\\``) matching *text* at the start, or *anywhere*."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if anywhere else f"{escaped}%"
+
+
+# -- records to rows ---------------------------------------------------------------------
+
+
+def record_row(record: Record) -> dict[str, Any]:
+    """The row (column name -> value) that stores *record* in its table."""
+    if isinstance(record, Clinic):
+        area = json_text(converter.unstructure(record.service_area))
+        return {"id": record.id, "name": record.name, "service_area": area}
+    if isinstance(record, CaseType):
+        return {
+            "clinic_id": record.clinic_id,
+            "id": record.id,
+            "name": record.name,
+            "restricted": record.restricted,
+        }
+    if isinstance(record, Approval):
+        return {
+            "clinic_id": record.clinic_id,
+            "pnr": record.pnr.digits,
+            "name": record.name,
+            "name_folded": fold(record.name),
+            "approved_at": record.approved_at,
+            "approved_by": record.approved_by,
+        }
+    return {
+        "clinic_id": record.clinic_id,
+        "pnr": record.pnr.digits,
+        "case_type_id": record.case_type_id,
+        "until": record.until,
+        "version": record.version,
+        "granted_at": record.granted_at,
+        "granted_by": record.granted_by,
+        "changed_at": record.changed_at,
+        "name": record.name,
+        "name_folded": fold(record.name),
+    }
+
+
+def event_row(draft: EventDraft) -> dict[str, Any]:
+    """The events row of *draft*, without its id."""
+    return {
+        "at": draft.at,
+        "actor_id": draft.actor_id,
+        "action": draft.action.value,
+        "clinic_id": draft.clinic_id,
+        "pnr": None if draft.pnr is None else draft.pnr.digits,
+        "case_type_id": draft.case_type_id,
+        "before_data": json_text(draft.before),
+        "after_data": json_text(draft.after),
+    }
+
+
+# -- rows to records ---------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _service_area(text: str) -> ServiceArea:
+    """A stored service area, parsed once per distinct text (clinics are few)."""
+    return converter.structure(json.loads(text), ServiceArea)
+
+
+def clinic_of(clinic_id: str, name: str, service_area: str) -> Clinic:
+    return Clinic(clinic_id, name, _service_area(service_area))
+
+
+@functools.lru_cache(maxsize=16384)
+def case_type_of(clinic_id: str, case_type_id: str, name: str, restricted: bool) -> CaseType:
+    """The (immutable) case type of these stored values, built once per distinct value."""
+    return CaseType(clinic_id, case_type_id, name, restricted)
+
+
+def approval_of(clinic_id: str, pnr: PersonalIdentityNumber, row: Sequence[Any], at: int) -> Approval | None:
+    """The approval in the approval columns of *row* starting at *at*; None when they are empty."""
+    if row[at] is None:
+        return None
+    return Approval(clinic_id, pnr, row[at + 1], row[at + 2], row[at + 3])
+
+
+def grant_of(clinic_id: str, pnr: PersonalIdentityNumber, row: Sequence[Any], at: int) -> Grant | None:
+    """The grant in the grant columns of *row* starting at *at*; None when they are empty."""
+    if row[at] is None:
+        return None
+    return Grant(clinic_id, pnr, row[at], row[at + 1], row[at + 2], row[at + 3], row[at + 4], row[at + 5], row[at + 6])
+
+
+def facts_of(request: FactsRequest, row: Sequence[Any], at: int) -> DecisionFacts:
+    """Facts from the columns of one row starting at *at* (clinic, case type, approval, grant)."""
+    if row[at] is None:
+        return NO_FACTS
+    clinic = clinic_of(request.clinic_id, row[at], row[at + 1])
+    if row[at + 2] is None:
+        return DecisionFacts(clinic, None, None, None)
+    case_type = case_type_of(request.clinic_id, row[at + 2], row[at + 3], bool(row[at + 4]))
+    # Only the record the decision reads (DecisionFacts allows leaving the other out):
+    # the grant for a restricted case type, the approval for an open one.
+    column = at + 9 if case_type.restricted else at + 5
+    if row[column] is None:
+        return DecisionFacts(clinic, case_type, None, None)
+    pnr = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.pnr)
+    if case_type.restricted:
+        return DecisionFacts(clinic, case_type, None, grant_of(request.clinic_id, pnr, row, column))
+    return DecisionFacts(clinic, case_type, approval_of(request.clinic_id, pnr, row, column), None)
+
+
+def residents_of(clinic_id: str, rows: Sequence[Sequence[Any]]) -> list[ResidentAccess]:
+    """Residents from listing rows (pnr, approval columns, grant columns), grouped by pnr in order."""
+    listed: list[ResidentAccess] = []
+    current: str | None = None
+    pnr: PersonalIdentityNumber | None = None
+    approval: Approval | None = None
+    grants: list[Grant] = []
+    for row in rows:
+        if row[0] != current:
+            if pnr is not None:
+                listed.append(ResidentAccess.of(pnr, approval, grants))
+            current = row[0]
+            pnr = PersonalIdentityNumber.from_digits(row[0])
+            approval = approval_of(clinic_id, pnr, row, 1)
+            grants = []
+        assert pnr is not None
+        grant = grant_of(clinic_id, pnr, row, 5)
+        if grant is not None:
+            grants.append(grant)
+    if pnr is not None:
+        listed.append(ResidentAccess.of(pnr, approval, grants))
+    return listed
+
+
+def event_of(row: Any) -> Event:
+    """The event an events row stores (its id as 16 digits)."""
+    return Event(
+        f"{row.id:016d}",
+        row.at,
+        row.actor_id,
+        Action(row.action),
+        row.clinic_id,
+        None if row.pnr is None else PersonalIdentityNumber.from_digits(row.pnr),
+        row.case_type_id,
+        None if row.before_data is None else json.loads(row.before_data),
+        None if row.after_data is None else json.loads(row.after_data),
+    )
