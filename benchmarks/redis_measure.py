@@ -1,9 +1,11 @@
-"""Measure the Redis memory one approval and one grant take, and the bulk import rate.
+"""Measure the Redis store: memory per record, bulk import rate, name search, decide.
 
 Run against a Redis server that nothing else writes to while it runs::
 
     python benchmarks/redis_measure.py redis://127.0.0.1:6379/0 --count 10000
     python benchmarks/redis_measure.py redis://127.0.0.1:6379/0 --import-batches 100 --batch-size 2000
+    python benchmarks/redis_measure.py redis://127.0.0.1:6379/0 --name-search 50000
+    python benchmarks/redis_measure.py redis://127.0.0.1:6379/0 --decide
 
 It writes under a fresh random prefix and deletes everything it wrote afterwards.
 ``--json`` prints the figures as one JSON object (the fields of :class:`MemoryFigures`
@@ -15,7 +17,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import statistics
 import time
+import timeit
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -94,6 +98,48 @@ class ImportFigures:
         return "\n".join(lines)
 
 
+@frozen
+class SearchFigures:
+    """Name search in one clinic of ``residents`` residents: median ms of one page of 50."""
+
+    residents: int
+    no_match: float  # a name no resident has: every resident is examined
+    few_match: float  # a name one resident in a thousand has
+    all_match: float  # a name every resident has: the first page fills at once
+    digits_and_name: float  # a birth-year prefix and a name no resident has
+
+    def table(self) -> str:
+        rows = [
+            ("search, no resident matches", self.no_match),
+            ("search, one resident in a thousand matches", self.few_match),
+            ("search, every resident matches", self.all_match),
+            ("birth year and a name nobody has", self.digits_and_name),
+        ]
+        lines = [f"name search over {self.residents} residents, median ms per page of 50:"]
+        lines.extend(f"  {label:<55} {value:10.2f}" for label, value in rows)
+        return "\n".join(lines)
+
+
+@frozen
+class DecideFigures:
+    """Median µs of one ``CareAccess.decide`` (timeit loops of ``number`` calls)."""
+
+    number: int
+    restricted_granted: float
+    open_approved: float
+    unknown_resident: float
+
+    def table(self) -> str:
+        rows = [
+            ("decide, restricted case type, granted", self.restricted_granted),
+            ("decide, open case type, approved", self.open_approved),
+            ("decide, resident unknown", self.unknown_resident),
+        ]
+        lines = [f"median µs per decide ({self.number} calls a loop):"]
+        lines.extend(f"  {label:<55} {value:10.1f}" for label, value in rows)
+        return "\n".join(lines)
+
+
 def _residents(count: int, offset: int) -> Iterator[PersonalIdentityNumber]:
     for n in range(offset, offset + count):
         birth = dt.date(1940, 1, 1) + dt.timedelta(days=n // 900)
@@ -131,6 +177,70 @@ def measure_import(url: str, batches: int = 100, batch_size: int = 2000, clinics
     """Import *batches* batches of *batch_size* records and time the import calls."""
     with _scratch(url) as store:
         return _measure_import(store, batches, batch_size, clinics)
+
+
+def measure_search(url: str, residents: int = 50_000, repeat: int = 7) -> SearchFigures:
+    """Import *residents* residents into one clinic and time name searches of a page of 50."""
+    with _scratch(url) as store:
+        access = connect(store)
+        admin = Actor("measure", frozenset({_CLINIC}))
+        access.put_clinic(admin, Clinic(_CLINIC, "Mätmottagningen"))
+        when = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
+        people = list(_residents(residents, 0))
+        for start in range(0, residents, 5000):
+            batch = people[start : start + 5000]
+            names = [_NAME if (start + n) % 1000 else "Zlatan Unik" for n in range(len(batch))]
+            access.import_residents(
+                admin, _CLINIC, [Approval(_CLINIC, p, name, when, "m") for p, name in zip(batch, names, strict=True)]
+            )
+
+        def median_ms(search: str) -> float:
+            access.list_residents(admin, _CLINIC, limit=50, search=search)  # warm
+            runs = timeit.repeat(
+                lambda: access.list_residents(admin, _CLINIC, limit=50, search=search), number=1, repeat=repeat
+            )
+            return statistics.median(runs) * 1e3
+
+        return SearchFigures(
+            residents=residents,
+            no_match=median_ms("ingen sådan"),
+            few_match=median_ms("zlatan"),
+            all_match=median_ms("lindqvist"),
+            digits_and_name=median_ms("1940 ingen sådan") if _search_takes_both(access, admin) else float("nan"),
+        )
+
+
+def _search_takes_both(access: Any, admin: Actor) -> bool:
+    try:
+        access.list_residents(admin, _CLINIC, limit=1, search="1940 x")
+    except Exception:  # older versions take digits or a name, not both
+        return False
+    return True
+
+
+def measure_decide(url: str, number: int = 2000, repeat: int = 15) -> DecideFigures:
+    """Median time of one decide: restricted and granted, open and approved, resident unknown."""
+    with _scratch(url) as store:
+        access = connect(store)
+        admin = Actor("measure", frozenset({_CLINIC}))
+        access.put_clinic(admin, Clinic(_CLINIC, "Mätmottagningen"))
+        access.put_case_type(admin, CaseType(_CLINIC, _CASE_TYPE, "KBT", restricted=True))
+        access.put_case_type(admin, CaseType(_CLINIC, "open", "Öppen"))
+        person, stranger = _residents(2, 0)
+        access.approve_resident(admin, _CLINIC, person, name=_NAME)
+        access.grant_case_type(admin, _CLINIC, person, _CASE_TYPE, until=None, name=_NAME)
+
+        def median_us(case_type: str, who: PersonalIdentityNumber) -> float:
+            timeit.timeit(lambda: access.decide(who, _CLINIC, case_type), number=number)  # warm
+            runs = timeit.repeat(lambda: access.decide(who, _CLINIC, case_type), number=number, repeat=repeat)
+            return statistics.median(runs) / number * 1e6
+
+        return DecideFigures(
+            number=number,
+            restricted_granted=median_us(_CASE_TYPE, person),
+            open_approved=median_us("open", person),
+            unknown_resident=median_us(_CASE_TYPE, stranger),
+        )
 
 
 @contextmanager
@@ -239,10 +349,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--import-batches", type=int, help="measure bulk import instead: this many batches")
     parser.add_argument("--batch-size", type=int, default=2000, help="records per import batch (default 2000)")
     parser.add_argument("--clinics", type=int, default=10, help="clinics the import batches go to (default 10)")
+    parser.add_argument("--name-search", type=int, help="measure name search instead: this many residents")
+    parser.add_argument("--decide", action="store_true", help="measure decide instead (median of timeit loops)")
     parser.add_argument("--json", action="store_true", help="print the figures as a JSON object")
     arguments = parser.parse_args(argv)
-    figures: MemoryFigures | ImportFigures
-    if arguments.import_batches:
+    figures: MemoryFigures | ImportFigures | SearchFigures | DecideFigures
+    if arguments.decide:
+        figures = measure_decide(arguments.url)
+    elif arguments.name_search:
+        figures = measure_search(arguments.url, arguments.name_search)
+    elif arguments.import_batches:
         figures = measure_import(arguments.url, arguments.import_batches, arguments.batch_size, arguments.clinics)
     else:
         figures = measure(arguments.url, arguments.count)

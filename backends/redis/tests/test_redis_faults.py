@@ -59,6 +59,7 @@ def _changeset(clinic: str, person: PersonalIdentityNumber) -> Changeset:
     approval = Approval(clinic, person, "Namn Namnsson", NOW, "chaos")
     grant = Grant(clinic, person, CASE_TYPE, None, 1, NOW, "chaos", NOW, "Namn Namnsson")
     return Changeset(
+        clinic,
         (
             MustExist(ClinicKey(clinic)),
             MustBeAbsent(ApprovalKey(clinic, person.digits)),
@@ -66,7 +67,7 @@ def _changeset(clinic: str, person: PersonalIdentityNumber) -> Changeset:
             CaseTypeRestricted(CaseTypeKey(clinic, CASE_TYPE)),
         ),
         (Put(approval), Put(grant)),
-        EventDraft(NOW, "chaos", Action.RESIDENT_APPROVED, clinic, person, after={"both": True}),
+        (EventDraft(NOW, "chaos", Action.RESIDENT_APPROVED, clinic, person, after={"both": True}),),
     )
 
 
@@ -113,7 +114,7 @@ def _work(store: RedisStore, worker: int, outcomes: Outcomes, done: threading.Ev
         with outcomes.lock:
             outcomes.attempted[person.digits] = clinic
         try:
-            event = store.apply(_changeset(clinic, person))
+            (event,) = store.apply(_changeset(clinic, person))
         except StoreUnavailable:
             with outcomes.lock:
                 outcomes.unknown.add(person.digits)
@@ -182,7 +183,7 @@ def _verify(check: RedisStore, outcomes: Outcomes) -> set[str]:
     assert sum(len(found) for found in events.values()) == len(event_ids), "an event was appended twice"
     present: set[str] = set()
     for pnr, clinic in outcomes.attempted.items():
-        row = check.resident_access(clinic, pnr)
+        row = check.get_resident_access(clinic, pnr)
         has_approval = row is not None and row.approval is not None
         has_grant = row is not None and len(row.grants) == 1
         has_event = pnr in event_ids
@@ -212,7 +213,7 @@ def _feed(store: RedisStore, clinic: str | None) -> list[Event]:
 
 def _listed(store: RedisStore, clinic: str) -> list[ResidentAccess]:
     rows: list[ResidentAccess] = []
-    while batch := store.page_residents(ResidentQuery(clinic, 1000, rows[-1].pnr.digits if rows else None)):
+    while batch := store.list_residents(ResidentQuery(clinic, 1000, rows[-1].pnr.digits if rows else None)):
         rows.extend(batch)
     return rows
 
@@ -304,7 +305,7 @@ def _verify_imports(check: RedisStore, outcomes: Outcomes) -> set[str]:
     present: set[str] = set()
     for label, people in outcomes.batches.items():
         clinic = outcomes.attempted[people[0]]
-        rows = [check.resident_access(clinic, pnr) for pnr in people]
+        rows = [check.get_resident_access(clinic, pnr) for pnr in people]
         whole = [row is not None and row.approval is not None and len(row.grants) == 1 for row in rows]
         events = [[e.action for e in by_pnr.get(pnr, [])] for pnr in people]
         if whole[0]:

@@ -1,4 +1,4 @@
-"""What the Redis store's bulk import promises beyond the conformance suite."""
+"""What the Redis store promises for changesets of many records and events (imports, bulk actions)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,29 @@ import datetime as dt
 
 import careaccess
 import pytest
-from careaccess import Action, Actor, CaseType, Clinic, Conflict, InvalidRequest, Reason, connect
+from careaccess import Action, Actor, CaseType, Clinic, Conflict, Reason, connect
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, Grant
-from careaccess.store import MAX_IMPORT, EventDraft, ImportBatch, ResidentQuery
+from careaccess.store import (
+    MAX_IMPORT,
+    CaseTypeKey,
+    CaseTypeRestricted,
+    Changeset,
+    ClinicKey,
+    Delete,
+    EventDraft,
+    MustBeAbsent,
+    MustExist,
+    Precondition,
+    Put,
+    ResidentQuery,
+    key_of,
+)
 from careaccess.testing.conformance import make_pnr
 from redis.cluster import RedisCluster
 
 from careaccess_redis import RedisStore, lua
-from careaccess_redis.plan import ImportPlan
+from careaccess_redis.plan import plan_changeset
 from test_redis_memory import run_measure
 
 ADMIN = Actor("admin", frozenset({"c1", "c2", "c3", "{odd}%clinic"}))
@@ -45,19 +59,20 @@ def _records(
     return approvals, grants
 
 
-def _batch(clinic: str, records: list[Approval | Grant]) -> ImportBatch:
-    drafts = tuple(
-        EventDraft(
-            WHEN,
-            "admin",
-            Action.RESIDENT_APPROVED if isinstance(record, Approval) else Action.CASE_TYPE_GRANTED,
-            clinic,
-            record.pnr,
-            None if isinstance(record, Approval) else record.case_type_id,
-        )
-        for record in records
-    )
-    return ImportBatch(clinic, tuple(records), drafts)
+def _draft(clinic: str, record: Approval | Grant) -> EventDraft:
+    if isinstance(record, Approval):
+        return EventDraft(WHEN, "admin", Action.RESIDENT_APPROVED, clinic, record.pnr)
+    return EventDraft(WHEN, "admin", Action.CASE_TYPE_GRANTED, clinic, record.pnr, record.case_type_id)
+
+
+def _batch(clinic: str, records: list[Approval | Grant]) -> Changeset:
+    """An import as the core plans it: clinic, restricted case types, absent records; one event each."""
+    kinds = sorted({r.case_type_id for r in records if isinstance(r, Grant)})
+    guards: list[Precondition] = [MustExist(ClinicKey(clinic))]
+    guards += [CaseTypeRestricted(CaseTypeKey(clinic, kind)) for kind in kinds]
+    guards += [MustBeAbsent(key_of(record)) for record in records]
+    writes = tuple(Put(record) for record in records)
+    return Changeset(clinic, tuple(guards), writes, tuple(_draft(clinic, record) for record in records))
 
 
 def _stream_length(store: RedisStore, clinic: str) -> int:
@@ -126,14 +141,13 @@ def test_a_repeated_call_is_applied_once(any_store: RedisStore) -> None:
     # What redis-py does after a connection drops with the reply in flight: send the call again.
     _world(any_store)
     approvals, grants = _records("c1", _people(20), 5)
-    batch = _batch("c1", [*approvals, *grants])
     keys = any_store.keys.of("c1")
-    plan = ImportPlan(batch, keys, keys.floor)
-    plan.key_names[5] = keys.replay_prefix + "fixed-token"
-    events = "\n".join(["{}"] * len(batch.events))
+    plan = plan_changeset(_batch("c1", [*approvals, *grants]), keys, keys.floor)
+    plan.keys[5] = keys.replay_prefix + "fixed-token"
+    plan.args[0] = "0"
     length = _stream_length(any_store, "c1")
-    first = lua.IMPORT(any_store.client, plan.key_names, ("1", *plan.head, events))
-    again = lua.IMPORT(any_store.client, plan.key_names, ("1", *plan.head, events))
+    first = lua.APPLY(any_store.client, plan.keys, plan.args)
+    again = lua.APPLY(any_store.client, plan.keys, plan.args)
     assert first == again
     assert first[0] == "ok"
     assert _stream_length(any_store, "c1") == length + 25
@@ -183,25 +197,39 @@ def test_a_clinic_is_indexed_for_the_feed_by_its_first_import(any_store: RedisSt
     # A batch that fails its checks indexes nothing.
     gone = [Approval("gone", person, "Åsa", WHEN, "legacy") for person in _people(2)]
     with pytest.raises(Conflict) as raised:
-        fresh.import_batch(_batch("gone", list(gone)))
+        fresh.apply(_batch("gone", list(gone)))
     assert raised.value.code == "clinic_missing"
     assert not any_store.client.sismember(any_store.keys.clinics, "gone")
 
 
-def test_a_batch_the_store_cannot_write_faithfully_is_refused(single_store: RedisStore) -> None:
-    _world(single_store)
-    approvals, grants = _records("c1", _people(3), 1)
-    with pytest.raises(InvalidRequest) as raised:
-        single_store.import_batch(_batch("c1", [*approvals, grants[0], grants[0]]))
-    assert raised.value.code == "import_duplicate"
-    with pytest.raises(InvalidRequest) as raised:
-        single_store.import_batch(_batch("c1", [*approvals, Approval("c2", approvals[0].pnr, "Åsa", WHEN, "x")]))
-    assert raised.value.code == "import_mixed_clinics"
-    batch = _batch("c1", list(approvals))
-    with pytest.raises(ValueError, match="one event per record"):
-        single_store.import_batch(ImportBatch("c1", batch.records, batch.events[:-1]))
-    assert single_store.import_batch(ImportBatch("c1", (), ())) == []
-    assert single_store.page_residents(ResidentQuery("c1", 10)) == []
+def test_writes_to_one_record_within_a_changeset_apply_in_order(any_store: RedisStore) -> None:
+    # The script lists residents and counts grants once at its end: the net effect must
+    # still be that of the writes in order.
+    access = _world(any_store)
+    first, second, third = _people(3)
+    approval = Approval("c1", first, "Åsa", WHEN, "x")
+    grant = Grant("c1", second, "kbt", None, 1, WHEN, "x", WHEN, "Per-Erik")
+    later = Grant("c1", third, "kbt", None, 1, WHEN, "x", WHEN, None)
+    writes = (
+        Put(approval),
+        Delete(key_of(approval)),
+        Put(grant),
+        Put(grant),
+        Put(later),
+        Delete(key_of(later)),
+        Put(later),
+    )
+    events = any_store.apply(Changeset("c1", (), writes, (_draft("c1", grant), _draft("c1", later))))
+    assert [e.pnr for e in events] == [second, third]
+    keys = any_store.keys.of("c1")
+    assert any_store.client.hget(keys.uses, "kbt") == "2"
+    assert [r.pnr for r in any_store.list_residents(ResidentQuery("c1", 10))] == [second, third]
+    assert [r.pnr for r in any_store.list_residents(ResidentQuery("c1", 10, name_contains="per erik"))] == [second]
+    gone = (Delete(key_of(grant)), Delete(key_of(later)))
+    any_store.apply(Changeset("c1", (), gone, (_draft("c1", grant),)))
+    assert any_store.client.hget(keys.uses, "kbt") is None
+    assert any_store.list_residents(ResidentQuery("c1", 10)) == []
+    assert access.decide(second, "c1", "kbt").reason is Reason.NOT_GRANTED
 
 
 def test_the_import_rate_tool_runs(single_url: str) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from careaccess.identity import PersonalIdentityNumber
-from careaccess.models import CaseType
 from careaccess.store import DecisionFacts, FactsRequest
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
@@ -28,36 +27,37 @@ _NO_RESIDENT: Final = " " * 12
 
 
 def load_facts(client: Client, schema: KeySchema, request: FactsRequest) -> DecisionFacts:
-    """The clinic, the case type, and the one record that case type can use.
+    """Every stored fact for one decision (see :class:`DecisionFacts`): one script call.
 
-    A restricted case type's facts hold the grant and no approval, an open one's
-    the approval and no grant: the decision reads nothing else.
+    The clinic, the case type, the resident's approval at the clinic and grant of the
+    case type id, whatever the case type is (or if it is missing); all None without
+    the clinic.
     """
     clinic_id = request.clinic_id
     keys = schema.of(clinic_id)
+    digits = request.digits
     try:
-        found: str = lua.FACTS(
-            client, (keys.clinic, keys.types, keys.resident_prefix + request.pnr), (request.case_type_id,)
-        )
+        resident = keys.resident_prefix + digits
+        found: str = lua.FACTS(client, (keys.clinic, keys.types, resident), (request.case_type_id,))
     except (RedisError, RedisClusterException) as error:
         if is_down(error):
             raise unavailable(error) from error
         raise
     if not found:
         return _NO_FACTS
-    texts = found.split("\n")
-    clinic = load_clinic(clinic_id, texts[0])
-    if len(texts) == 1:
-        return DecisionFacts(clinic, None, None, None)
+    clinic_text, case_type_text, approval_text, grant_text = found.split("\n")
     case_type_id = request.case_type_id
-    case_type = load_case_type(clinic_id, case_type_id, texts[1])
-    record = texts[2]
-    if not record:
+    clinic = load_clinic(clinic_id, clinic_text)
+    case_type = load_case_type(clinic_id, case_type_id, case_type_text) if case_type_text else None
+    if not (approval_text or grant_text):
         return DecisionFacts(clinic, case_type, None, None)
-    person = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.pnr)
-    if case_type.restricted:
-        return DecisionFacts(clinic, case_type, None, load_grant(clinic_id, person, case_type_id, record))
-    return DecisionFacts(clinic, case_type, load_approval(clinic_id, person, record), None)
+    person = request.person if request.person is not None else PersonalIdentityNumber.from_digits(digits)
+    return DecisionFacts(
+        clinic,
+        case_type,
+        load_approval(clinic_id, person, approval_text) if approval_text else None,
+        load_grant(clinic_id, person, case_type_id, grant_text) if grant_text else None,
+    )
 
 
 def load_facts_many(client: Client, schema: KeySchema, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
@@ -82,7 +82,7 @@ def load_facts_many(client: Client, schema: KeySchema, requests: Sequence[FactsR
                 results = _pipelined(client, calls)
     facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
     # One parse per resident asked about, none where the caller passed the parsed number.
-    persons = {r.pnr: r.person for r in requests if r.person is not None}
+    persons = {r.digits: r.person for r in requests if r.person is not None}
     for call, result in zip(calls, results, strict=True):
         if isinstance(result, Exception):
             raise unavailable(result) if is_down(result) else result
@@ -132,13 +132,14 @@ class _FactsCall:
         self.pnrs: list[str] = []
         self.codes: list[int] = []  # each request's pair
         self.keys: tuple[str, ...] = ()
+        self.pair_of: list[tuple[str, str]] = []  # (clinic id, case type id) by pair code, once sealed
         self.args: list[str] = []
 
     def extend(self, positions: Iterable[int], requests: Sequence[FactsRequest]) -> None:
         clinics, pairs = self.clinics, self.pairs
         for position in positions:
             request = requests[position]
-            pnr, clinic_id, case_type_id = request.pnr, request.clinic_id, request.case_type_id
+            pnr, clinic_id, case_type_id = request.digits, request.clinic_id, request.case_type_id
             pair = (clinic_id, case_type_id)
             code = pairs.get(pair)
             if code is None:
@@ -153,6 +154,7 @@ class _FactsCall:
         of = self._keys.of
         clinics, pairs = self.clinics, self.pairs
         self.keys = (of(next(iter(clinics))).clinic,)
+        self.pair_of = [("", ""), *pairs]
         # The script cuts identity numbers at every 12th byte: anything else (never a stored
         # number) is sent as 12 spaces, a resident key no record is stored under.
         pnrs = "".join(p if len(p) == 12 and p.isascii() else _NO_RESIDENT for p in self.pnrs)
@@ -172,33 +174,35 @@ class _FactsCall:
     ) -> None:
         """Fill *facts* at this call's positions from its reply."""
         heads = reply[0].split("\n")
-        records: list[Any] = json.loads(reply[1])
+        approvals: list[Any] = json.loads(reply[1])
+        grants: list[Any] = json.loads(reply[2])
         clinics = [
             load_clinic(clinic_id, text) if text else None
             for clinic_id, text in zip(self.clinics, heads, strict=False)  # the case types follow
         ]
-        # Per pair (indexed by its code; 0 unused): the facts without a record, and the case type.
+        # Per pair (indexed by its code; 0 unused): the facts without a record.
         bare: list[DecisionFacts] = [_NO_FACTS]
-        case_types: list[CaseType | None] = [None]
         for (clinic_id, case_type_id), text in zip(self.pairs, heads[len(clinics) :], strict=True):
             clinic = clinics[self.clinics[clinic_id] - 1]
             case_type = load_case_type(clinic_id, case_type_id, text) if text else None
             bare.append(_NO_FACTS if clinic is None else DecisionFacts(clinic, case_type, None, None))
-            case_types.append(case_type)
         from_digits = PersonalIdentityNumber.from_digits
-        for position, pnr, code, data in zip(self.positions, self.pnrs, self.codes, records, strict=True):
-            if data is None:
+        for position, pnr, code, approval, grant in zip(
+            self.positions, self.pnrs, self.codes, approvals, grants, strict=True
+        ):
+            if approval is None and grant is None:
                 facts[position] = bare[code]
                 continue
-            # The script reads a record only for a case type it found, so both are known here.
-            clinic, case_type = bare[code].clinic, case_types[code]
+            # The script reads records only at a clinic it found.
+            clinic, case_type, _, _ = bare[code]
             assert clinic is not None
-            assert case_type is not None
             person = persons.get(pnr)
             if person is None:
                 person = persons[pnr] = from_digits(pnr)
-            if case_type.restricted:
-                grant = grant_from(clinic.id, person, case_type.id, data)
-                facts[position] = DecisionFacts(clinic, case_type, None, grant)
-            else:
-                facts[position] = DecisionFacts(clinic, case_type, approval_from(clinic.id, person, data), None)
+            _, case_type_id = self.pair_of[code]
+            facts[position] = DecisionFacts(
+                clinic,
+                case_type,
+                None if approval is None else approval_from(clinic.id, person, approval),
+                None if grant is None else grant_from(clinic.id, person, case_type_id, grant),
+            )

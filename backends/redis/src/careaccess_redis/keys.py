@@ -8,13 +8,15 @@ key                                    type      holds
 ``careaccess:{vc-ost}:clinic``         string    the clinic (JSON, without its id)
 ``careaccess:{vc-ost}:types``          hash      case type id -> case type (JSON)
 ``careaccess:{vc-ost}:uses``           hash      case type id -> number of grants of it
-``careaccess:{vc-ost}:r:<12 digits>``  hash      ``a`` -> approval, ``g:<case type id>`` -> grant
+``careaccess:{vc-ost}:r:<12 digits>``  hash      ``a`` -> approval, ``g:<case type id>`` -> grant,
+                                                 ``n``, ``n:<case type id>`` -> their folded names
 ``careaccess:{vc-ost}:residents``      zset      identity numbers of listed residents (score 0)
 ``careaccess:{vc-ost}:events``         stream    the clinic's events, ids ``<µs>-<seq>``
 ``careaccess:{vc-ost}:floor``          string    least stamp (µs) of the clinic's next event
 ``careaccess:{vc-ost}:replay:<token>`` string    event id of an applied changeset (expires)
 ``careaccess:clinics``                 set       ids of clinics that have events (feed index)
-``careaccess:floor{careaccess:clinics}`` string  least stamp (µs) of a new clinic's first event
+``careaccess:floor{careaccess:clinics}`` string  least stamp (µs) of the next event (see feed)
+``careaccess:cursor-key``              string    32 random bytes (hex) keying the core's list cursors
 =====================================  ========  ==============================================
 
 A changeset or a decision touches keys of one clinic only, so they all hash to one slot
@@ -77,6 +79,7 @@ class KeySchema:
         self.prefix = prefix
         self.clinics = prefix + "clinics"
         self.floor = f"{prefix}floor{{{self.clinics}}}"  # in the slot of the index (hash tag)
+        self.cursor_key = prefix + "cursor-key"
         self._cached = functools.lru_cache(maxsize=1024)(self._build)
 
     def of(self, clinic_id: str) -> ClinicKeys:

@@ -21,10 +21,10 @@ __all__ = [
     "FACTS",
     "FACTS_MANY",
     "HORIZON",
-    "IMPORT",
     "PAGE",
     "RAISE",
     "REGISTER",
+    "REWRITE_NAMES",
     "SCRIPTS",
     "Script",
     "execute",
@@ -124,20 +124,17 @@ def needs_load(results: Sequence[Any]) -> bool:
 
 
 # Facts for one decision. KEYS: clinic, types, resident hash. ARGV: case type id.
-# Reads only the record the case type can use (a grant for a restricted type, else the
-# approval) and returns one string, the texts joined by newlines (stored JSON never
-# holds a raw newline): "" without the clinic, "<clinic>" without the case type, else
-# "<clinic>\n<case type>\n<record or nothing>". One bulk reply is cheaper for the client
-# to parse than an array.
+# Every stored fact, whatever the case type: one string, the texts joined by newlines
+# (stored JSON never holds a raw newline): "" without the clinic, else
+# "<clinic>\n<case type>\n<approval>\n<grant>", each "" where absent. One bulk reply is
+# cheaper for the client to parse than an array.
 FACTS = Script(
     """#!lua flags=no-writes
 local clinic = redis.call("GET", KEYS[1])
 if not clinic then return "" end
-local case_type = redis.call("HGET", KEYS[2], ARGV[1])
-if not case_type then return clinic end
-local field = "a"
-if cjson.decode(case_type).restricted == true then field = "g:" .. ARGV[1] end
-return clinic .. "\\n" .. case_type .. "\\n" .. (redis.call("HGET", KEYS[3], field) or "")
+local held = redis.call("HMGET", KEYS[3], "a", "g:" .. ARGV[1])
+return clinic .. "\\n" .. (redis.call("HGET", KEYS[2], ARGV[1]) or "") .. "\\n" .. (held[1] or "") .. "\\n"
+  .. (held[2] or "")
 """
 )
 
@@ -148,9 +145,10 @@ return clinic .. "\\n" .. case_type .. "\\n" .. (redis.call("HGET", KEYS[3], fie
 # t case type ids, the identity numbers run together (12 bytes each), and for each of
 # them its pair's 1-based index (one argument, comma-separated).
 #
-# Reply: {heads, records}. heads joins by newlines the c clinics, then the t case types
-# ("" where absent); records is a JSON array with, per identity number in order, the
-# record its case type can use (as FACTS) or null.
+# Reply: {heads, approvals, grants}. heads joins by newlines the c clinics, then the t
+# case types ("" where absent); approvals and grants are JSON arrays with, per identity
+# number in order, the resident's approval at the clinic and grant of the case type id
+# (null where absent, and for a clinic that does not exist).
 FACTS_MANY = Script(
     """#!lua flags=no-writes
 local clinics = tonumber(ARGV[1])
@@ -164,82 +162,131 @@ local fields, residents, t = {}, {}, 0
 for owner in string.gmatch(ARGV[pairs_at + 1], "%d+") do
   t = t + 1
   local c, id = tonumber(owner), ARGV[pairs_at + 1 + t]
-  local case_type = found[c] and redis.call("HGET", ARGV[1 + c] .. "types", id)
-  if case_type then
-    heads[clinics + t] = case_type
-    if cjson.decode(case_type).restricted == true then fields[t] = "g:" .. id else fields[t] = "a" end
+  if found[c] then
+    heads[clinics + t] = redis.call("HGET", ARGV[1 + c] .. "types", id) or ""
+    fields[t] = "g:" .. id
     residents[t] = ARGV[1 + c] .. "r:"
   else
     heads[clinics + t] = ""
   end
 end
-local pnrs, records, from = ARGV[pairs_at + 2 + t], {}, 1
+local pnrs, approvals, grants, from = ARGV[pairs_at + 2 + t], {}, {}, 1
 for code in string.gmatch(ARGV[pairs_at + 3 + t], "%d+") do
   local pair = tonumber(code)
   local field = fields[pair]
-  local record = field and redis.call("HGET", residents[pair] .. string.sub(pnrs, from, from + 11), field)
-  records[#records + 1] = record or "null"
+  if field then
+    local held = redis.call("HMGET", residents[pair] .. string.sub(pnrs, from, from + 11), "a", field)
+    approvals[#approvals + 1] = held[1] or "null"
+    grants[#grants + 1] = held[2] or "null"
+  else
+    approvals[#approvals + 1] = "null"
+    grants[#grants + 1] = "null"
+  end
   from = from + 12
 end
-return {table.concat(heads, "\\n"), "[" .. table.concat(records, ",") .. "]"}
+return {table.concat(heads, "\\n"), "[" .. table.concat(approvals, ",") .. "]", "[" .. table.concat(grants, ",") .. "]"}
 """
 )
 
 # A page of the resident list. KEYS: residents zset. ARGV: resident key prefix, how
-# many, then ZRANGEBYLEX min/max pairs in ascending, disjoint order.
+# many wanted, how many residents to examine at most (the call's budget), the digit
+# suffix ("" for none), the folded name to find ("" for none, else "=" and the text),
+# then ZRANGEBYLEX min/max pairs in ascending, disjoint order.
+#
+# A resident matches when its 12 digits end with the suffix and, if a name is sought,
+# one of its folded names (fields "n" and "n:<case type id>") contains it. Reply:
+# {matches, resume}: matches alternates identity numbers and their hash fields; resume
+# is "" when the ranges were read to their end or the page is full, else the last
+# identity number examined (the budget ran out): the next call starts after it.
 PAGE = Script(
     """#!lua flags=no-writes
-local out = {}
-local want = tonumber(ARGV[2])
-for i = 3, #ARGV, 2 do
-  if want <= 0 then break end
-  local found = redis.call("ZRANGEBYLEX", KEYS[1], ARGV[i], ARGV[i + 1], "LIMIT", 0, want)
-  for _, pnr in ipairs(found) do
-    out[#out + 1] = pnr
-    out[#out + 1] = redis.call("HGETALL", ARGV[1] .. pnr)
+local want, budget, suffix = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local needle = string.sub(ARGV[5], 2)
+local seek, cut = ARGV[5] ~= "", -string.len(suffix)
+local out, last = {}, ""
+for i = 6, #ARGV, 2 do
+  local from = ARGV[i]
+  while want > 0 and budget > 0 do
+    local chunk = math.min(budget, 256)
+    local found = redis.call("ZRANGEBYLEX", KEYS[1], from, ARGV[i + 1], "LIMIT", 0, chunk)
+    for _, pnr in ipairs(found) do
+      budget = budget - 1
+      last = pnr
+      if suffix == "" or string.sub(pnr, cut) == suffix then
+        local fields = redis.call("HGETALL", ARGV[1] .. pnr)
+        local hit = not seek
+        if seek then
+          for f = 1, #fields, 2 do
+            local name = fields[f]
+            if (name == "n" or string.sub(name, 1, 2) == "n:") and string.find(fields[f + 1], needle, 1, true) then
+              hit = true
+              break
+            end
+          end
+        end
+        if hit and #fields > 0 then
+          out[#out + 1] = pnr
+          out[#out + 1] = fields
+          want = want - 1
+          if want == 0 then return {out, ""} end
+        end
+      end
+    end
+    if #found < chunk then break end
+    from = "(" .. last
   end
-  want = want - #found
+  if budget <= 0 then return {out, last} end
 end
-return out
+return {out, ""}
 """
 )
 
 # Apply a changeset. KEYS: clinic, types, uses, residents, events, replay token, the
-# floor (see the stamping below), then the resident hashes the ops name by index. ARGV: the index floor
-# the caller got by registering the clinic ("-": it has not; then a clinic without a
-# stream asks for registration), event JSON, resident key prefix, number of preconditions, replay
-# seconds, then ops of four fields each: preconditions first, then writes. "OK" and
-# "NO" stand for preconditions on other clinics, checked before the call.
+# floor (see the stamping below), then the resident hashes the ops name by index.
+# ARGV: the index floor the caller got by registering the clinic ("-": it has not;
+# then a clinic without a stream asks for registration), replay seconds, resident key
+# prefix, the preconditions and the writes (each a JSON array of ops, an op an array
+# of an op code and its operands; one argument each, because a client packs every
+# argument separately), and the events' JSON joined by newlines (JSON never holds a
+# raw newline).
 #
-# Replies: {"ok", stream id}; {"conflict", n} for the first failing precondition n
-# (nothing written); {"register"} when the clinic's first event needs the feed index
-# entry first (nothing written).
+# Replies: {"ok", first stream id} (the other events follow it one sequence number at
+# a time); {"conflict", n} for the first failing precondition n (nothing written);
+# {"register"} when the clinic's first event needs the feed index entry first
+# (nothing written).
 APPLY = Script(
     """#!lua
 local replayed = redis.call("GET", KEYS[6])
 if replayed then return {"ok", replayed} end
-if ARGV[1] == "-" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
 
-local checks = tonumber(ARGV[4])
-for n = 1, checks do
-  local at = 2 + 4 * n
-  local op, a, b, c = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+-- When no resident hash of the call exists yet (an import of new residents), every
+-- "F-" holds: one EXISTS per thousand keys instead of one HEXISTS per record.
+-- (unpack is bounded by Lua's C stack: long key lists go in chunks.)
+local none_held = true
+for from = 8, #KEYS, 1000 do
+  if redis.call("EXISTS", unpack(KEYS, from, math.min(from + 999, #KEYS))) > 0 then
+    none_held = false
+    break
+  end
+end
+for n, check in ipairs(cjson.decode(ARGV[4])) do
+  local op, a, b, c = check[1], check[2], check[3], check[4]
   local holds
-  if op == "OK" then holds = true
-  elseif op == "NO" then holds = false
+  if op == "F-" then holds = none_held or redis.call("HEXISTS", KEYS[a], b) == 0
+  elseif op == "F+" then holds = redis.call("HEXISTS", KEYS[a], b) == 1
   elseif op == "C+" then holds = redis.call("EXISTS", KEYS[1]) == 1
   elseif op == "C-" then holds = redis.call("EXISTS", KEYS[1]) == 0
   elseif op == "T+" then holds = redis.call("HEXISTS", KEYS[2], a) == 1
   elseif op == "T-" then holds = redis.call("HEXISTS", KEYS[2], a) == 0
-  elseif op == "F+" then holds = redis.call("HEXISTS", KEYS[tonumber(a)], b) == 1
-  elseif op == "F-" then holds = redis.call("HEXISTS", KEYS[tonumber(a)], b) == 0
   elseif op == "V" then
-    local grant = redis.call("HGET", KEYS[tonumber(a)], b)
+    -- Versions are at most 2^53 - 1: exact as Lua numbers.
+    local grant = redis.call("HGET", KEYS[a], b)
     holds = grant and cjson.decode(grant).version == tonumber(c)
   elseif op == "U" then
     local uses = redis.call("HGET", KEYS[3], a)
     holds = not uses or tonumber(uses) <= 0
   elseif op == "R" then
+    -- CaseTypeRestricted: the case type's stored flag, as the precondition states it.
     local case_type = redis.call("HGET", KEYS[2], a)
     holds = case_type and cjson.decode(case_type).restricted == true
   else
@@ -247,13 +294,16 @@ for n = 1, checks do
   end
   if not holds then return {"conflict", n} end
 end
+-- Checked after the preconditions, so that a changeset that fails them indexes nothing.
+if ARGV[1] == "-" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
 
 -- Event ids are the server's time in microseconds, raised to the floor (KEYS[7]: the
 -- index floor on one server, the clinic's floor on a cluster; readers of the
 -- cross-clinic feed raise it, each commit sets it one past its stamp), to the index
 -- floor the caller got when it registered the clinic, and to the stream's last id.
 -- So no event sorts before one a reader has handed out, whatever the clock does, and
--- on one server the ids of all clinics' streams follow the order of commits.
+-- on one server the ids of all clinics' streams follow the order of commits. The
+-- changeset's events share the microsecond, in sequence.
 local now = redis.call("TIME")
 local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local floor = tonumber(redis.call("GET", KEYS[7]) or "0")
@@ -264,164 +314,102 @@ if top then
   local last = tonumber(string.match(top[1], "^(%d+)"))
   if last > micros then micros = last end
 end
--- The event goes first: if it fails, nothing else has been written.
-local id = redis.call("XADD", KEYS[5], string.format("%.0f-*", micros), "e", ARGV[2])
+-- The events go first: if one fails, nothing else has been written.
+local stamp = string.format("%.0f-*", micros)
+local events, from, id = ARGV[6], 1, nil
+while true do
+  local stop = string.find(events, "\\n", from, true)
+  local made = redis.call("XADD", KEYS[5], stamp, "e", string.sub(events, from, (stop or 0) - 1))
+  id = id or made
+  if not stop then break end
+  from = stop + 1
+end
 redis.call("SET", KEYS[7], string.format("%.0f", micros + 1))
 
-local prefix_length = string.len(ARGV[3])
+-- Residents to list and grant counts are gathered and written once at the end.
+local skip = string.len(ARGV[3])
+local listed, order, uses = {}, {}, {}
+local function list(key)
+  if listed[key] == nil then order[#order + 1] = key end
+  listed[key] = true
+end
 local function unlist_if_empty(key)
   if redis.call("EXISTS", key) == 0 then
-    redis.call("ZREM", KEYS[4], string.sub(key, prefix_length + 1))
+    if listed[key] == nil then order[#order + 1] = key end
+    listed[key] = false
+    redis.call("ZREM", KEYS[4], string.sub(key, skip + 1))
   end
 end
-for at = 6 + 4 * checks, #ARGV, 4 do
-  local op, a, b, c = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
-  if op == "PC" then
+local function count_use(case_type, by) uses[case_type] = (uses[case_type] or 0) + by end
+
+for _, write in ipairs(cjson.decode(ARGV[5])) do
+  local op, a, b, c, d = write[1], write[2], write[3], write[4], write[5]
+  if op == "PA" then
+    -- a: the resident's key index; b: the approval; c: "" without a name, else "=" and the folded name.
+    local key = KEYS[a]
+    if c == "" then
+      redis.call("HSET", key, "a", b)
+      redis.call("HDEL", key, "n")
+    else
+      redis.call("HSET", key, "a", b, "n", string.sub(c, 2))
+    end
+    list(key)
+  elseif op == "PG" then
+    -- b: the case type id; c: the grant; d: the folded name as for PA.
+    -- "n:<id>" is only ever held beside "g:<id>": with a name, two new fields mean a new grant.
+    local key = KEYS[a]
+    if d == "" then
+      if redis.call("HSET", key, "g:" .. b, c) == 1 then count_use(b, 1) end
+      redis.call("HDEL", key, "n:" .. b)
+    elseif redis.call("HSET", key, "g:" .. b, c, "n:" .. b, string.sub(d, 2)) == 2 then
+      count_use(b, 1)
+    end
+    list(key)
+  elseif op == "PC" then
     redis.call("SET", KEYS[1], a)
   elseif op == "PT" then
     redis.call("HSET", KEYS[2], a, b)
-  elseif op == "PA" then
-    local key = KEYS[tonumber(a)]
-    redis.call("HSET", key, "a", b)
-    redis.call("ZADD", KEYS[4], 0, string.sub(key, prefix_length + 1))
-  elseif op == "PG" then
-    local key = KEYS[tonumber(a)]
-    if redis.call("HSET", key, "g:" .. b, c) == 1 then redis.call("HINCRBY", KEYS[3], b, 1) end
-    redis.call("ZADD", KEYS[4], 0, string.sub(key, prefix_length + 1))
-  elseif op == "DC" then
-    for _, pnr in ipairs(redis.call("ZRANGE", KEYS[4], 0, -1)) do redis.call("DEL", ARGV[3] .. pnr) end
-    redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-  elseif op == "DT" then
-    redis.call("HDEL", KEYS[2], a)
   elseif op == "DA" then
-    local key = KEYS[tonumber(a)]
-    redis.call("HDEL", key, "a")
+    local key = KEYS[a]
+    redis.call("HDEL", key, "a", "n")
     unlist_if_empty(key)
   elseif op == "DG" then
-    local key = KEYS[tonumber(a)]
-    if redis.call("HDEL", key, "g:" .. b) == 1 and redis.call("HINCRBY", KEYS[3], b, -1) <= 0 then
-      redis.call("HDEL", KEYS[3], b)
-    end
+    local key = KEYS[a]
+    if redis.call("HDEL", key, "g:" .. b) == 1 then count_use(b, -1) end
+    redis.call("HDEL", key, "n:" .. b)
     unlist_if_empty(key)
-  end
-end
-redis.call("SET", KEYS[6], id, "EX", ARGV[5])
-return {"ok", id}
-"""
-)
-
-# Import a batch of new approvals and grants. KEYS: clinic, types, uses, residents,
-# events, replay token, the floor (as for APPLY), then the resident hashes. ARGV: the index
-# floor as for APPLY, replay seconds,
-# resident key prefix, number of case types n, n pairs (case type id, grants of it),
-# the shape, the record JSONs and the event JSONs. The shape lists each resident hash's
-# fields, residents separated by spaces, fields by commas: 0 is the approval, i a grant
-# of the i-th case type. Records follow the shape's order, events the batch's; JSON
-# never holds a raw newline, so each list is one argument joined by newlines.
-#
-# Replies: {"ok", first stream id} (the other events' ids follow it one sequence number
-# at a time; "" for an empty batch); {"clinic"}, {"type", i} or {"record", {j, ...}}
-# (the i-th case type fails; the records at shape positions j are stored) with nothing
-# written; {"register"} as for APPLY.
-IMPORT = Script(
-    """#!lua
-local replayed = redis.call("GET", KEYS[6])
-if replayed then return {"ok", replayed} end
-if redis.call("EXISTS", KEYS[1]) == 0 then return {"clinic"} end
-local types = tonumber(ARGV[4])
-local fields = {[0] = "a"}
-for i = 1, types do
-  local id = ARGV[3 + 2 * i]
-  local case_type = redis.call("HGET", KEYS[2], id)
-  if not (case_type and cjson.decode(case_type).restricted == true) then return {"type", i} end
-  fields[i] = "g:" .. id
-end
-local shape = ARGV[5 + 2 * types]
-if shape == "" then return {"ok", ""} end
-
--- A resident's hash fields, from its part of the shape.
-local function names(resident)
-  local out = {}
-  for code in string.gmatch(resident, "%d+") do out[#out + 1] = fields[tonumber(code)] end
-  return out
-end
--- unpack is bounded by Lua's C stack: pass long key lists in chunks.
-local stored = 0
-for from = 8, #KEYS, 1000 do
-  stored = stored + redis.call("EXISTS", unpack(KEYS, from, math.min(from + 999, #KEYS)))
-end
-if stored > 0 then
-  local clashes, seen, j = {}, 0, 7
-  for resident in string.gmatch(shape, "%S+") do
-    j = j + 1
-    local held = names(resident)
-    if redis.call("EXISTS", KEYS[j]) == 1 then
-      for i, name in ipairs(held) do
-        if redis.call("HEXISTS", KEYS[j], name) == 1 then clashes[#clashes + 1] = seen + i end
-      end
-    end
-    seen = seen + #held
-  end
-  if #clashes > 0 then return {"record", clashes} end
-end
--- Checked after the preconditions, so that a batch that fails them indexes nothing.
-if ARGV[1] == "-" and redis.call("EXISTS", KEYS[5]) == 0 then return {"register"} end
-
-local function lines(text)
-  local out, from = {}, 1
-  while true do
-    local stop = string.find(text, "\\n", from, true)
-    if not stop then
-      out[#out + 1] = string.sub(text, from)
-      return out
-    end
-    out[#out + 1] = string.sub(text, from, stop - 1)
-    from = stop + 1
+  elseif op == "DT" then
+    redis.call("HDEL", KEYS[2], a)
+  elseif op == "DC" then
+    for _, pnr in ipairs(redis.call("ZRANGE", KEYS[4], 0, -1)) do redis.call("DEL", ARGV[3] .. pnr) end
+    for _, key in ipairs(order) do redis.call("DEL", key) end
+    redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    listed, order, uses = {}, {}, {}
+  else
+    return redis.error_reply("ERR unknown write " .. tostring(op))
   end
 end
 
--- Stamped as APPLY stamps its event; the batch's events share the microsecond, in sequence.
-local now = redis.call("TIME")
-local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local floor = tonumber(redis.call("GET", KEYS[7]) or "0")
-if floor > micros then micros = floor end
-if ARGV[1] ~= "-" and tonumber(ARGV[1]) > micros then micros = tonumber(ARGV[1]) end
-local top = redis.call("XREVRANGE", KEYS[5], "+", "-", "COUNT", 1)[1]
-if top then
-  local latest = tonumber(string.match(top[1], "^(%d+)"))
-  if latest > micros then micros = latest end
-end
-local stamp = string.format("%.0f-*", micros)
--- The events go first, as in APPLY.
-local events = lines(ARGV[7 + 2 * types])
-local id = redis.call("XADD", KEYS[5], stamp, "e", events[1])
-for n = 2, #events do redis.call("XADD", KEYS[5], stamp, "e", events[n]) end
-redis.call("SET", KEYS[7], string.format("%.0f", micros + 1))
-
-local records, done, j = lines(ARGV[6 + 2 * types]), 0, 7
-local skip = string.len(ARGV[3])
+-- unpack is bounded by Lua's C stack: pass long lists in chunks.
 local members = {}
-for resident in string.gmatch(shape, "%S+") do
-  j = j + 1
-  local row = {}
-  for i, name in ipairs(names(resident)) do
-    row[2 * i - 1] = name
-    row[2 * i] = records[done + i]
+for n, key in ipairs(order) do
+  if listed[key] then
+    members[#members + 1] = 0
+    members[#members + 1] = string.sub(key, skip + 1)
   end
-  done = done + #row / 2
-  redis.call("HSET", KEYS[j], unpack(row))
-  members[#members + 1] = 0
-  members[#members + 1] = string.sub(KEYS[j], skip + 1)
-  if #members >= 2000 or j == #KEYS then
+  if #members >= 2000 or (n == #order and #members > 0) then
     redis.call("ZADD", KEYS[4], unpack(members))
     members = {}
   end
 end
-for i = 1, types do redis.call("HINCRBY", KEYS[3], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+for case_type, by in pairs(uses) do
+  if by ~= 0 and redis.call("HINCRBY", KEYS[3], case_type, by) <= 0 then redis.call("HDEL", KEYS[3], case_type) end
+end
 redis.call("SET", KEYS[6], id, "EX", ARGV[2])
 return {"ok", id}
 """
 )
+
 
 # The cross-clinic feed's horizon. KEYS: the feed index, the index floor (one slot).
 # ARGV: the least horizon wanted (µs), and "1" to start from the server's clock + 1 µs.
@@ -464,5 +452,31 @@ return ""
 """
 )
 
+# Rewrite the records of one resident hash where they are still as read (a one-off
+# migration; see careaccess_redis.migrate). KEYS: the resident hash. ARGV: groups of
+# four: record field, its text as read, its new text, and the folded name ("" for no
+# name, else "=" and the text) kept in "n" (for "a") or "n:<case type id>". Returns
+# how many records it rewrote (a record changed since it was read is left alone).
+REWRITE_NAMES = Script(
+    """#!lua
+local done = 0
+for at = 1, #ARGV, 4 do
+  local field, seen, text, folded = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  if redis.call("HGET", KEYS[1], field) == seen then
+    local name = "n"
+    if field ~= "a" then name = "n:" .. string.sub(field, 3) end
+    redis.call("HSET", KEYS[1], field, text)
+    if folded == "" then
+      redis.call("HDEL", KEYS[1], name)
+    else
+      redis.call("HSET", KEYS[1], name, string.sub(folded, 2))
+    end
+    done = done + 1
+  end
+end
+return done
+"""
+)
+
 #: Every script of the store.
-SCRIPTS = (FACTS, FACTS_MANY, PAGE, APPLY, IMPORT, HORIZON, REGISTER, RAISE)
+SCRIPTS = (FACTS, FACTS_MANY, PAGE, APPLY, HORIZON, REGISTER, RAISE, REWRITE_NAMES)

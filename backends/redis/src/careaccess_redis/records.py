@@ -2,8 +2,10 @@
 
 Payloads come from :data:`careaccess.converter` minus the fields the key already names
 (clinic id, identity number, case type id), which saves memory on every approval and
-grant. The Lua scripts read two fields: ``restricted`` of a case type and ``version``
-of a grant.
+grant. The Lua scripts read two fields, each only to check a changeset's precondition
+(``CaseTypeRestricted``, ``MustHaveVersion``): ``restricted`` of a case type and
+``version`` of a grant. Beside each approval and grant its name's search form
+(:func:`careaccess.names.fold`) is kept in the resident hash (``n``, ``n:<case type id>``).
 
 Approvals and grants are read on every decision, one per resident, so they are built
 straight from their JSON fields (:func:`approval_from`, :func:`grant_from`) rather than
@@ -28,6 +30,8 @@ __all__ = [
     "approval_from",
     "dump_event",
     "dump_record",
+    "dump_through_converter",
+    "dumps",
     "grant_from",
     "load_approval",
     "load_case_type",
@@ -45,12 +49,40 @@ _KEY_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-# One encoder for every record: json.dumps would build a new one per call when given options.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: The JSON text of stored data: one encoder for every record (json.dumps would build a
+#: new one per call when given options). Never a raw newline: the scripts rely on it.
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = dumps
 
 
 def dump_record(record: Record) -> str:
-    """The stored JSON of a record, without the fields its key holds."""
+    """The stored JSON of a record, without the fields its key holds.
+
+    Approvals and grants (written by the thousand in an import) are built straight
+    from their fields, as :data:`careaccess.converter` would unstructure them (a test
+    holds the two equal); clinics and case types go through the converter.
+    """
+    if type(record) is Approval:
+        return _dumps(
+            {"name": record.name, "approved_at": record.approved_at.isoformat(), "approved_by": record.approved_by}
+        )
+    if type(record) is Grant:
+        until = record.until
+        return _dumps(
+            {
+                "until": None if until is None else until.isoformat(),
+                "version": record.version,
+                "granted_at": record.granted_at.isoformat(),
+                "granted_by": record.granted_by,
+                "changed_at": record.changed_at.isoformat(),
+                "name": record.name,
+            }
+        )
+    return dump_through_converter(record)
+
+
+def dump_through_converter(record: Record) -> str:
+    """:func:`dump_record` through the converter."""
     data: dict[str, Any] = converter.unstructure(record)
     for name in _KEY_FIELDS[type(record)]:
         del data[name]
@@ -129,7 +161,7 @@ def load_grant(clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str, t
 
 
 def load_resident(clinic_id: str, pnr: str, fields: Mapping[str, str]) -> ResidentAccess | None:
-    """A resident hash (``a`` and ``g:<case type id>`` fields) as a resident-list row."""
+    """A resident hash (``a`` and ``g:<case type id>`` fields; others ignored) as a resident-list row."""
     if not fields:
         return None
     person = PersonalIdentityNumber.from_digits(pnr)
@@ -138,8 +170,11 @@ def load_resident(clinic_id: str, pnr: str, fields: Mapping[str, str]) -> Reside
     for name, text in fields.items():
         if name == "a":
             approval = load_approval(clinic_id, person, text)
-        else:
+        elif name.startswith("g:"):
             grants.append(load_grant(clinic_id, person, name[2:], text))
+        # "n" and "n:<case type id>" hold the folded names the name search reads.
+    if approval is None and not grants:
+        return None
     return ResidentAccess.of(person, approval, grants)
 
 

@@ -2,60 +2,40 @@
 
 The work is done in the modules beside it: :mod:`.facts` (decisions), :mod:`.feed`
 (event ids and the change feed), :mod:`.plan` (changesets and list queries as script
-arguments), :mod:`.lua` (the scripts), :mod:`.keys` and :mod:`.records` (storage).
+arguments), :mod:`.lua` (the scripts), :mod:`.keys` and :mod:`.records` (storage),
+:mod:`.migrate` (one-off rewrites of stored data).
 """
 
 from __future__ import annotations
 
-import json
+import secrets
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
-import attrs
 from careaccess import InvalidRequest
 from careaccess.models import CaseType, Clinic, Event, ResidentAccess
 from careaccess.reach import ReachFacts
 from careaccess.reachstore import ClinicQuery, ReachRequest, list_clinics_fallback, load_reach_fallback
-from careaccess.store import (
-    CaseTypeKey,
-    CaseTypeRestricted,
-    CaseTypeUnused,
-    Changeset,
-    ClinicKey,
-    DecisionFacts,
-    FactsRequest,
-    ImportBatch,
-    MustBeAbsent,
-    MustExist,
-    MustHaveVersion,
-    Precondition,
-    ResidentQuery,
-    key_of,
-)
+from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQuery
 from redis import Redis
 from redis.cluster import RedisCluster
 
 from careaccess_redis import facts, feed, lua
 from careaccess_redis.connection import Client, flag, reachable, retry, split_url
-from careaccess_redis.feed import event_id, event_ids
+from careaccess_redis.feed import event_ids
 from careaccess_redis.keys import ClinicKeys, KeySchema
-from careaccess_redis.plan import (
-    REPLAY_SECONDS,
-    ImportPlan,
-    clip,
-    field_of,
-    name_matches,
-    plan_changeset,
-    prefix_ranges,
-)
+from careaccess_redis.plan import REPLAY_SECONDS, clip, plan_changeset, prefix_ranges
 from careaccess_redis.reach import RedisReach
-from careaccess_redis.records import dump_event, load_case_type, load_clinic, load_resident
+from careaccess_redis.records import load_case_type, load_clinic, load_resident
 
-__all__ = ["REPLAY_SECONDS", "RedisStore", "split_url"]
+__all__ = ["NAME_SEARCH_BUDGET", "REPLAY_SECONDS", "RedisStore", "split_url"]
 
-#: Residents fetched per round trip while searching by name (the name test needs Python).
-_NAME_SEARCH_BATCH = 200
+#: Residents one list call examines at most on the server (``lua.PAGE``) before it
+#: hands back what it found and where to go on: a search that matches few residents
+#: of a large clinic holds the server for about a millisecond per call, not for the
+#: whole clinic at once.
+NAME_SEARCH_BUDGET: Final = 2000
 
 
 class RedisStore:
@@ -70,6 +50,7 @@ class RedisStore:
         self.keys = KeySchema(prefix)
         self._cluster = isinstance(client, RedisCluster)
         self.reach = RedisReach(client, self.keys)
+        self._cursor_key: bytes | None = None
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -105,7 +86,7 @@ class RedisStore:
     # -- decisions ---------------------------------------------------------------------
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
-        """The clinic, the case type, and the one record that case type can use (one script call)."""
+        """Every stored fact for one decision (see :func:`careaccess_redis.facts.load_facts`)."""
         return facts.load_facts(self.client, self.keys, request)
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
@@ -127,136 +108,88 @@ class RedisStore:
             stored = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).types))
         return [load_case_type(clinic_id, case_type_id, stored[case_type_id]) for case_type_id in sorted(stored)]
 
-    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
+    def get_resident_access(self, clinic_id: str, digits: str) -> ResidentAccess | None:
         with reachable():
-            fields = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).resident(pnr)))
-        return load_resident(clinic_id, pnr, fields)
+            fields = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).resident(digits)))
+        return load_resident(clinic_id, digits, fields)
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        """Up to ``query.limit`` listed residents matching *query*, by identity number.
+
+        The filters are applied on the server (``lua.PAGE``), at most
+        :data:`NAME_SEARCH_BUDGET` residents per call; the name against the folded
+        names stored beside each approval and grant.
+        """
         keys = self.keys.of(query.clinic_id)
-        ranges = prefix_ranges(query.digits_prefix)
-        needle = None if query.name_contains is None else query.name_contains.casefold()
-        batch = query.limit if needle is None else max(query.limit, _NAME_SEARCH_BATCH)
+        ranges = prefix_ranges(query.digit_prefixes)
+        suffix = query.digit_suffix or ""
+        needle = "" if query.name_contains is None else "=" + query.name_contains
         after = query.after
         page: list[ResidentAccess] = []
         while True:
             bounds = clip(ranges, after)
             if not bounds:
                 return page
+            want = query.limit - len(page)
             with reachable():
-                flat = lua.PAGE(self.client, (keys.residents,), (keys.resident_prefix, batch, *bounds))
-            for pnr, pairs in zip(flat[::2], flat[1::2], strict=True):
-                access = load_resident(query.clinic_id, pnr, dict(zip(pairs[::2], pairs[1::2], strict=True)))
-                if access is None or (needle is not None and not name_matches(access, needle)):
-                    continue
-                page.append(access)
-                if len(page) >= query.limit:
-                    return page
-            if len(flat) < 2 * batch:
+                flat, resume = lua.PAGE(
+                    self.client,
+                    (keys.residents,),
+                    (keys.resident_prefix, want, NAME_SEARCH_BUDGET, suffix, needle, *bounds),
+                )
+            for digits, pairs in zip(flat[::2], flat[1::2], strict=True):
+                access = load_resident(query.clinic_id, digits, dict(zip(pairs[::2], pairs[1::2], strict=True)))
+                if access is not None:
+                    page.append(access)
+            if not resume or len(page) >= query.limit:
                 return page
-            after = flat[-2]
-
-    # -- the change feed ---------------------------------------------------------------
+            after = resume
 
     def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
         """Up to *limit* events after the event id *after*, oldest first (see :mod:`.feed`)."""
         return feed.read_events(self.client, self.keys, after, limit, clinic_id)
 
-    def apply(self, changeset: Changeset) -> Event:
-        clinic_id = changeset.event.clinic_id
+    def cursor_key(self) -> bytes:
+        """32 random bytes made once per store (``SET <prefix>cursor-key NX``), then read back."""
+        if self._cursor_key is None:
+            made = secrets.token_hex(32)
+            with reachable():
+                self.client.set(self.keys.cursor_key, made, nx=True)
+                stored = cast("str | None", self.client.get(self.keys.cursor_key))
+            if stored is None:  # deleted between the two commands: try again
+                return self.cursor_key()
+            self._cursor_key = bytes.fromhex(stored)
+        return self._cursor_key
+
+    # -- changes -----------------------------------------------------------------------
+
+    def apply(self, changeset: Changeset) -> list[Event]:
+        """Check the preconditions, write and append every event: one script call, all or nothing.
+
+        The events share one microsecond stamp and follow each other in sequence, so
+        every feed holds them together and in order. A call that redis-py retries after
+        a dropped connection is applied once (a replay token kept :data:`REPLAY_SECONDS`).
+
+        :raises Conflict: the first failing precondition's, nothing written.
+        """
+        clinic_id = changeset.clinic_id
         keys = self.keys.of(clinic_id)
-        key_names, ops, foreign = plan_changeset(changeset, keys, self._floor(keys))
-        key_names[5] = keys.replay_prefix + uuid.uuid4().hex
-        checks = len(changeset.preconditions)
-        event_json = dump_event(changeset.event)
+        plan = plan_changeset(changeset, keys, self._floor(keys))
+        plan.keys[5] = keys.replay_prefix + uuid.uuid4().hex
         self.reach.prepare(changeset.writes)  # index entries first: a crash leaves extras, never gaps
         with reachable():
-            if foreign:
-                verdicts = self._check_elsewhere([precondition for _, precondition in foreign])
-                for (position, _), holds in zip(foreign, verdicts, strict=True):
-                    ops[position] = "OK" if holds else "NO"
             # The script asks for the feed index entry when the clinic has no stream yet
             # (its first event, or after data loss); it is added and the call repeated
             # with the index floor (see careaccess_redis.feed).
-            floor = "-"
             while True:
-                reply = lua.APPLY(
-                    self.client, key_names, (floor, event_json, keys.resident_prefix, checks, REPLAY_SECONDS, *ops)
-                )
+                reply = lua.APPLY(self.client, plan.keys, plan.args)
                 if reply[0] != "register":
                     break
-                floor = self._index(clinic_id)
+                plan.args[0] = self._index(clinic_id)
         if reply[0] == "conflict":
             raise changeset.preconditions[int(reply[1]) - 1].conflict()
-        return changeset.event.with_id(event_id(reply[1], clinic_id))
-
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
-        """Write a whole batch with one script call, all or nothing (see :class:`ImportBatch`).
-
-        The events share one microsecond and follow each other in sequence, so the
-        feed holds them together and in order. A call that redis-py retries after a
-        dropped connection is applied once, as for :meth:`apply`.
-        """
-        clinic_id = batch.clinic_id
-        keys = self.keys.of(clinic_id)
-        plan = ImportPlan(batch, keys, self._floor(keys))
-        plan.key_names[5] = keys.replay_prefix + uuid.uuid4().hex
-        events = "\n".join(dump_event(draft) for draft in batch.events)
-        with reachable():
-            floor = "-"  # as in apply
-            while True:
-                reply = lua.IMPORT(self.client, plan.key_names, (floor, *plan.head, events))
-                if reply[0] != "register":
-                    break
-                floor = self._index(clinic_id)
-        outcome = reply[0]
-        if outcome == "clinic":
-            raise MustExist(ClinicKey(clinic_id)).conflict()
-        if outcome == "type":
-            raise CaseTypeRestricted(CaseTypeKey(clinic_id, plan.case_types[int(reply[1]) - 1])).conflict()
-        if outcome == "record":
-            first = min(plan.order[int(position) - 1] for position in reply[1])
-            raise batch.conflict_for(key_of(batch.records[first]))
-        if not batch.events:
-            return []
-        ids = event_ids(reply[1], clinic_id, len(batch.events))
-        # The clinic's stream holds them: return them as the feed will, even from a draft naming another clinic.
-        drafts = [d if d.clinic_id == clinic_id else attrs.evolve(d, clinic_id=clinic_id) for d in batch.events]
-        return [draft.with_id(made) for draft, made in zip(drafts, ids, strict=True)]
-
-    def _check_elsewhere(self, preconditions: Sequence[Precondition]) -> list[bool]:
-        """Check preconditions on other clinics' keys, just before the script runs.
-
-        Their keys hash to other slots, so on a cluster no script can read them; the
-        service never builds such changesets, and for them this is not atomic.
-        """
-        pipe = self.client.pipeline(transaction=False)
-        for precondition in preconditions:
-            key = precondition.key
-            keys = self.keys.of(key.clinic_id)
-            field = field_of(key)
-            if isinstance(key, ClinicKey):
-                pipe.exists(keys.clinic)
-            elif isinstance(precondition, CaseTypeUnused):
-                pipe.hget(keys.uses, field)
-            elif isinstance(key, CaseTypeKey):
-                pipe.hget(keys.types, field)
-            else:
-                pipe.hget(keys.resident(key.pnr), field)
-        verdicts: list[bool] = []
-        for precondition, found in zip(preconditions, pipe.execute(), strict=True):
-            present = bool(found)
-            if isinstance(precondition, MustExist):
-                verdicts.append(present)
-            elif isinstance(precondition, MustBeAbsent):
-                verdicts.append(not present)
-            elif isinstance(precondition, MustHaveVersion):
-                verdicts.append(present and json.loads(found)["version"] == precondition.version)
-            elif isinstance(precondition, CaseTypeUnused):
-                verdicts.append(not present or int(found) <= 0)
-            else:
-                verdicts.append(present and json.loads(found)["restricted"] is True)
-        return verdicts
+        ids = event_ids(reply[1], clinic_id, len(changeset.events))
+        return [draft.with_id(made) for draft, made in zip(changeset.events, ids, strict=True)]
 
     def _floor(self, keys: ClinicKeys) -> str:
         """The floor key the scripts stamp events by: the index floor on one server, the clinic's on a cluster."""
