@@ -5,7 +5,7 @@ one restricted case type, so half the records are approvals, half grants) spread
 ``--clinics`` clinics, into a new SQLite file, a new schema on the test PostgreSQL
 server (``CAREACCESS_TEST_POSTGRESQL``) or a new database on the test MariaDB server
 (``CAREACCESS_TEST_MARIADB``), which is dropped afterwards. Prints records per second
-through ``CareAccess.import_residents`` and within ``SqlStore.import_batch``.
+through ``CareAccess.import_residents`` and within ``SqlStore.apply`` (one changeset per batch).
 
 The servers are found as careaccess-sql's tests find them (``backends/sql/tests/sql_support.py``).
 """
@@ -27,7 +27,7 @@ from careaccess_sql import SqlStore
 
 import careaccess
 from careaccess import Actor, Approval, CareAccess, CaseType, Clinic, Event, Grant, PersonalIdentityNumber
-from careaccess.store import ImportBatch
+from careaccess.store import Changeset
 from careaccess.testing.conformance import make_pnr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backends" / "sql" / "tests"))
@@ -80,7 +80,7 @@ def store_url(kind: str) -> Iterator[str]:
 
 
 def measure(access: CareAccess, batches: int, size: int, clinics: int) -> tuple[float, float, int]:
-    """Import the batches; returns (seconds in import_residents, seconds in import_batch, records)."""
+    """Import the batches; returns (seconds in import_residents, seconds in SqlStore.apply, records)."""
     clinic_ids = [f"clinic-{n:04d}" for n in range(clinics)]
     admin = Actor("loader", frozenset(clinic_ids))
     for clinic_id in clinic_ids:
@@ -89,17 +89,17 @@ def measure(access: CareAccess, batches: int, size: int, clinics: int) -> tuple[
     store = access.store
     assert isinstance(store, SqlStore)
     in_store = 0.0
-    import_batch = store.import_batch
+    apply = store.apply
 
-    def timed(batch: ImportBatch) -> list[Event]:
+    def timed(changeset: Changeset) -> list[Event]:
         nonlocal in_store
         started = time.perf_counter()
         try:
-            return import_batch(batch)
+            return apply(changeset)
         finally:
             in_store += time.perf_counter() - started
 
-    store.import_batch = timed  # type: ignore[method-assign]
+    store.apply = timed  # type: ignore[method-assign]
     total = 0.0
     records = 0
     people = size // 2
@@ -128,7 +128,7 @@ def main(argv: list[str]) -> None:
     print(
         f"{args.kind}: {records} records in {args.batches} batches of {args.size}: "
         f"{total:.2f} s, {records / total:,.0f} records/s through import_residents; "
-        f"{in_store:.2f} s, {records / in_store:,.0f} records/s in import_batch"
+        f"{in_store:.2f} s, {records / in_store:,.0f} records/s in apply"
     )
 
 

@@ -120,7 +120,7 @@ def stored(access: CareAccess) -> tuple[dict[tuple[str, str], Any], dict[tuple[s
     """The approvals and grants in the store, shaped like :func:`replay`'s."""
     approvals: dict[tuple[str, str], Any] = {}
     grants: dict[tuple[str, str, str], Any] = {}
-    for listed in access.store.page_residents(careaccess.store.ResidentQuery(CLINIC, 1000)):
+    for listed in access.store.list_residents(careaccess.store.ResidentQuery(CLINIC, 1000)):
         if listed.approval is not None:
             data = converter.unstructure(listed.approval)
             data.pop("pnr")

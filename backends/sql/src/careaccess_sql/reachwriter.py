@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from careaccess.store import Changeset
 
 from careaccess_sql.reach import SqlReach
 from careaccess_sql.statements import Statements
-from careaccess_sql.writes import Writer
+from careaccess_sql.writes import Prepared, Writer
 
 __all__ = ["ReachWriter"]
 
@@ -21,8 +20,8 @@ class ReachWriter(Writer):
         super().__init__(statements)
         self.reach = reach
 
-    def apply(self, connection: sa.Connection, changeset: Changeset) -> Any:
+    def apply(self, connection: sa.Connection, prepared: Prepared) -> Any:
         """As :meth:`Writer.apply`, then the clinic's place and name rows, in the caller's transaction."""
-        result = super().apply(connection, changeset)
-        self.reach.written(connection, changeset.writes)
+        result = super().apply(connection, prepared)
+        self.reach.written(connection, prepared.changeset.writes)
         return result

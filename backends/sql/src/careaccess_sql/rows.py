@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
-import sys
-import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Action, Approval, CaseType, Clinic, Event, Grant, ResidentAccess, ServiceArea
+from careaccess.names import fold
 from careaccess.serialization import converter
 from careaccess.store import DecisionFacts, EventDraft, FactsRequest, Record
 
@@ -29,7 +27,7 @@ __all__ = [
     "event_of",
     "event_row",
     "facts_of",
-    "fold",
+    "folded",
     "grant_of",
     "iso",
     "json_text",
@@ -55,27 +53,15 @@ def iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-@functools.cache
-def _separators() -> re.Pattern[str]:
-    dashes = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Pd")
-    return re.compile(f"[\\s\u2212{re.escape(dashes)}]+")
+def folded(name: str | None) -> str | None:
+    """The search form a name is stored with (:func:`careaccess.names.fold`); None stays None."""
+    return None if name is None else fold(name)
 
 
-def fold(name: str | None) -> str | None:
-    """The form of a name that searches compare with (None stays None).
-
-    NFC, casefold, NFC again; every run of whitespace and dashes one space; stripped.
-    """
-    if name is None:
-        return None
-    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
-    return _separators().sub(" ", folded).strip()
-
-
-def like_pattern(text: str, *, anywhere: bool) -> str:
-    """A LIKE pattern (escape character ``\\``) matching *text* at the start, or *anywhere*."""
+def like_pattern(text: str, *, at: Literal["start", "end", "anywhere"]) -> str:
+    """A LIKE pattern (escape character ``\\``) matching *text* literally at the start, the end or anywhere."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%" if anywhere else f"{escaped}%"
+    return {"start": f"{escaped}%", "end": f"%{escaped}", "anywhere": f"%{escaped}%"}[at]
 
 
 # -- records to rows ---------------------------------------------------------------------
@@ -98,7 +84,7 @@ def record_row(record: Record) -> dict[str, Any]:
             "clinic_id": record.clinic_id,
             "pnr": record.pnr.digits,
             "name": record.name,
-            "name_folded": fold(record.name),
+            "name_folded": folded(record.name),
             "approved_at": record.approved_at,
             "approved_by": record.approved_by,
         }
@@ -112,7 +98,7 @@ def record_row(record: Record) -> dict[str, Any]:
         "granted_by": record.granted_by,
         "changed_at": record.changed_at,
         "name": record.name,
-        "name_folded": fold(record.name),
+        "name_folded": folded(record.name),
     }
 
 
@@ -164,22 +150,22 @@ def grant_of(clinic_id: str, pnr: PersonalIdentityNumber, row: Sequence[Any], at
 
 
 def facts_of(request: FactsRequest, row: Sequence[Any], at: int) -> DecisionFacts:
-    """Facts from the columns of one row starting at *at* (clinic, case type, approval, grant)."""
+    """Every fact in the columns of one row starting at *at*: clinic, case type, approval, grant.
+
+    Complete whatever the case type (the grant is looked up by the requested id even
+    when no such case type exists): judging them is the core's business.
+    """
     if row[at] is None:
         return NO_FACTS
-    clinic = clinic_of(request.clinic_id, row[at], row[at + 1])
-    if row[at + 2] is None:
-        return DecisionFacts(clinic, None, None, None)
-    case_type = case_type_of(request.clinic_id, row[at + 2], row[at + 3], bool(row[at + 4]))
-    # Only the record the decision reads (DecisionFacts allows leaving the other out):
-    # the grant for a restricted case type, the approval for an open one.
-    column = at + 9 if case_type.restricted else at + 5
-    if row[column] is None:
+    clinic_id = request.clinic_id
+    clinic = clinic_of(clinic_id, row[at], row[at + 1])
+    case_type = None if row[at + 2] is None else case_type_of(clinic_id, row[at + 2], row[at + 3], bool(row[at + 4]))
+    if row[at + 5] is None and row[at + 9] is None:
         return DecisionFacts(clinic, case_type, None, None)
-    pnr = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.pnr)
-    if case_type.restricted:
-        return DecisionFacts(clinic, case_type, None, grant_of(request.clinic_id, pnr, row, column))
-    return DecisionFacts(clinic, case_type, approval_of(request.clinic_id, pnr, row, column), None)
+    pnr = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.digits)
+    return DecisionFacts(
+        clinic, case_type, approval_of(clinic_id, pnr, row, at + 5), grant_of(clinic_id, pnr, row, at + 9)
+    )
 
 
 def residents_of(clinic_id: str, rows: Sequence[Sequence[Any]]) -> list[ResidentAccess]:

@@ -134,12 +134,9 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("name", sa.Text),
         sa.Column("name_folded", sa.Text),
         # A grant can never outlive its case type, whatever races the application loses.
-        # Short names, so that a 30-character prefix stays within PostgreSQL's 63 characters.
-        sa.ForeignKeyConstraint(
-            ["clinic_id", "case_type_id"],
-            [case_types.c.clinic_id, case_types.c.id],
-            name=f"{prefix}grants_case_type_fkey",
-        ),
+        # No foreign key to the case type: the store keeps what the core writes (the core's
+        # plans lock the case type instead). A short name, so that a 30-character prefix
+        # stays within PostgreSQL's 63 characters.
         sa.Index(f"{prefix}grants_case_type_idx", "clinic_id", "case_type_id"),
         **MARIADB_TABLE,
     )

@@ -90,7 +90,7 @@ class Statements:
                 sa.and_(g.c.clinic_id == req.c.clinic_id, g.c.pnr == req.c.pnr, g.c.case_type_id == req.c.case_type_id),
             )
         )
-        self._listings: dict[tuple[bool, bool, bool, bool], sa.Select[Any]] = {}
+        self._listings: dict[tuple[bool, bool, int, bool, bool], sa.Select[Any]] = {}
 
         self.events_all = sa.select(e).where(e.c.id > bp("after")).order_by(e.c.id).limit(bp("limit"))
         self.events_of = (
@@ -114,22 +114,28 @@ class Statements:
             read_back = sa.select(counter.c.last_event_id).where(counter.c.id == 1)
             self.next_event_id = (bump.values(last_event_id=last), read_back)
         self.insert_event = e.insert()
-        self._build_import_statements(dialect)
+        self._build_bulk_statements(dialect)
 
-    def _build_import_statements(self, dialect: sa.Dialect) -> None:
-        """The statements of a bulk import: a few checks and one insert per table."""
+    def _build_bulk_statements(self, dialect: sa.Dialect) -> None:
+        """The statements of a large changeset: one locking read per kind of key, one insert per table.
+
+        Each read comes in two forms, indexed by whether it locks exclusively
+        (``FOR UPDATE``) or shared (``FOR SHARE``).
+        """
         t = self.tables
-        c, ct, a, g = t.clinics, t.case_types, t.approvals, t.grants
+        ct, a, g = t.case_types, t.approvals, t.grants
         bp = sa.bindparam
-        # Shared locks keep the clinic and the case types as checked until commit.
-        self.import_clinic = sa.select(c.c.id).where(c.c.id == bp("clinic_id")).with_for_update(read=True)
-        self.import_case_types = (
-            sa.select(ct.c.id, ct.c.restricted)
-            .where(ct.c.clinic_id == bp("clinic_id"), ct.c.id.in_(bp("case_type_ids", expanding=True)))
-            .with_for_update(read=True)
+        case_types = sa.select(ct.c.id, ct.c.restricted).where(
+            ct.c.clinic_id == bp("clinic_id"), ct.c.id.in_(bp("ids", expanding=True))
         )
-        self.import_approvals_stored = self._stored_of(a, a.c.pnr)
-        self.import_grants_stored = self._stored_of(g, g.c.pnr, g.c.case_type_id)
+        approvals = self._stored_of(a, a.c.pnr)
+        grants = self._stored_of(g, g.c.pnr, g.c.case_type_id, g.c.version)
+        #: (id, restricted) of the case types ``ids`` of ``clinic_id``.
+        self.case_types_of = tuple(case_types.with_for_update(read=not x) for x in (False, True))
+        #: (pnr,) of the approvals of ``clinic_id`` whose pnr is in the JSON array ``pnrs``.
+        self.approvals_of = tuple(approvals.with_for_update(read=not x) for x in (False, True))
+        #: (pnr, case_type_id, version) of the grants of ``clinic_id`` whose pnr is in ``pnrs``.
+        self.grants_of = tuple(grants.with_for_update(read=not x) for x in (False, True))
         #: PostgreSQL: ``INSERT ... SELECT`` from ``json_to_recordset``, by table name.
         self.bulk_inserts: dict[str, sa.Insert] = {}
         #: SQLite and MariaDB: the driver's executemany, by table name.
@@ -198,12 +204,16 @@ class Statements:
             sa.func.json_extract(items.c.value, "$[2]").label("case_type_id"),
         ).subquery("req")
 
-    def listing(self, *, exact: bool, after: bool, prefix: bool, name: bool) -> sa.Select[Any]:
+    def listing(self, *, exact: bool, after: bool, prefixes: int, suffix: bool, name: bool) -> sa.Select[Any]:
         """Residents (approved or granted) of one clinic with their approval and grants, by pnr.
 
+        Parameters: ``clinic_id``, ``limit``; with *exact* ``pnr``; with *after* ``after``;
+        ``prefix_0`` ... for *prefixes* LIKE patterns (any may match); with *suffix*
+        ``suffix_pattern``; with *name* ``name_pattern`` (SQLite: ``name_needle``, the text
+        itself), matched against the folded names.
         Rows: ``pnr``, the approval columns, the grant columns; ordered by pnr, then case type.
         """
-        key = (exact, after, prefix, name)
+        key = (exact, after, prefixes, suffix, name)
         statement = self._listings.get(key)
         if statement is not None:
             return statement
@@ -217,16 +227,16 @@ class Statements:
                 where.append(table.c.pnr == bp("pnr"))
             if after:
                 where.append(table.c.pnr > bp("after"))
-            if prefix:
-                pattern: sa.BindParameter[str] = bp("prefix_pattern", type_=sa.String)
-                where.append(
-                    sa.or_(
-                        table.c.pnr.like(pattern, escape="\\"),
-                        sa.func.substr(table.c.pnr, 3).like(pattern, escape="\\"),
-                    )
-                )
-            if name:
-                where.append(table.c.name_folded.like(bp("name_pattern"), escape="\\"))
+            if prefixes:
+                patterns = [bp(f"prefix_{i}", type_=sa.String) for i in range(prefixes)]
+                where.append(sa.or_(*(table.c.pnr.like(pattern, escape="\\") for pattern in patterns)))
+            if suffix:
+                where.append(table.c.pnr.like(bp("suffix_pattern", type_=sa.String), escape="\\"))
+            if name and self.flavour == "sqlite":
+                # SQLite's LIKE ignores ASCII case; instr compares exactly, as the others' LIKE does.
+                where.append(sa.func.instr(table.c.name_folded, bp("name_needle", type_=sa.String)) > 0)
+            elif name:
+                where.append(table.c.name_folded.like(bp("name_pattern", type_=sa.String), escape="\\"))
             # Each side is a keyset range scan of its (clinic_id, pnr) key, cut at the page size.
             return sa.select(table.c.pnr).distinct().where(*where).order_by(table.c.pnr).limit(limit).subquery()
 
@@ -242,7 +252,8 @@ class Statements:
             )
             .order_by(page.c.pnr, g.c.case_type_id)
         )
-        self._listings[key] = statement
+        if len(self._listings) < 256:  # a few shapes are ever used; the bound is for safety
+            self._listings[key] = statement
         return statement
 
 

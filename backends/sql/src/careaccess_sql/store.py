@@ -5,8 +5,7 @@ The store wires four parts together: :mod:`~careaccess_sql.statements` (the SQL)
 :mod:`~careaccess_sql.transactions` (running reads and write transactions, retries,
 errors) and :mod:`~careaccess_sql.writes` (what a write transaction does). Reads are
 single statements; the decision reads run on the driver directly
-(:mod:`~careaccess_sql.driverquery`). ``apply`` and ``import_batch`` each run one
-transaction.
+(:mod:`~careaccess_sql.driverquery`). ``apply`` runs one transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from careaccess.errors import InvalidRequest
 from careaccess.models import CaseType, Clinic, Event, ResidentAccess
 from careaccess.reach import ReachFacts
 from careaccess.reachstore import ClinicQuery, ReachRequest
-from careaccess.store import Changeset, DecisionFacts, FactsRequest, ImportBatch, ResidentQuery
+from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQuery
 
 from careaccess_sql import migrate
 from careaccess_sql.driverquery import DriverQuery
@@ -33,11 +32,11 @@ from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.reach import SqlReach
 from careaccess_sql.reachwriter import ReachWriter
-from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, fold, like_pattern, residents_of
+from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, like_pattern, residents_of
 from careaccess_sql.schema import Tables, make_tables
 from careaccess_sql.statements import Statements
 from careaccess_sql.transactions import Runner
-from careaccess_sql.writes import import_rows
+from careaccess_sql.writes import Prepared
 
 __all__ = ["SqlStore"]
 
@@ -144,7 +143,7 @@ class SqlStore:
     # -- reads -------------------------------------------------------------------------
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
-        params = {"clinic_id": request.clinic_id, "case_type_id": request.case_type_id, "pnr": request.pnr}
+        params = {"clinic_id": request.clinic_id, "case_type_id": request.case_type_id, "pnr": request.digits}
         row = self._runner.driver_read(self._facts_query.first, params)
         return NO_FACTS if row is None else facts_of(request, row, 0)
 
@@ -154,13 +153,13 @@ class SqlStore:
         params: dict[str, Any]
         if self.flavour == "postgresql":
             params = {
-                "pnrs": [r.pnr for r in requests],
+                "pnrs": [r.digits for r in requests],
                 "clinic_ids": [r.clinic_id for r in requests],
                 "case_type_ids": [r.case_type_id for r in requests],
             }
             base = 1  # WITH ORDINALITY counts from 1
         else:
-            params = {"batch": json.dumps([[r.pnr, r.clinic_id, r.case_type_id] for r in requests])}
+            params = {"batch": json.dumps([[r.digits, r.clinic_id, r.case_type_id] for r in requests])}
             # SQLite's json_each keys count from 0, MariaDB's FOR ORDINALITY from 1.
             base = 1 if self.flavour == "mariadb" else 0
         rows = self._runner.driver_read(self._facts_many_query.all, params)
@@ -180,27 +179,39 @@ class SqlStore:
         rows = self._runner.read(lambda connection: connection.execute(statement, {"clinic_id": clinic_id}).all())
         return [CaseType(row[0], row[1], row[2], bool(row[3])) for row in rows]
 
-    def resident_access(self, clinic_id: str, pnr: str) -> ResidentAccess | None:
-        statement = self._statements.listing(exact=True, after=False, prefix=False, name=False)
-        params = {"clinic_id": clinic_id, "pnr": pnr, "limit": 1}
+    def get_resident_access(self, clinic_id: str, digits: str) -> ResidentAccess | None:
+        statement = self._statements.listing(exact=True, after=False, prefixes=0, suffix=False, name=False)
+        params = {"clinic_id": clinic_id, "pnr": digits, "limit": 1}
         rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
         listed = residents_of(clinic_id, rows)
         return listed[0] if listed else None
 
-    def page_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+    def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
+        """Up to ``query.limit`` listed residents matching every filter of *query*, by identity number.
+
+        One statement: each of the approvals and the grants is range-scanned by
+        ``(clinic_id, pnr)`` after ``query.after``, filtered with ``LIKE`` (prefixes,
+        suffix, the folded name; wildcards in the query match literally) and cut at the
+        page size; the union's first ``limit`` identity numbers are joined to their rows.
+        """
         statement = self._statements.listing(
             exact=False,
             after=query.after is not None,
-            prefix=query.digits_prefix is not None,
+            prefixes=len(query.digit_prefixes),
+            suffix=query.digit_suffix is not None,
             name=query.name_contains is not None,
         )
         params: dict[str, Any] = {"clinic_id": query.clinic_id, "limit": query.limit}
         if query.after is not None:
             params["after"] = query.after
-        if query.digits_prefix is not None:
-            params["prefix_pattern"] = like_pattern(query.digits_prefix, anywhere=False)
-        if query.name_contains is not None:
-            params["name_pattern"] = like_pattern(fold(query.name_contains) or "", anywhere=True)
+        for i, prefix in enumerate(query.digit_prefixes):
+            params[f"prefix_{i}"] = like_pattern(prefix, at="start")
+        if query.digit_suffix is not None:
+            params["suffix_pattern"] = like_pattern(query.digit_suffix, at="end")
+        if query.name_contains is not None and self.flavour == "sqlite":
+            params["name_needle"] = query.name_contains
+        elif query.name_contains is not None:
+            params["name_pattern"] = like_pattern(query.name_contains, at="anywhere")
         rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
         return residents_of(query.clinic_id, rows)
 
@@ -244,38 +255,27 @@ class SqlStore:
 
     # -- writes ------------------------------------------------------------------------
 
-    def apply(self, changeset: Changeset) -> Event:
-        """Check the preconditions, write, and append the event, in one transaction.
+    def apply(self, changeset: Changeset) -> list[Event]:
+        """Check the preconditions, write, and append the events, in one transaction.
 
-        :raises Conflict: the first failing precondition's; nothing written.
+        A changeset of up to a few preconditions and writes runs a statement for each;
+        a larger one (an import, a bulk action: up to ``MAX_CHANGESET`` writes) looks up
+        each kind of key with one locking read and inserts each table's new rows with
+        one statement (PostgreSQL: ``INSERT ... SELECT`` from ``json_to_recordset`` of
+        one JSON parameter; SQLite and MariaDB: the driver's executemany). The events
+        take one block of ids from the counter row, locked until commit, so ids follow
+        commit order.
+
+        :returns: the stored events, in the order of ``changeset.events``.
+        :raises Conflict: the first failing precondition's, in the order given; nothing
+            written. ``constraint_violated`` when the database's keys refuse the writes.
         :raises StoreUnavailable: the database failed; the change is either fully
-            committed with its event or not at all (a failure during COMMIT cannot say which).
+            committed with its events or not at all (a failure during COMMIT cannot say which).
         """
-        event_id = self._runner.transact(lambda connection: self._writes.apply(connection, changeset))
-        return changeset.event.with_id(f"{event_id:016d}")
-
-    def import_batch(self, batch: ImportBatch) -> list[Event]:
-        """Write a batch of new approvals and grants with their events, in one transaction.
-
-        The checks are a handful of statements whatever the batch's size; each table's
-        rows go in with one statement (PostgreSQL: ``INSERT ... SELECT`` from
-        ``json_to_recordset`` of one JSON parameter; SQLite and MariaDB: the driver's
-        executemany); the events take one block of ids from the counter row, which stays
-        locked until commit, so ids follow commit order as :meth:`apply`'s do. An
-        ``apply`` that inserts one of the batch's keys first makes the insert fail; the
-        import then runs again and reports that key's conflict.
-
-        :returns: the stored events, in the order of ``batch.events``.
-        :raises Conflict: ``clinic_missing``, ``case_type_not_restricted``,
-            ``approval_exists`` or ``grant_exists``, the first that fails; nothing written.
-        :raises StoreUnavailable: as for :meth:`apply`.
-        """
-        approvals, grants, events = import_rows(batch)
-        last = self._runner.transact(
-            lambda connection: self._writes.import_batch(connection, batch, approvals, grants, events)
-        )
-        first = last - len(batch.events) + 1
-        return [draft.with_id(f"{first + i:016d}") for i, draft in enumerate(batch.events)]
+        prepared = Prepared.of(changeset)
+        last = self._runner.transact(lambda connection: self._writes.apply(connection, prepared))
+        first = last - len(changeset.events) + 1
+        return [draft.with_id(f"{first + i:016d}") for i, draft in enumerate(changeset.events)]
 
 
     # -- the resident's side (ReachStore, see careaccess_sql.reach) ----------------------

@@ -2,21 +2,27 @@
 
 Each precondition is checked with a locking read (``FOR SHARE``/``FOR UPDATE`` on
 PostgreSQL, ``LOCK IN SHARE MODE``/``FOR UPDATE`` on MariaDB; SQLite's ``BEGIN
-IMMEDIATE`` serializes writers), so what was checked stays so until commit. Writes are
-guarded statements whose row counts are checked. Event ids come from a counter row
-whose update locks it until commit, so ids follow commit order and the feed never
-skips an event that commits late. A race no lock covers (two inserts of the same
-absent key) ends in a unique-key violation, which the
-:class:`~careaccess_sql.transactions.Runner` retries.
+IMMEDIATE`` serializes writers), so what was checked stays so until commit. A large
+changeset looks up the keys of one kind together, one statement per kind, and then
+judges its preconditions in their order against what it found. Writes are guarded
+statements whose row counts are checked; many new records of one table go in with one
+statement. Event ids come from a counter row whose update locks it until commit, so
+ids follow commit order and the feed never skips an event that commits late. A race
+no lock covers (two inserts of the same absent key) ends in a unique-key violation,
+which the :class:`~careaccess_sql.transactions.Runner` retries.
+
+This module translates; it holds no rule. Which preconditions a change needs is the
+core's planning (:mod:`careaccess.store`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from careaccess.models import Approval, Grant
+from attrs import frozen
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -24,10 +30,7 @@ from careaccess.store import (
     CaseTypeUnused,
     Changeset,
     ClinicKey,
-    Delete,
-    EventDraft,
     GrantKey,
-    ImportBatch,
     Key,
     MustBeAbsent,
     MustExist,
@@ -40,9 +43,30 @@ from careaccess.store import (
 from careaccess_sql.rows import event_row, iso, record_row
 from careaccess_sql.statements import Statements
 
-__all__ = ["Writer"]
+__all__ = ["Prepared", "Writer"]
 
 _MISSING: Any = object()
+#: A changeset of up to this many preconditions and writes is handled one at a time, a
+#: statement each, as a single change always was; a larger one is grouped by kind.
+SMALL = 4
+# Tables in the order their rows may be inserted (parents first) and deleted (children first).
+_PUT_ORDER = (ClinicKey, CaseTypeKey, ApprovalKey, GrantKey)
+
+
+@frozen
+class Prepared:
+    """A changeset's rows, computed once outside the transaction (a retry reuses them)."""
+
+    changeset: Changeset
+    keys: tuple[Key, ...]  # of each write, in order
+    rows: tuple[dict[str, Any] | None, ...]  # of each write: the row a Put stores, None for a Delete
+    events: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, changeset: Changeset) -> Prepared:
+        keys = tuple(key_of(w.record) if isinstance(w, Put) else w.key for w in changeset.writes)
+        rows = tuple(record_row(w.record) if isinstance(w, Put) else None for w in changeset.writes)
+        return cls(changeset, keys, rows, tuple(event_row(draft) for draft in changeset.events))
 
 
 class Writer:
@@ -53,16 +77,32 @@ class Writer:
         self.tables = statements.tables
         self.flavour = statements.flavour
 
-    # -- changesets ----------------------------------------------------------------------
-
-    def apply(self, connection: sa.Connection, changeset: Changeset) -> int:
-        """Check, write and append the changeset's event; returns the event's id.
+    def apply(self, connection: sa.Connection, prepared: Prepared) -> int:
+        """Check, write and append the changeset's events; returns the last event id.
 
         :raises Conflict: the first failing precondition's (the caller rolls back).
         """
-        self._check(connection, changeset)
-        self._write(connection, changeset)
-        return self._append(connection, changeset.event)
+        changeset = prepared.changeset
+        written = set(prepared.keys)
+        grouped = len(changeset.preconditions) > SMALL or len(prepared.keys) > SMALL
+        if not grouped:
+            for precondition in changeset.preconditions:
+                if not self._holds(connection, precondition, written):
+                    raise precondition.conflict()
+        else:
+            self._check_grouped(connection, changeset, written)
+        guards: dict[Key, MustHaveVersion] = {
+            p.key: p for p in changeset.preconditions if isinstance(p, MustHaveVersion)
+        }
+        absent = {p.key for p in changeset.preconditions if isinstance(p, MustBeAbsent)}
+        if not grouped or len(written) != len(prepared.keys):
+            for key, row in zip(prepared.keys, prepared.rows, strict=True):
+                self._write(connection, key, row, guards.get(key), key in absent)
+        else:
+            self._write_grouped(connection, prepared, guards, absent)
+        return self._append(connection, list(prepared.events))
+
+    # -- preconditions -------------------------------------------------------------------
 
     def _where(self, key: Key) -> tuple[sa.Table, sa.ColumnElement[bool]]:
         """The table a key's record lives in, and the condition selecting its row."""
@@ -74,10 +114,10 @@ class Writer:
             return table, sa.and_(table.c.clinic_id == key.clinic_id, table.c.id == key.case_type_id)
         if isinstance(key, ApprovalKey):
             table = t.approvals
-            return table, sa.and_(table.c.clinic_id == key.clinic_id, table.c.pnr == key.pnr)
+            return table, sa.and_(table.c.clinic_id == key.clinic_id, table.c.pnr == key.digits)
         table = t.grants
         return table, sa.and_(
-            table.c.clinic_id == key.clinic_id, table.c.pnr == key.pnr, table.c.case_type_id == key.case_type_id
+            table.c.clinic_id == key.clinic_id, table.c.pnr == key.digits, table.c.case_type_id == key.case_type_id
         )
 
     def _locked(self, connection: sa.Connection, key: Key, column: str, *, exclusive: bool) -> Any:
@@ -86,12 +126,6 @@ class Writer:
         statement = sa.select(table.c[column]).where(where).with_for_update(read=not exclusive)
         row = connection.execute(statement).first()
         return _MISSING if row is None else row[0]
-
-    def _check(self, connection: sa.Connection, changeset: Changeset) -> None:
-        written = {key_of(w.record) if isinstance(w, Put) else w.key for w in changeset.writes}
-        for precondition in changeset.preconditions:
-            if not self._holds(connection, precondition, written):
-                raise precondition.conflict()
 
     def _holds(self, connection: sa.Connection, precondition: Precondition, written: set[Key]) -> bool:
         key = precondition.key
@@ -104,10 +138,12 @@ class Writer:
         if isinstance(precondition, CaseTypeRestricted):
             restricted = self._locked(connection, key, "restricted", exclusive=key in written)
             return restricted is not _MISSING and bool(restricted)
-        # CaseTypeUnused: lock the case type against new grants (their key-share lock
-        # conflicts with this), then look for grants committed before the lock was ours.
         assert isinstance(precondition, CaseTypeUnused)
-        case_type = precondition.key
+        return self._unused(connection, precondition.key)
+
+    def _unused(self, connection: sa.Connection, case_type: CaseTypeKey) -> bool:
+        """Lock the case type against new grants (their key-share lock conflicts with this),
+        then look for grants committed before the lock was ours."""
         self._locked(connection, case_type, "id", exclusive=True)
         grants = self.tables.grants
         in_use = connection.execute(
@@ -117,34 +153,113 @@ class Writer:
         ).first()
         return in_use is None
 
-    def _write(self, connection: sa.Connection, changeset: Changeset) -> None:
-        absent = {p.key for p in changeset.preconditions if isinstance(p, MustBeAbsent)}
-        versions: dict[Key, MustHaveVersion] = {
-            p.key: p for p in changeset.preconditions if isinstance(p, MustHaveVersion)
-        }
-        for write in changeset.writes:
-            key = key_of(write.record) if isinstance(write, Put) else write.key
-            table, where = self._where(key)
-            guard = versions.get(key)
-            if guard is not None:
-                where = sa.and_(where, self.tables.grants.c.version == guard.version)
-            if isinstance(write, Delete):
-                if isinstance(key, ClinicKey):
-                    self._delete_clinic(connection, key.clinic_id)
-                    continue
-                deleted = connection.execute(table.delete().where(where)).rowcount
-                if guard is not None and deleted != 1:
-                    raise guard.conflict()
-                continue
-            values = record_row(write.record)
-            if key in absent:
-                connection.execute(table.insert().values(values))  # a racing insert fails on the key
-                continue
-            updated = connection.execute(table.update().where(where).values(values)).rowcount
-            if guard is not None and updated != 1:
+    def _check_grouped(self, connection: sa.Connection, changeset: Changeset, written: set[Key]) -> None:
+        """Look up every key of one kind with one locking read, then judge each precondition in order."""
+        keyed = [p for p in changeset.preconditions if not isinstance(p, CaseTypeUnused)]
+        exclusive = {type(p.key) for p in keyed if isinstance(p, MustHaveVersion) or p.key in written}
+        found = self._lookup(connection, changeset.clinic_id, [p.key for p in keyed], exclusive)
+        for precondition in changeset.preconditions:
+            if isinstance(precondition, CaseTypeUnused):
+                holds = self._unused(connection, precondition.key)
+            else:
+                value = found.get(precondition.key, _MISSING)
+                if isinstance(precondition, MustExist):
+                    holds = value is not _MISSING
+                elif isinstance(precondition, MustBeAbsent):
+                    holds = value is _MISSING
+                elif isinstance(precondition, MustHaveVersion):
+                    holds = value is not _MISSING and value == precondition.version
+                else:
+                    holds = value is not _MISSING and bool(value)
+            if not holds:
+                raise precondition.conflict()
+
+    def _lookup(
+        self, connection: sa.Connection, clinic_id: str, keys: Iterable[Key], exclusive: set[type[Key]]
+    ) -> dict[Key, Any]:
+        """The stored keys among *keys* (all of *clinic_id*), each with the value its checks read:
+        a case type's ``restricted``, a grant's ``version``, else None. Rows stay locked until commit."""
+        s = self._s
+        clinic, case_types, approvals, grants = _by_kind(keys)
+        found: dict[Key, Any] = {}
+        clinic_key = ClinicKey(clinic_id)
+        if clinic and self._locked(connection, clinic_key, "id", exclusive=ClinicKey in exclusive) is not _MISSING:
+            found[clinic_key] = None
+        if case_types:
+            params: dict[str, Any] = {"clinic_id": clinic_id, "ids": sorted(case_types)}
+            for case_type_id, restricted in connection.execute(s.case_types_of[CaseTypeKey in exclusive], params):
+                found[CaseTypeKey(clinic_id, case_type_id)] = bool(restricted)
+        if approvals:
+            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted(approvals))}
+            for (digits,) in connection.execute(s.approvals_of[ApprovalKey in exclusive], params):
+                found[ApprovalKey(clinic_id, digits)] = None
+        if grants:
+            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted({k.digits for k in grants}))}
+            for digits, case_type_id, version in connection.execute(s.grants_of[GrantKey in exclusive], params):
+                key = GrantKey(clinic_id, digits, case_type_id)
+                if key in grants:
+                    found[key] = version
+        return found
+
+    # -- writes --------------------------------------------------------------------------
+
+    def _write(
+        self,
+        connection: sa.Connection,
+        key: Key,
+        row: dict[str, Any] | None,
+        guard: MustHaveVersion | None,
+        absent: bool,
+    ) -> None:
+        """One write: a Put's *row* (an insert when the key was checked absent) or a Delete (*row* None)."""
+        table, where = self._where(key)
+        if guard is not None:
+            where = sa.and_(where, self.tables.grants.c.version == guard.version)
+        if row is None:
+            if isinstance(key, ClinicKey):
+                self._delete_clinic(connection, key.clinic_id)
+                return
+            deleted = connection.execute(table.delete().where(where)).rowcount
+            if guard is not None and deleted != 1:
                 raise guard.conflict()
-            if updated == 0:
-                connection.execute(table.insert().values(values))
+            return
+        if absent:
+            connection.execute(table.insert().values(row))  # a racing insert fails on the key
+            return
+        updated = connection.execute(table.update().where(where).values(row)).rowcount
+        if guard is not None and updated != 1:
+            raise guard.conflict()
+        if updated == 0:
+            connection.execute(table.insert().values(row))
+
+    def _write_grouped(
+        self,
+        connection: sa.Connection,
+        prepared: Prepared,
+        guards: dict[Key, MustHaveVersion],
+        absent: set[Key],
+    ) -> None:
+        """Many writes of distinct keys: deletes (children first), then puts (parents first);
+        new rows of one table go in with one statement."""
+        writes = list(zip(prepared.keys, prepared.rows, strict=True))
+        for kind in reversed(_PUT_ORDER):
+            for key, row in writes:
+                if row is None and type(key) is kind:
+                    self._write(connection, key, None, guards.get(key), absent=False)
+        for kind in _PUT_ORDER:
+            new: list[dict[str, Any]] = []
+            for key, row in writes:
+                if row is None or type(key) is not kind:
+                    continue
+                if key in absent and guards.get(key) is None and kind in (ApprovalKey, GrantKey):
+                    new.append(row)
+                else:
+                    self._write(connection, key, row, guards.get(key), key in absent)
+            if new:
+                self.insert_rows(connection, self._table_of(kind), new)
+
+    def _table_of(self, kind: type[Key]) -> sa.Table:
+        return self.tables.approvals if kind is ApprovalKey else self.tables.grants
 
     def _delete_clinic(self, connection: sa.Connection, clinic_id: str) -> None:
         t = self.tables
@@ -154,11 +269,18 @@ class Writer:
 
     # -- events --------------------------------------------------------------------------
 
-    def _append(self, connection: sa.Connection, draft: EventDraft) -> int:
-        """Insert the event under the next id; the counter row stays locked until commit."""
-        event_id = self.take_event_ids(connection, 1)
-        connection.execute(self._s.insert_event, {"id": event_id, **event_row(draft)})
-        return event_id
+    def _append(self, connection: sa.Connection, events: list[dict[str, Any]]) -> int:
+        """Insert the events under the next ids, in order; returns the last id.
+
+        Taken last, so the counter row is locked only while the events go in (until commit).
+        """
+        last = self.take_event_ids(connection, len(events))
+        if len(events) == 1:
+            connection.execute(self._s.insert_event, {"id": last, **events[0]})
+            return last
+        first = last - len(events) + 1
+        self.insert_rows(connection, self.tables.events, [{"id": first + i, **row} for i, row in enumerate(events)])
+        return last
 
     def take_event_ids(self, connection: sa.Connection, count: int) -> int:
         """Reserve the next *count* event ids; returns the last. The counter row stays locked until commit."""
@@ -169,63 +291,8 @@ class Writer:
             result = connection.execute(self._s.next_event_id[1])
         return int(result.scalar_one())
 
-    # -- bulk import ---------------------------------------------------------------------
-
-    def import_batch(
-        self,
-        connection: sa.Connection,
-        batch: ImportBatch,
-        approvals: list[dict[str, Any]],
-        grants: list[dict[str, Any]],
-        events: list[dict[str, Any]],
-    ) -> int:
-        """Check and write the batch (its rows given by :func:`record_row`); returns the last event id taken.
-
-        :raises Conflict: ``clinic_missing``, ``case_type_not_restricted``,
-            ``approval_exists`` or ``grant_exists``, the first that fails.
-        """
-        s = self._s
-        clinic_id = batch.clinic_id
-        if connection.execute(s.import_clinic, {"clinic_id": clinic_id}).first() is None:
-            raise MustExist(ClinicKey(clinic_id)).conflict()
-        case_type_ids = batch.case_type_ids()
-        if case_type_ids:
-            params = {"clinic_id": clinic_id, "case_type_ids": case_type_ids}
-            restricted = {row[0]: bool(row[1]) for row in connection.execute(s.import_case_types, params)}
-            for case_type_id in case_type_ids:
-                if not restricted.get(case_type_id, False):
-                    raise CaseTypeRestricted(CaseTypeKey(clinic_id, case_type_id)).conflict()
-        stored: set[Key] = set()
-        if approvals:
-            params = {"clinic_id": clinic_id, "pnrs": json.dumps([row["pnr"] for row in approvals])}
-            stored.update(
-                ApprovalKey(clinic_id, row[0]) for row in connection.execute(s.import_approvals_stored, params)
-            )
-        if grants:
-            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted({row["pnr"] for row in grants}))}
-            rows = connection.execute(s.import_grants_stored, params)
-            stored.update(GrantKey(clinic_id, row[0], row[1]) for row in rows)
-        if stored:
-            for record in batch.records:
-                key = key_of(record)
-                if key in stored:
-                    raise batch.conflict_for(key)
-        self.insert_rows(connection, self.tables.approvals, approvals)
-        self.insert_rows(connection, self.tables.grants, grants)
-        if not events:
-            return 0  # nothing to append: leave the counter row unlocked
-        # Taken last, so the counter row is locked only while the events go in.
-        last = self.take_event_ids(connection, len(events))
-        first = last - len(events) + 1
-        for offset, row in enumerate(events):
-            row["id"] = first + offset
-        self.insert_rows(connection, self.tables.events, events)
-        return last
-
     def insert_rows(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Insert every row with one statement (a racing insert of the same key fails on it)."""
-        if not rows:
-            return
         statement = self._s.bulk_inserts.get(table.name)
         if statement is not None:
             text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=iso)
@@ -238,8 +305,19 @@ class Writer:
         connection.exec_driver_sql(driver.sql, driver.parameters(rows))
 
 
-def import_rows(batch: ImportBatch) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The approvals, grants and events rows of *batch* (computed once, outside any retry)."""
-    approvals = [record_row(r) for r in batch.records if isinstance(r, Approval)]
-    grants = [record_row(r) for r in batch.records if isinstance(r, Grant)]
-    return approvals, grants, [event_row(draft) for draft in batch.events]
+def _by_kind(keys: Iterable[Key]) -> tuple[bool, set[str], set[str], set[GrantKey]]:
+    """Whether *keys* hold the clinic's key; their case type ids; approval digits; grant keys."""
+    clinic = False
+    case_types: set[str] = set()
+    approvals: set[str] = set()
+    grants: set[GrantKey] = set()
+    for key in keys:
+        if isinstance(key, ClinicKey):
+            clinic = True
+        elif isinstance(key, CaseTypeKey):
+            case_types.add(key.case_type_id)
+        elif isinstance(key, ApprovalKey):
+            approvals.add(key.digits)
+        else:
+            grants.add(key)
+    return clinic, case_types, approvals, grants

@@ -1,4 +1,4 @@
-"""Grant versions as BIGINT, names NFC with a searchable folded form, the meta table, short names.
+"""Grant versions as BIGINT, names NFC with a searchable folded form, the meta table, no grants FK.
 
 - ``grants.version`` becomes BIGINT: versions go up to 2**53 - 1 on every store.
 - Every stored name (approvals, grants) is put in NFC, and ``name_folded`` holds its
@@ -6,8 +6,11 @@
   stripped), which name searches compare with.
 - ``meta`` holds the store's own values, one row each; ``cursor_key`` (32 random bytes)
   is created here, once, under the upgrade's lock.
-- The grants table's foreign key and index to its case type get short names, so a
-  table prefix of 30 characters stays within PostgreSQL's 63 and MariaDB's 64.
+- The grants table's foreign key to its case type goes: a store keeps whatever the
+  core writes and never judges it (contract v2); the core's plans lock the case type
+  (``CaseTypeRestricted``, ``CaseTypeUnused``) instead. The index by case type gets a
+  short name, so a table prefix of 30 characters stays within PostgreSQL's 63 and
+  MariaDB's 64.
 
 Revision ID: 0002
 Revises: 0001
@@ -16,16 +19,14 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-import functools
-import re
 import secrets
-import sys
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import context, op
+from careaccess.names import fold
 
 revision = "0002"
 down_revision: str | None = "0001"
@@ -44,26 +45,9 @@ TABLE: dict[str, Any] = {
 CHUNK = 1000
 
 
-@functools.cache
-def _separators() -> re.Pattern[str]:
-    """Whitespace, and every dash (Unicode category Pd) or minus sign, as the folding rule has it."""
-    dashes = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Pd")
-    return re.compile(f"[\\s\u2212{re.escape(dashes)}]+")
-
-
-def fold(name: str) -> str:
-    """The folding rule as of this revision (careaccess.names.fold)."""
-    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
-    return _separators().sub(" ", folded).strip()
-
-
-def _names(prefix: str) -> tuple[str, str, str]:
-    """(old index, new foreign key, new index) names of the grants table."""
-    return (
-        f"{prefix}grants_clinic_id_case_type_id_idx",
-        f"{prefix}grants_case_type_fkey",
-        f"{prefix}grants_case_type_idx",
-    )
+def _names(prefix: str) -> tuple[str, str]:
+    """(old, new) names of the grants table's index by case type."""
+    return f"{prefix}grants_clinic_id_case_type_id_idx", f"{prefix}grants_case_type_idx"
 
 
 def _rewrite_names(
@@ -109,7 +93,7 @@ def _casefolded(name: str) -> tuple[str, str]:
 
 def upgrade() -> None:
     p: str = context.config.attributes["prefix"]
-    old_index, new_fkey, new_index = _names(p)
+    old_index, new_index = _names(p)
     inspector = sa.inspect(op.get_bind())
     fkeys = [
         fk["name"]
@@ -117,20 +101,14 @@ def upgrade() -> None:
         if fk["referred_table"] == f"{p}case_types" and fk["name"] is not None
     ]
     indexes = {index["name"] for index in inspector.get_indexes(f"{p}grants")}
-    rename_index = old_index in indexes
-    # The foreign key is dropped while its index is renamed: MariaDB keeps an index a
-    # foreign key needs. (A long prefix may have left one name short and the other long.)
-    rename_fkey = rename_index or fkeys != [new_fkey]
     with op.batch_alter_table(f"{p}grants", recreate="auto") as batch:
         batch.alter_column("version", existing_type=sa.Integer, type_=sa.BigInteger, existing_nullable=False)
-        if rename_fkey:
-            for name in fkeys:
-                batch.drop_constraint(name, type_="foreignkey")
-        if rename_index:
+        # The foreign key goes first: MariaDB keeps an index a foreign key needs.
+        for name in fkeys:
+            batch.drop_constraint(name, type_="foreignkey")
+        if old_index in indexes:
             batch.drop_index(old_index)
             batch.create_index(new_index, ["clinic_id", "case_type_id"])
-        if rename_fkey:
-            batch.create_foreign_key(new_fkey, f"{p}case_types", ["clinic_id", "case_type_id"], ["clinic_id", "id"])
     _rewrite_names(p, "approvals", ("clinic_id", "pnr"), _normalized)
     _rewrite_names(p, "grants", ("clinic_id", "pnr", "case_type_id"), _normalized)
     meta = op.create_table(
@@ -151,3 +129,7 @@ def downgrade() -> None:
     _rewrite_names(p, "grants", ("clinic_id", "pnr", "case_type_id"), _casefolded)
     with op.batch_alter_table(f"{p}grants", recreate="auto") as batch:
         batch.alter_column("version", existing_type=sa.BigInteger, type_=sa.Integer, existing_nullable=False)
+        # Fails if a grant's case type is gone: revision 0001 cannot hold such a grant.
+        fkey = f"{p}grants_clinic_id_case_type_id_fkey"
+        fkey = fkey if len(fkey) <= 63 else f"{p}grants_case_type_fkey"
+        batch.create_foreign_key(fkey, f"{p}case_types", ["clinic_id", "case_type_id"], ["clinic_id", "id"])
