@@ -111,6 +111,7 @@ class RedisReach:
 
         :raises StoreUnavailable: nothing was written to the clinic.
         """
+        self.is_ready()  # the first write to an empty store marks the indexes ready before writing
         commands: list[tuple[str, ...]] = []
         for write in writes:
             if not isinstance(write, Put):
