@@ -40,9 +40,11 @@ as separate ``decide`` calls would be. Stale entries are bounded by the history 
 approvals, grants and service areas; :meth:`RedisReach.build` can be run again at any
 time (it only adds).
 
-A store written by a version without these indexes has no ``ready`` key; until
+An empty store is marked ``ready`` at its first write (before anything is written). A
+store written by a version without these indexes has no ``ready`` key; until
 :meth:`RedisReach.build` has run (``careaccess db upgrade``), the store answers through
-the core's fallback, slowly and correctly.
+the core's fallback, slowly and correctly. Every writer must keep the indexes: a process
+of an older version writing to the same store could leave records unindexed.
 """
 
 from __future__ import annotations
