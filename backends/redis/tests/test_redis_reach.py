@@ -23,7 +23,8 @@ from careaccess.testing.conformance import make_pnr
 from careaccess.testing.conformance_reach import ReachConformance
 
 from careaccess_redis import RedisStore
-from conftest import delete_prefix, open_store
+from careaccess_redis.keys import glob_prefix
+from conftest import open_store
 
 ADMIN = Actor("admin", frozenset({"c1", "c2", "c3"}))
 ANNA = make_pnr("19800101", 242)
@@ -138,8 +139,9 @@ def test_a_store_without_indexes_answers_through_the_fallback_until_built(single
         access.approve_resident(ADMIN, "c2", ANNA)
         before = access.clinics_for(ANNA, residence=HOME)
         # As a store written by a version without the indexes: drop them and the ready mark.
-        delete_prefix(store.client, store.keys.prefix + "{reach}")
-        delete_prefix(store.client, store.keys.prefix + "{r:")
+        for start in ("{reach}", "{r:"):
+            for key in store.client.scan_iter(match=glob_prefix(store.keys.prefix + start)):
+                store.client.delete(key)
         fresh = RedisStore.from_url(f"{single_url}?prefix={store.keys.prefix}")
         try:
             older = careaccess.connect(fresh, clock=FrozenClock(NOW))
