@@ -127,6 +127,7 @@ class SqlReach:
         self.tables = tables
         self._clinics, self._case_types, self._approvals, self._grants = clinics, case_types, approvals, grants
         self._make_clinic = make_clinic
+        self._reach_statements: dict[int, sa.CompoundSelect[Any]] = {}
 
     # -- writes (inside the store's transaction) ---------------------------------------
 
@@ -193,10 +194,26 @@ class SqlReach:
         return [self._make_clinic(row[0], row[1], row[2]) for row in rows]
 
     def reach_statement(self, request: ReachRequest) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
-        """One statement, one snapshot: rows ``(kind, clinic_id, s1, s2, s3, flag, day, t1, t2, number)``."""
+        """One statement, one snapshot: rows ``(kind, clinic_id, s1, s2, s3, flag, day, t1, t2, number)``.
+
+        Built once per number of area keys (its parameters carry the keys), so a call only binds.
+        """
+        params: dict[str, Any] = {"digits": request.digits}
+        for i, key in enumerate(request.area):
+            params[f"kind{i}"] = key[0]
+            params[f"place{i}"] = key[1] if len(key) > 1 else ""
+        statement = self._reach_statements.get(len(request.area))
+        if statement is None:
+            statement = self._reach_statements[len(request.area)] = self._build_reach(len(request.area))
+        return statement, params
+
+    def _build_reach(self, area_keys: int) -> sa.CompoundSelect[Any]:
         c, ct, a, g, p = self._clinics, self._case_types, self._approvals, self._grants, self.tables.places
         digits = sa.bindparam("digits", type_=sa.String)
-        keys = [sa.and_(p.c.kind == key[0], p.c.place == (key[1] if len(key) > 1 else "")) for key in request.area]
+        keys = [
+            sa.and_(p.c.kind == sa.bindparam(f"kind{i}"), p.c.place == sa.bindparam(f"place{i}"))
+            for i in range(area_keys)
+        ]
         candidates = sa.union(
             sa.select(a.c.clinic_id).where(a.c.pnr == digits),
             sa.select(g.c.clinic_id).where(g.c.pnr == digits),
@@ -212,7 +229,7 @@ class SqlReach:
         def as_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
             return sa.cast(column, text)
 
-        statement = sa.union_all(
+        statement: sa.CompoundSelect[Any] = sa.union_all(
             sa.select(
                 sa.literal("c", text).label("kind"),
                 as_text(c.c.id).label("clinic_id"),
@@ -262,7 +279,7 @@ class SqlReach:
                 sa.cast(g.c.version, number),
             ).where(g.c.pnr == digits),
         )
-        return statement, {"digits": request.digits}
+        return statement
 
     def facts_of(self, request: ReachRequest, rows: Iterable[Sequence[Any]]) -> ReachFacts:
         person = PersonalIdentityNumber.from_digits(request.digits)
