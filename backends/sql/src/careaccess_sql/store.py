@@ -277,7 +277,6 @@ class SqlStore:
         first = last - len(changeset.events) + 1
         return [draft.with_id(f"{first + i:016d}") for i, draft in enumerate(changeset.events)]
 
-
     # -- the resident's side (ReachStore, see careaccess_sql.reach) ----------------------
 
     def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
@@ -291,6 +290,7 @@ class SqlStore:
         statement, params = self._reach.reach_statement(request)
         rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
         return self._reach.facts_of(request, rows)
+
 
 def _forget_connections_in_forked_children(store: SqlStore) -> None:
     """After a fork, the child starts new pools and leaves the parent's connections alone.
