@@ -38,6 +38,7 @@ from careaccess.models import (
     ResidentAccess,
     ServiceArea,
 )
+from careaccess.reach import ClinicAccess
 from careaccess.serialization import converter, make_converter
 from careaccess.service import CareAccess, connect
 from careaccess.store import Store
@@ -52,6 +53,7 @@ __all__ = [
     "CareAccessError",
     "CaseType",
     "Clinic",
+    "ClinicAccess",
     "Conflict",
     "Decision",
     "Event",

@@ -15,8 +15,11 @@ from attrs import define, field
 
 from careaccess.errors import InvalidRequest
 from careaccess.hookspecs import hookimpl
+from careaccess.memoryreach import ReachIndex
 from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
 from careaccess.names import fold
+from careaccess.reach import ReachFacts
+from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -76,6 +79,7 @@ class MemoryStore:
         self._clinics: dict[str, _Clinic] = {}
         self._events: list[Event] = []
         self._cursor_key = secrets.token_bytes(32)
+        self._reach = ReachIndex()
 
     # -- reads -------------------------------------------------------------------------
 
@@ -213,6 +217,7 @@ class MemoryStore:
                 self._clinics[record.id] = _Clinic(record)
             else:
                 held.clinic = record
+            self._reach.clinic_saved(record)
             return
         held = self._clinics[record.clinic_id]
         if isinstance(record, CaseType):
@@ -223,6 +228,7 @@ class MemoryStore:
         if listed is None:
             listed = held.residents[pnr] = _Listed()
             bisect.insort(held.order, pnr)
+            self._reach.listed(record.clinic_id, pnr)
         if isinstance(record, Approval):
             listed.approval = record
             _set_folded(listed, None, record.name)
@@ -238,6 +244,7 @@ class MemoryStore:
             return
         if isinstance(key, ClinicKey):
             del self._clinics[key.clinic_id]
+            self._reach.clinic_removed(key.clinic_id, held.residents)
             return
         if isinstance(key, CaseTypeKey):
             held.case_types.pop(key.case_type_id, None)
@@ -254,6 +261,32 @@ class MemoryStore:
         if listed.empty():
             del held.residents[key.digits]
             del held.order[bisect.bisect_left(held.order, key.digits)]
+            self._reach.unlisted(key.clinic_id, key.digits)
+
+    # -- the resident's side (ReachStore) ----------------------------------------------
+
+    def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """One page of the clinic directory, from the clinic indexes (see :class:`ClinicQuery`)."""
+        with self._lock:
+            return self._reach.page(query, self.get_clinic)
+
+    def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """The resident's candidate clinics from the by-resident and service-area indexes."""
+        with self._lock:
+            clinics: list[Clinic] = []
+            case_types: list[CaseType] = []
+            approvals: list[Approval] = []
+            grants: list[Grant] = []
+            for clinic_id in self._reach.candidates(request.digits, request.area):
+                held = self._clinics[clinic_id]
+                clinics.append(held.clinic)
+                case_types.extend(held.case_types.values())
+                listed = held.residents.get(request.digits)
+                if listed is not None:
+                    if listed.approval is not None:
+                        approvals.append(listed.approval)
+                    grants.extend(listed.grants.values())
+            return ReachFacts(clinics, case_types, approvals, grants)
 
 
 def _event_position(event_id: str) -> int:

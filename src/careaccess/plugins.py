@@ -250,3 +250,8 @@ class Hooks:
             f"No installed store opens {scheme!r} URLs; installed schemes: {installed}.{hint_en}",
             f"Ingen installerad lagring öppnar {scheme!r}-adresser; installerade: {installed}.{hint_sv}",
         )
+
+    def authorize_is_default(self) -> bool:
+        """Whether no plugin implements ``careaccess_authorize``: then an actor may act at
+        exactly ``actor.clinics``, so a list for an actor may ask the store for those alone."""
+        return not self._hook.careaccess_authorize.get_hookimpls()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pluggy
 
-from careaccess import decision, planning, refusals
+from careaccess import decision, planning, reachservice, refusals
 from careaccess.clock import Clock, LocalDates, aware
 from careaccess.errors import InvalidRequest
 from careaccess.identity import PersonalIdentityNumber, as_pnr
@@ -33,6 +33,7 @@ from careaccess.models import (
     ResidentAccess,
 )
 from careaccess.plugins import Hooks
+from careaccess.reach import ClinicAccess
 from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery, Store
 from careaccess.validation import KNOWN_IDS, MAX_DECIDE_MANY, check_id, check_search, is_id
 
@@ -328,3 +329,67 @@ class Reads:
         if clinic_id is not None and not is_id(clinic_id):
             return []
         return self.store.read_events(after, limit, clinic_id)
+
+    # -- the resident's side -----------------------------------------------------------
+
+    def clinics_for(
+        self,
+        pnr: PnrLike,
+        at: dt.datetime | None = None,
+        residence: Residence | None = None,
+        include_denied: bool = False,
+    ) -> list[ClinicAccess]:
+        """Every clinic the resident may contact at *at*, each with the decision of every allowed case type.
+
+        Agrees exactly with :meth:`decide` for every clinic and case type: each decision
+        is ``decide``'s own. Ordered by clinic id, decisions by case type id. Reads the
+        store once (natively on a :class:`~careaccess.reachstore.ReachStore`, otherwise
+        clinic by clinic), and asks the directory for the residence once when not given.
+        A number given as text is parsed against *at*'s local date, as ``decide`` does.
+
+        :param include_denied: also list the clinics that could have let the resident in
+            (approved, granted, or with a service-area rule for the resident's region,
+            municipality or the whole country) but allow nothing now, and every denied
+            case type with its reason: an administrator's "why can't this resident reach us?".
+        :raises InvalidIdentityNumber: for a malformed *pnr*.
+        :raises InvalidRequest: ``naive_datetime``.
+        """
+        moment = self.now() if at is None else aware(at, "at")
+        person = self._person(pnr, self._dates.of(moment))
+        return reachservice.clinics_for(self, person, moment, residence, include_denied)
+
+    def list_clinics(
+        self,
+        region: str | None = None,
+        municipality: str | None = None,
+        search: str | None = None,
+        actor: Actor | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Clinic]:
+        """One page of the clinic directory, by clinic id.
+
+        :param region: clinics whose service area names this region (2-digit code).
+        :param municipality: clinics whose service area covers this municipality (a rule
+            names it, or names its region as a whole).
+        :param search: part of the clinic's name, compared folded (case, Unicode form,
+            runs of spaces and dashes ignored).
+        :param actor: only the clinics *actor* may view (``careaccess_authorize``, ``"view"``).
+        :param cursor: ``next_cursor`` of the previous page of the same query; clinics
+            added or changed between pages never make a page repeat or skip a clinic
+            listed throughout.
+        :raises InvalidRequest: ``invalid_limit`` (1..MAX_LIMIT), ``invalid_cursor``,
+            ``invalid_search``, ``unknown_region``, ``unknown_municipality``,
+            ``municipality_outside_region``.
+        """
+        check_limit(limit)
+        check_search(search)
+        return reachservice.list_clinics(
+            self,
+            region=region,
+            municipality=municipality,
+            search=search,
+            actor=actor,
+            limit=limit,
+            cursor=cursor,
+        )

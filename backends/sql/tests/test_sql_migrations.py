@@ -63,6 +63,8 @@ def test_migrations_create_exactly_the_schema_the_store_uses(database: str, pref
             "event_counter",
             "meta",
             "alembic_version",
+            "clinic_places",
+            "clinic_names",
         }
         assert names == {prefix + name for name in expected}
     finally:

@@ -398,3 +398,18 @@ class CareAccessMachine(RuleBasedStateMachine):
             after = batch[-1].id
         seen = [(e.action.value, e.clinic_id, e.pnr.digits if e.pnr else None, e.case_type_id) for e in events]
         assert seen == self.log
+
+    @invariant()
+    def clinics_for_agrees(self) -> None:
+        """The resident's side: for everyone the feed names, clinics_for is decide on every clinic and case type."""
+        people: dict[str, PersonalIdentityNumber] = {}
+        after = None
+        while batch := self.access.events(after=after, limit=500):
+            people.update((e.pnr.digits, e.pnr) for e in batch if e.pnr is not None)
+            after = batch[-1].id
+        kinds = [(c.id, t.id) for c in self.access.list_clinics(limit=1000).items for t in self.access.case_types(c.id)]
+        for pnr in people.values():
+            found = self.access.clinics_for(pnr)
+            listed = {(a.clinic.id, d.case_type_id): d for a in found for d in a.decisions}
+            decided = dict(zip(kinds, self.access.decide_many([(pnr, c, t) for c, t in kinds]), strict=True))
+            assert listed == {kind: d for kind, d in decided.items() if d.allowed}

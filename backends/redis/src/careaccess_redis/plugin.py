@@ -33,6 +33,7 @@ def careaccess_upgrade_store(url: str) -> str | None:
     store = RedisStore.from_url(url)
     try:
         store.load_scripts()
+        clinics = store.build_reach_index()
     finally:
         store.close()
-    return "redis stores have no schema; scripts loaded"
+    return f"redis stores have no schema; scripts loaded; {clinics} clinics indexed for the resident's side"

@@ -15,6 +15,8 @@ from typing import Any, Final, cast
 
 from careaccess import InvalidRequest
 from careaccess.models import CaseType, Clinic, Event, ResidentAccess
+from careaccess.reach import ReachFacts
+from careaccess.reachstore import ClinicQuery, ReachRequest, list_clinics_fallback, load_reach_fallback
 from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQuery
 from redis import Redis
 from redis.cluster import RedisCluster
@@ -24,6 +26,7 @@ from careaccess_redis.connection import Client, flag, reachable, retry, split_ur
 from careaccess_redis.feed import event_ids
 from careaccess_redis.keys import ClinicKeys, KeySchema
 from careaccess_redis.plan import REPLAY_SECONDS, clip, plan_changeset, prefix_ranges
+from careaccess_redis.reach import RedisReach
 from careaccess_redis.records import load_case_type, load_clinic, load_resident
 
 __all__ = ["NAME_SEARCH_BUDGET", "REPLAY_SECONDS", "RedisStore", "split_url"]
@@ -46,6 +49,7 @@ class RedisStore:
         self.client = client
         self.keys = KeySchema(prefix)
         self._cluster = isinstance(client, RedisCluster)
+        self.reach = RedisReach(client, self.keys)
         self._cursor_key: bytes | None = None
 
     @classmethod
@@ -172,6 +176,7 @@ class RedisStore:
         keys = self.keys.of(clinic_id)
         plan = plan_changeset(changeset, keys, self._floor(keys))
         plan.keys[5] = keys.replay_prefix + uuid.uuid4().hex
+        self.reach.prepare(changeset.writes)  # index entries first: a crash leaves extras, never gaps
         with reachable():
             # The script asks for the feed index entry when the clinic has no stream yet
             # (its first event, or after data loss); it is added and the call repeated
@@ -193,3 +198,21 @@ class RedisStore:
     def _index(self, clinic_id: str) -> str:
         """Put the clinic into the feed index; the least stamp its first event may take."""
         return cast(str, lua.REGISTER(self.client, (self.keys.clinics, self.keys.floor), (clinic_id,)))
+
+    # -- the resident's side (ReachStore, see careaccess_redis.reach) --------------------
+
+    def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """One page of the clinic directory: indexed candidates, each re-checked on its clinic's record."""
+        if self.reach.is_ready():
+            return self.reach.list_clinics(query)
+        return list_clinics_fallback(self, query)
+
+    def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """The resident's candidate clinics (a superset) with each clinic's facts, read atomically per clinic."""
+        if self.reach.is_ready():
+            return self.reach.load_reach(request)
+        return load_reach_fallback(self, request)
+
+    def build_reach_index(self) -> int:
+        """Index a store written before the resident's-side indexes existed; returns the clinics indexed."""
+        return self.reach.build()

@@ -16,6 +16,8 @@ from attrs import frozen
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 
+from careaccess_sql.reach import add_reach_schema
+
 __all__ = ["ID", "JSON_TEXT", "MARIADB_TABLE", "PNR", "Tables", "UtcDateTime", "make_tables"]
 
 # Binary ("C") collation on PostgreSQL so ids sort as Python strings sort, like MemoryStore.
@@ -169,4 +171,5 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("value", sa.LargeBinary, nullable=False),
         **MARIADB_TABLE,
     )
+    add_reach_schema(metadata, prefix, clinics, approvals, grants)
     return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter, meta)

@@ -22,17 +22,21 @@ from typing import Any
 import sqlalchemy as sa
 from careaccess.errors import InvalidRequest
 from careaccess.models import CaseType, Clinic, Event, ResidentAccess
+from careaccess.reach import ReachFacts
+from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQuery
 
 from careaccess_sql import migrate
 from careaccess_sql.driverquery import DriverQuery
 from careaccess_sql.engine import make_engines
 from careaccess_sql.options import StoreOptions, parse_url
+from careaccess_sql.reach import SqlReach
+from careaccess_sql.reachwriter import ReachWriter
 from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, like_pattern, residents_of
 from careaccess_sql.schema import Tables, make_tables
 from careaccess_sql.statements import Statements
 from careaccess_sql.transactions import Runner
-from careaccess_sql.writes import Prepared, Writer
+from careaccess_sql.writes import Prepared
 
 __all__ = ["SqlStore"]
 
@@ -65,7 +69,8 @@ class SqlStore:
         self._cursor_key: bytes | None = None
         self._statements = Statements(self.tables, self.flavour, self._writer.dialect)
         self._runner = Runner(self._reader, self._writer, self._serial)
-        self._writes = Writer(self._statements)
+        self._reach = SqlReach.of(self.tables, options.prefix, clinic_of)
+        self._writes = ReachWriter(self._statements, self._reach)
         # The decision reads, the hot path, run on the driver directly (see driverquery).
         self._facts_query = DriverQuery(self._reader, self._statements.load_facts, self._serial)
         self._facts_many_query = DriverQuery(self._reader, self._statements.load_facts_many, self._serial)
@@ -271,6 +276,20 @@ class SqlStore:
         last = self._runner.transact(lambda connection: self._writes.apply(connection, prepared))
         first = last - len(changeset.events) + 1
         return [draft.with_id(f"{first + i:016d}") for i, draft in enumerate(changeset.events)]
+
+    # -- the resident's side (ReachStore, see careaccess_sql.reach) ----------------------
+
+    def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """One page of the clinic directory by id, filtered in the database."""
+        statement, params = self._reach.list_statement(query)
+        rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
+        return self._reach.clinics_of(rows)
+
+    def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """The resident's candidate clinics and facts, in one statement (one snapshot)."""
+        statement, params = self._reach.reach_statement(request)
+        rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
+        return self._reach.facts_of(request, rows)
 
 
 def _forget_connections_in_forked_children(store: SqlStore) -> None:

@@ -1,0 +1,274 @@
+"""The resident's side on Redis and Redis Cluster (:class:`careaccess.reachstore.ReachStore`).
+
+Every key of a clinic shares the clinic's hash tag, so an index *across* clinics lies in
+other hash slots, and on Redis Cluster no script can write it atomically with the
+clinic. The indexes are therefore kept as **supersets**, and nothing is trusted that
+the clinic's own keys do not confirm:
+
+==========================================  ======  ===============================================
+key (default prefix ``careaccess:``)        type    holds
+==========================================  ======  ===============================================
+``careaccess:{r:<12 digits>}:clinics``      set     ids of every clinic where the resident was ever
+                                                    given an approval or a grant
+``careaccess:{reach}:a:<kind>[:<place>]``   set     ids of every clinic whose service area ever had
+                                                    a rule under that :func:`~careaccess.reach.area_keys`
+                                                    entry (``country``, ``region:01``,
+                                                    ``municipality:0180``; and ``touches:01`` for
+                                                    any rule naming region 01)
+``careaccess:{reach}:all``                  zset    every clinic id ever written (score 0, by id)
+``careaccess:{reach}:ready``                string  set once the indexes cover every stored record
+==========================================  ======  ===============================================
+
+The promise, and why it holds:
+
+- **Entries are added before the clinic is written.** :meth:`RedisReach.prepare` runs
+  before the changeset's script; if it fails, nothing is written. A crash between the
+  two leaves an entry for a record that does not exist: an *extra* candidate.
+- **Entries are never removed on the write path.** Removing one safely would need the
+  clinic's slot and the index's slot in one step. A revoked approval, a removed grant
+  or a narrowed service area leaves a stale entry: again an extra candidate.
+- **Every candidate is re-read from the clinic's own keys** (one script per clinic, so
+  atomic per clinic) and judged by :func:`careaccess.decision.decide`; the directory
+  re-checks each clinic with :func:`careaccess.reachstore.clinic_matches`. An extra
+  candidate costs one read and changes no answer.
+
+So after any crash and recovery, ``clinics_for`` never lets a resident reach a clinic
+that ``decide`` denies (every answer *is* ``decide`` on the clinic's facts) and never
+hides one it allows (every record that exists was indexed before it was written). What
+is not promised: one snapshot across clinics; each clinic is read at its own instant,
+as separate ``decide`` calls would be. Stale entries are bounded by the history of
+approvals, grants and service areas; :meth:`RedisReach.build` can be run again at any
+time (it only adds).
+
+An empty store is marked ``ready`` at its first write (before anything is written). A
+store written by a version without these indexes has no ``ready`` key; until
+:meth:`RedisReach.build` has run (``careaccess db upgrade``), the store answers through
+the core's fallback, slowly and correctly. Every writer must keep the indexes: a process
+of an older version writing to the same store could leave records unindexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, cast
+
+from careaccess.identity import PersonalIdentityNumber
+from careaccess.models import Approval, CaseType, Clinic, Grant
+from careaccess.reach import AreaKey, ReachFacts, area_keys
+from careaccess.reachstore import ClinicQuery, ReachRequest, clinic_matches
+from careaccess.store import Put, Write
+
+from careaccess_redis import lua
+from careaccess_redis.connection import Client, reachable
+from careaccess_redis.keys import KeySchema
+from careaccess_redis.records import load_approval, load_case_type, load_clinic, load_grant
+
+__all__ = ["READ_CLINIC", "RedisReach"]
+
+#: Clinic ids read per round trip while paging the directory.
+_BATCH: Final = 500
+#: Residents indexed per pipeline by :meth:`RedisReach.build`.
+_BUILD_BATCH: Final = 1000
+
+# Everything of one clinic a resident's decisions read, atomically in the clinic's slot.
+# KEYS: clinic, types, resident hash. Returns {clinic or false, types (flat), resident (flat)}.
+READ_CLINIC = lua.Script(
+    """
+local clinic = redis.call('GET', KEYS[1])
+if not clinic then return {false, {}, {}} end
+return {clinic, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+"""
+)
+
+
+def _place_keys(clinic: Clinic) -> list[AreaKey]:
+    keys = list(area_keys(clinic.service_area.rules))
+    keys += [("touches", region) for region in sorted({r.region for r in clinic.service_area.rules if r.region})]
+    return keys
+
+
+class RedisReach:
+    """The resident's-side indexes of one store (see the module's promise)."""
+
+    def __init__(self, client: Client, schema: KeySchema) -> None:
+        self.client = client
+        self.schema = schema
+        base = f"{schema.prefix}{{reach}}:"
+        self.all = base + "all"
+        self.ready = base + "ready"
+        self._area = base + "a:"
+        self._ready = False  # once seen ready, always ready (the key is never removed)
+
+    def resident(self, digits: str) -> str:
+        """The key of a resident's clinic set (its own hash slot)."""
+        return f"{self.schema.prefix}{{r:{digits}}}:clinics"
+
+    def area(self, key: AreaKey) -> str:
+        return self._area + ":".join(key)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def prepare(self, writes: Sequence[Write]) -> None:
+        """Add the index entries of every record *writes* put; call before writing them.
+
+        :raises StoreUnavailable: nothing was written to the clinic.
+        """
+        self.is_ready()  # the first write to an empty store marks the indexes ready before writing
+        commands: list[tuple[str, ...]] = []
+        for write in writes:
+            if not isinstance(write, Put):
+                continue
+            record = write.record
+            if isinstance(record, Clinic):
+                commands.append(("ZADD", self.all, "0", record.id))
+                commands.extend(("SADD", self.area(key), record.id) for key in _place_keys(record))
+            elif isinstance(record, Approval | Grant):
+                commands.append(("SADD", self.resident(record.pnr.digits), record.clinic_id))
+        self._send(dict.fromkeys(commands))
+
+    def _send(self, commands: Iterable[tuple[str, ...]]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        queued = 0
+        for command in commands:
+            lua.execute(pipe, *command)
+            queued += 1
+        if queued:
+            with reachable():
+                pipe.execute()
+
+    def build(self) -> int:
+        """Index every stored clinic and listed resident, then mark the indexes ready.
+
+        Safe while the store is in use: writers add their entries before writing, so a
+        record written during the build is indexed by its writer.
+
+        :returns: how many clinics were indexed.
+        """
+        with reachable():
+            clinic_ids = sorted(cast("set[str]", self.client.smembers(self.schema.clinics)))
+        for clinic_id in clinic_ids:
+            keys = self.schema.of(clinic_id)
+            with reachable():
+                text = cast("str | None", self.client.get(keys.clinic))
+            if text is None:
+                continue
+            clinic = load_clinic(clinic_id, text)
+            self._send(
+                [("ZADD", self.all, "0", clinic_id), *(("SADD", self.area(k), clinic_id) for k in _place_keys(clinic))]
+            )
+            start = 0
+            while True:
+                with reachable():
+                    members = cast("list[str]", self.client.zrange(keys.residents, start, start + _BUILD_BATCH - 1))
+                self._send(("SADD", self.resident(digits), clinic_id) for digits in members)
+                if len(members) < _BUILD_BATCH:
+                    break
+                start += _BUILD_BATCH
+        with reachable():
+            self.client.set(self.ready, "1")
+        self._ready = True
+        return len(clinic_ids)
+
+    def is_ready(self) -> bool:
+        """Whether the indexes cover the store; an empty store is marked ready at once."""
+        if self._ready:
+            return True
+        with reachable():
+            if not self.client.exists(self.ready):
+                if self.client.exists(self.schema.clinics):
+                    return False
+                # Nothing stored yet: every record from now on is indexed by its writer.
+                self.client.set(self.ready, "1", nx=True)
+        self._ready = True
+        return True
+
+    # -- reads -------------------------------------------------------------------------
+
+    def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """Candidates from the indexes (one pipeline), then each clinic's keys (one script per clinic)."""
+        pipe = self.client.pipeline(transaction=False)
+        lua.execute(pipe, "SMEMBERS", self.resident(request.digits))
+        lua.execute(pipe, "SUNION", *(self.area(key) for key in request.area))
+        with reachable():
+            listed, placed = pipe.execute()
+        candidates = sorted(set(listed) | set(placed))
+        calls = [
+            (
+                (keys.clinic, keys.types, keys.resident(request.digits)),
+                cast("Sequence[str | int]", ()),
+            )
+            for keys in (self.schema.of(clinic_id) for clinic_id in candidates)
+        ]
+        with reachable():
+            replies = READ_CLINIC.pipelined(self.client, calls) if calls else []
+        person = PersonalIdentityNumber.from_digits(request.digits)
+        clinics: list[Clinic] = []
+        case_types: list[CaseType] = []
+        approvals: list[Approval] = []
+        grants: list[Grant] = []
+        for clinic_id, reply in zip(candidates, replies, strict=True):
+            text, types, fields = reply[0], _pairs(reply[1]), _pairs(reply[2])
+            if not text:
+                continue  # an entry written before a change that failed, or of a removed clinic
+            clinics.append(load_clinic(clinic_id, text))
+            case_types.extend(load_case_type(clinic_id, type_id, body) for type_id, body in types)
+            for name, body in fields:
+                if name == "a":
+                    approvals.append(load_approval(clinic_id, person, body))
+                elif name.startswith("g:"):
+                    grants.append(load_grant(clinic_id, person, name[2:], body))
+        return ReachFacts(clinics, case_types, approvals, grants)
+
+    def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """Ids from the ``all`` index (or the query's own), narrowed by the place sets, each re-checked."""
+        allowed = self._places(query)
+        page: list[Clinic] = []
+        after = query.after
+        fixed = None if query.clinic_ids is None else sorted(query.clinic_ids)
+        while len(page) < query.limit:
+            if fixed is not None:
+                ids = [i for i in fixed if after is None or i > after][:_BATCH]
+            else:
+                low = "-" if after is None else "(" + after
+                with reachable():
+                    ids = cast("list[str]", self.client.zrangebylex(self.all, low, "+", 0, _BATCH))
+            if not ids:
+                break
+            wanted = [i for i in ids if allowed is None or i in allowed]
+            for clinic in self._clinics(wanted):
+                if clinic_matches(clinic, query):
+                    page.append(clinic)
+                    if len(page) >= query.limit:
+                        break
+            if len(ids) < _BATCH:
+                break
+            after = ids[-1]
+        return page
+
+    def _places(self, query: ClinicQuery) -> set[str] | None:
+        sets: list[str] = []
+        if query.region is not None:
+            sets.append(self.area(("touches", query.region)))
+        if query.municipality is not None:
+            sets.append(self.area(("municipality", query.municipality)))
+            sets.append(self.area(("region", query.municipality[:2])))
+        if not sets:
+            return None
+        with reachable():
+            return set(cast("set[str]", self.client.sunion(sets)))
+
+    def _clinics(self, clinic_ids: Sequence[str]) -> list[Clinic]:
+        if not clinic_ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for clinic_id in clinic_ids:
+            lua.execute(pipe, "GET", self.schema.of(clinic_id).clinic)
+        with reachable():
+            texts = pipe.execute()
+        return [load_clinic(i, text) for i, text in zip(clinic_ids, texts, strict=True) if text]
+
+
+def _pairs(flat: Any) -> list[tuple[str, str]]:
+    """A flat HGETALL reply from a script (a list) as (field, value) pairs."""
+    items = list(flat or ())
+    return list(zip(items[::2], items[1::2], strict=True))
