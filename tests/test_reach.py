@@ -9,7 +9,7 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from careaccess import AreaRule, CaseType, Clinic, Gender, Reason, Residence, ServiceArea
+from careaccess import AreaRule, CaseType, Clinic, Decision, Gender, Reason, Residence, ServiceArea
 from careaccess.area import rule_matches
 from careaccess.decision import decide
 from careaccess.identity import PersonalIdentityNumber
@@ -37,9 +37,11 @@ def _facts_of(world: World) -> ReachFacts:
     return ReachFacts(world.clinics, world.case_types, world.approvals, world.grants)
 
 
-def _decide_all(world: World, pnr: PersonalIdentityNumber, at: dt.datetime, residence: Residence | None) -> dict:
+def _decide_all(
+    world: World, pnr: PersonalIdentityNumber, at: dt.datetime, residence: Residence | None
+) -> dict[tuple[str, str], Decision]:
     """Every (clinic, case type) of the world decided one at a time, as load_facts would feed decide."""
-    result = {}
+    result: dict[tuple[str, str], Decision] = {}
     for case_type in world.case_types:
         clinic = next(c for c in world.clinics if c.id == case_type.clinic_id)
         approval = next((a for a in world.approvals if a.clinic_id == clinic.id and a.pnr == pnr), None)
@@ -78,7 +80,9 @@ def worlds_with_a_resident(draw: st.DrawFn) -> tuple[World, PersonalIdentityNumb
 
 
 @given(worlds_with_a_resident(), st.booleans())
-def test_agrees_with_decide_for_every_clinic_and_case_type(case: tuple, include_denied: bool) -> None:
+def test_agrees_with_decide_for_every_clinic_and_case_type(
+    case: tuple[World, PersonalIdentityNumber, dt.datetime, Residence | None], include_denied: bool
+) -> None:
     world, pnr, at, residence = case
     expected = _decide_all(world, pnr, at, residence)
     found = clinics_reachable(

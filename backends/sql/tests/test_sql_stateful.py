@@ -56,14 +56,15 @@ class MariadbMachine(CareAccessMachine):
     """Each example in its own database, dropped when the example ends."""
 
     def make_store(self) -> Store:
-        self.admin = sa.create_engine(mariadb_server_url(), isolation_level="AUTOCOMMIT")
-        self.database = create_database(self.admin)
+        # Not self.admin: the machine's acting administrator has that name.
+        self.server = sa.create_engine(mariadb_server_url(), isolation_level="AUTOCOMMIT")
+        self.database = create_database(self.server)
         return SqlStore.open(database_url(self.database), create=True)
 
     def close_store(self, store: Store) -> None:
         store.close()
-        drop_database(self.admin, self.database)
-        self.admin.dispose()
+        drop_database(self.server, self.database)
+        self.server.dispose()
 
 
 TestMariadbMachine = MariadbMachine.TestCase
