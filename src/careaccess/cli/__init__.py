@@ -17,9 +17,10 @@ except in the event log listing, which shows them masked like every log (in text
 The package: :mod:`~careaccess.cli.app` (the root command, options, opening the store,
 printing), :mod:`~careaccess.cli.params` (parsing values), :mod:`~careaccess.cli.render`
 (text for people), :mod:`~careaccess.cli.clinics` (clinics and case types),
-:mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.bulk`, :mod:`~careaccess.cli.decisions` (decisions and the
-event log), :mod:`~careaccess.cli.importing`, :mod:`~careaccess.cli.schema` and
-:mod:`~careaccess.cli.demo`.
+:mod:`~careaccess.cli.residents`, :mod:`~careaccess.cli.bulk` (many residents at once),
+:mod:`~careaccess.cli.decisions` (decisions and the event log),
+:mod:`~careaccess.cli.resident_side` (``clinics-for``, ``clinics``),
+:mod:`~careaccess.cli.importing`, :mod:`~careaccess.cli.schema` and :mod:`~careaccess.cli.demo`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 # Importing the command modules registers their commands on the root group, in this
 # order (the order of --help, which follows the manual).
-from careaccess.cli import clinics, residents, bulk, decisions, importing, schema  # isort: skip
+from careaccess.cli import clinics, residents, bulk, decisions, resident_side, importing, schema  # isort: skip
 from careaccess.cli.app import DEFAULT_ACTOR, DEFAULT_STORE, Environment, cli
 from careaccess.cli.demo import DEMO_START, DemoClock, demo_residents, run_demo
 from careaccess.cli.params import parse_rule
@@ -51,6 +52,7 @@ __all__ = [
     "importing",
     "main",
     "parse_rule",
+    "resident_side",
     "residents",
     "run_demo",
     "schema",
