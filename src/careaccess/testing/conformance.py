@@ -804,8 +804,8 @@ class StoreConformance:
             (MustHaveVersion(GrantKey(C1, KAJSA.digits, RESTRICTED), grant.version + 1), "version_mismatch"),
             (MustHaveVersion(GrantKey(C1, ASA.digits, RESTRICTED), 1), "version_mismatch"),
             (CaseTypeUnused(CaseTypeKey(C1, RESTRICTED)), "case_type_in_use"),
-            (CaseTypeRestricted(CaseTypeKey(C1, OPEN)), "case_type_not_restricted"),
-            (CaseTypeRestricted(CaseTypeKey(C1, "nothing")), "case_type_not_restricted"),
+            (CaseTypeRestricted(CaseTypeKey(C1, OPEN)), "case_type_no_longer_restricted"),
+            (CaseTypeRestricted(CaseTypeKey(C1, "nothing")), "case_type_no_longer_restricted"),
         ]
         for precondition, code in failing:
             before = self.snapshot(world)
@@ -1103,11 +1103,11 @@ class StoreConformance:
         importing.put_case_type(admin, CaseType(C1, RESTRICTED, "Nu öppen", restricted=False))
         with pytest.raises(Conflict) as raised:
             store.apply(planned(C1, records, drafts))
-        assert raised.value.code == "case_type_not_restricted"
+        assert raised.value.code == "case_type_no_longer_restricted"
         importing.remove_case_type(admin, C1, RESTRICTED)
         with pytest.raises(Conflict) as raised:
             store.apply(planned(C1, records, drafts))
-        assert raised.value.code == "case_type_not_restricted"
+        assert raised.value.code == "case_type_no_longer_restricted"
         moved = tuple(attrs.evolve(r, clinic_id="gone") for r in approvals)
         gone_drafts = tuple(attrs.evolve(d, clinic_id="gone") for d in drafts[: len(moved)])
         with pytest.raises(Conflict) as raised:
