@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from attrs import frozen
+from attrs import define, field, frozen
 from careaccess.store import (
     ApprovalKey,
     CaseTypeKey,
@@ -83,23 +83,20 @@ class Writer:
         :raises Conflict: the first failing precondition's (the caller rolls back).
         """
         changeset = prepared.changeset
-        written = set(prepared.keys)
-        grouped = len(changeset.preconditions) > SMALL or len(prepared.keys) > SMALL
-        if not grouped:
+        if len(changeset.preconditions) <= SMALL and len(prepared.keys) <= SMALL:
+            written = set(prepared.keys)
             for precondition in changeset.preconditions:
                 if not self._holds(connection, precondition, written):
                     raise precondition.conflict()
-        else:
-            self._check_grouped(connection, changeset, written)
-        guards: dict[Key, MustHaveVersion] = {
-            p.key: p for p in changeset.preconditions if isinstance(p, MustHaveVersion)
-        }
-        absent = {p.key for p in changeset.preconditions if isinstance(p, MustBeAbsent)}
-        if not grouped or len(written) != len(prepared.keys):
+            guards: dict[Key, MustHaveVersion] = {
+                p.key: p for p in changeset.preconditions if isinstance(p, MustHaveVersion)
+            }
+            absent = {p.key for p in changeset.preconditions if isinstance(p, MustBeAbsent)}
             for key, row in zip(prepared.keys, prepared.rows, strict=True):
                 self._write(connection, key, row, guards.get(key), key in absent)
         else:
-            self._write_grouped(connection, prepared, guards, absent)
+            self._check_grouped(connection, prepared)
+            self._write_grouped(connection, prepared)
         return self._append(connection, list(prepared.events))
 
     # -- preconditions -------------------------------------------------------------------
@@ -153,16 +150,24 @@ class Writer:
         ).first()
         return in_use is None
 
-    def _check_grouped(self, connection: sa.Connection, changeset: Changeset, written: set[Key]) -> None:
-        """Look up every key of one kind with one locking read, then judge each precondition in order."""
-        keyed = [p for p in changeset.preconditions if not isinstance(p, CaseTypeUnused)]
-        exclusive = {type(p.key) for p in keyed if isinstance(p, MustHaveVersion) or p.key in written}
-        found = self._lookup(connection, changeset.clinic_id, [p.key for p in keyed], exclusive)
+    def _check_grouped(self, connection: sa.Connection, prepared: Prepared) -> None:
+        """Look up every key of one kind with one locking read, then judge each precondition in order.
+
+        Rows of a kind the changeset writes (or version-checks) are locked exclusively.
+        Keys are compared by their plain values (no hashing of key objects: thousands
+        of them per changeset).
+        """
+        changeset = prepared.changeset
+        exclusive = {type(key) for key in prepared.keys}
+        if any(isinstance(p, MustHaveVersion) for p in changeset.preconditions):
+            exclusive.add(GrantKey)
+        keyed = [p.key for p in changeset.preconditions if not isinstance(p, CaseTypeUnused)]
+        found = self._lookup(connection, changeset.clinic_id, keyed, exclusive)
         for precondition in changeset.preconditions:
             if isinstance(precondition, CaseTypeUnused):
                 holds = self._unused(connection, precondition.key)
             else:
-                value = found.get(precondition.key, _MISSING)
+                value = found.value(precondition.key)
                 if isinstance(precondition, MustExist):
                     holds = value is not _MISSING
                 elif isinstance(precondition, MustBeAbsent):
@@ -176,29 +181,27 @@ class Writer:
 
     def _lookup(
         self, connection: sa.Connection, clinic_id: str, keys: Iterable[Key], exclusive: set[type[Key]]
-    ) -> dict[Key, Any]:
-        """The stored keys among *keys* (all of *clinic_id*), each with the value its checks read:
-        a case type's ``restricted``, a grant's ``version``, else None. Rows stay locked until commit."""
+    ) -> _Found:
+        """What is stored under *keys* (all of *clinic_id*); the rows stay locked until commit."""
         s = self._s
-        clinic, case_types, approvals, grants = _by_kind(keys)
-        found: dict[Key, Any] = {}
-        clinic_key = ClinicKey(clinic_id)
-        if clinic and self._locked(connection, clinic_key, "id", exclusive=ClinicKey in exclusive) is not _MISSING:
-            found[clinic_key] = None
-        if case_types:
-            params: dict[str, Any] = {"clinic_id": clinic_id, "ids": sorted(case_types)}
+        clinic, case_type_ids, digits, grant_digits = _by_kind(keys)
+        found = _Found()
+        if clinic:
+            key = ClinicKey(clinic_id)
+            found.clinic = self._locked(connection, key, "id", exclusive=ClinicKey in exclusive) is not _MISSING
+        if case_type_ids:
+            params: dict[str, Any] = {"clinic_id": clinic_id, "ids": sorted(case_type_ids)}
             for case_type_id, restricted in connection.execute(s.case_types_of[CaseTypeKey in exclusive], params):
-                found[CaseTypeKey(clinic_id, case_type_id)] = bool(restricted)
-        if approvals:
-            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted(approvals))}
-            for (digits,) in connection.execute(s.approvals_of[ApprovalKey in exclusive], params):
-                found[ApprovalKey(clinic_id, digits)] = None
-        if grants:
-            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted({k.digits for k in grants}))}
-            for digits, case_type_id, version in connection.execute(s.grants_of[GrantKey in exclusive], params):
-                key = GrantKey(clinic_id, digits, case_type_id)
-                if key in grants:
-                    found[key] = version
+                found.case_types[case_type_id] = bool(restricted)
+        if digits:
+            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted(digits))}
+            found.approvals.update(
+                row[0] for row in connection.execute(s.approvals_of[ApprovalKey in exclusive], params)
+            )
+        if grant_digits:
+            params = {"clinic_id": clinic_id, "pnrs": json.dumps(sorted(grant_digits))}
+            for pnr, case_type_id, version in connection.execute(s.grants_of[GrantKey in exclusive], params):
+                found.grants[(pnr, case_type_id)] = version
         return found
 
     # -- writes --------------------------------------------------------------------------
@@ -232,29 +235,36 @@ class Writer:
         if updated == 0:
             connection.execute(table.insert().values(row))
 
-    def _write_grouped(
-        self,
-        connection: sa.Connection,
-        prepared: Prepared,
-        guards: dict[Key, MustHaveVersion],
-        absent: set[Key],
-    ) -> None:
-        """Many writes of distinct keys: deletes (children first), then puts (parents first);
-        new rows of one table go in with one statement."""
+    def _write_grouped(self, connection: sa.Connection, prepared: Prepared) -> None:
+        """Many writes: deletes (children first), then puts (parents first); the new rows of a
+        table (puts of keys checked absent) go in with one statement. A changeset writing
+        one key twice runs its writes one by one, in order."""
+        preconditions = prepared.changeset.preconditions
+        guards: dict[Key, MustHaveVersion] = {p.key: p for p in preconditions if isinstance(p, MustHaveVersion)}
+        absent = {p.key for p in preconditions if isinstance(p, MustBeAbsent)}
         writes = list(zip(prepared.keys, prepared.rows, strict=True))
-        for kind in reversed(_PUT_ORDER):
+        if len(set(prepared.keys)) != len(writes):
             for key, row in writes:
-                if row is None and type(key) is kind:
-                    self._write(connection, key, None, guards.get(key), absent=False)
+                self._write(connection, key, row, guards.get(key), key in absent)
+            return
+        deletes: dict[type[Key], list[Key]] = {}
+        puts: dict[type[Key], list[tuple[Key, dict[str, Any]]]] = {}
+        for key, row in writes:
+            if row is None:
+                deletes.setdefault(type(key), []).append(key)
+            else:
+                puts.setdefault(type(key), []).append((key, row))
+        for kind in reversed(_PUT_ORDER):
+            for key in deletes.get(kind, ()):
+                self._write(connection, key, None, guards.get(key), absent=False)
         for kind in _PUT_ORDER:
             new: list[dict[str, Any]] = []
-            for key, row in writes:
-                if row is None or type(key) is not kind:
-                    continue
-                if key in absent and guards.get(key) is None and kind in (ApprovalKey, GrantKey):
+            for key, row in puts.get(kind, ()):
+                guard = guards.get(key) if guards else None
+                if guard is None and kind in (ApprovalKey, GrantKey) and key in absent:
                     new.append(row)
                 else:
-                    self._write(connection, key, row, guards.get(key), key in absent)
+                    self._write(connection, key, row, guard, key in absent)
             if new:
                 self.insert_rows(connection, self._table_of(kind), new)
 
@@ -305,12 +315,12 @@ class Writer:
         connection.exec_driver_sql(driver.sql, driver.parameters(rows))
 
 
-def _by_kind(keys: Iterable[Key]) -> tuple[bool, set[str], set[str], set[GrantKey]]:
-    """Whether *keys* hold the clinic's key; their case type ids; approval digits; grant keys."""
+def _by_kind(keys: Iterable[Key]) -> tuple[bool, set[str], set[str], set[str]]:
+    """Whether *keys* hold the clinic's key; their case type ids; approvals' and grants' digits."""
     clinic = False
     case_types: set[str] = set()
     approvals: set[str] = set()
-    grants: set[GrantKey] = set()
+    grants: set[str] = set()
     for key in keys:
         if isinstance(key, ClinicKey):
             clinic = True
@@ -319,5 +329,25 @@ def _by_kind(keys: Iterable[Key]) -> tuple[bool, set[str], set[str], set[GrantKe
         elif isinstance(key, ApprovalKey):
             approvals.add(key.digits)
         else:
-            grants.add(key)
+            grants.add(key.digits)
     return clinic, case_types, approvals, grants
+
+
+@define
+class _Found:
+    """What a grouped lookup found, by plain values."""
+
+    clinic: bool = False
+    case_types: dict[str, bool] = field(factory=dict)  # id -> restricted
+    approvals: set[str] = field(factory=set)  # digits
+    grants: dict[tuple[str, str], int] = field(factory=dict)  # (digits, case type id) -> version
+
+    def value(self, key: Key) -> Any:
+        """What the checks of *key* read: ``_MISSING`` when absent, else None, ``restricted`` or ``version``."""
+        if isinstance(key, ApprovalKey):
+            return None if key.digits in self.approvals else _MISSING
+        if isinstance(key, GrantKey):
+            return self.grants.get((key.digits, key.case_type_id), _MISSING)
+        if isinstance(key, CaseTypeKey):
+            return self.case_types.get(key.case_type_id, _MISSING)
+        return None if self.clinic else _MISSING
