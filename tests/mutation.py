@@ -48,6 +48,7 @@ TESTS = (
     "tests/test_import.py",
     "tests/test_listing.py",
     "tests/test_planning.py",
+    "tests/test_identity_mutation_gaps.py",
 )
 PROFILE = """# Added by tests/mutation.py in its copy of the tree: few examples, the same every run.
 settings.register_profile("mutation", max_examples=25, deadline=None, derandomize=True, database=None)
