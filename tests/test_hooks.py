@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
 import careaccess
+import careaccess.plugins
 from careaccess import (
     Action,
     Actor,
@@ -280,3 +282,137 @@ def test_other_conflicts_on_approval_propagate() -> None:
     with pytest.raises(Conflict) as raised:
         access.approve_resident(ADMIN, "c1", PNR)
     assert raised.value.code == "clinic_missing"
+
+
+def test_notify_follows_pluggys_own_call_order(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
+    def plain(label: str, *, fails: bool = False, tryfirst: bool = False, trylast: bool = False) -> object:
+        class Plain:
+            @hookimpl(tryfirst=tryfirst, trylast=trylast)
+            def careaccess_notify(self, event: Event) -> None:
+                calls.append(label)
+                if fails:
+                    raise RuntimeError(f"{label} is down")
+
+        return Plain()
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def careaccess_notify(self, event: Event) -> Generator[None, None, None]:
+            calls.append("wrapper before")
+            result = yield
+            calls.append("wrapper after")
+            return result
+
+    class OldStyleWrapper:
+        @hookimpl(hookwrapper=True)
+        def careaccess_notify(self, event: Event) -> Generator[None, object, None]:
+            calls.append("old wrapper before")
+            yield
+            calls.append("old wrapper after")
+
+    plugins = [
+        plain("a"),
+        plain("first", tryfirst=True),
+        Wrapper(),
+        plain("failing", fails=True),
+        plain("last", trylast=True),
+        plain("b"),
+        OldStyleWrapper(),
+    ]
+    access = connect(plugins=plugins)
+    with caplog.at_level(logging.ERROR, logger="careaccess"):
+        access.put_clinic(ADMIN, Clinic("c1", "Mottagningen"))
+    told = list(calls)
+    calls.clear()
+    # What pluggy itself does with the same implementations (the failing one isolated).
+    access.plugin_manager.hook.careaccess_notify(event=access.events()[-1])
+    assert told == calls
+    assert told == [
+        "old wrapper before",
+        "wrapper before",
+        "first",
+        "b",
+        "failing",
+        "a",
+        "last",
+        "wrapper after",
+        "old wrapper after",
+    ]
+    assert "failing is down" in caplog.text
+
+
+def test_a_failing_wrapper_is_logged_and_never_raised(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        @hookimpl(wrapper=True)
+        def careaccess_notify(self, event: Event) -> Generator[None, None, None]:
+            if event.id:
+                raise RuntimeError("wrapper down")
+            yield
+
+    access = connect(plugins=[Broken()])
+    with caplog.at_level(logging.ERROR, logger="careaccess"):
+        access.put_clinic(ADMIN, Clinic("c1", "Mottagningen"))
+    assert access.clinic("c1") is not None
+    assert "wrapper down" in caplog.text
+
+
+class FakeStoreEntryPoint:
+    """An entry point of the ``careaccess.stores`` group that records its loading."""
+
+    def __init__(self, scheme: str, loads: list[str]) -> None:
+        self.name = scheme
+        self.value = f"fake_{scheme}:plugin"
+        self.loads = loads
+
+    def load(self) -> object:
+        self.loads.append(self.name)
+        scheme = self.name
+
+        class Plugin:
+            @hookimpl
+            def careaccess_open_store(self, url: str) -> MemoryStore | None:
+                return MemoryStore() if url.split(":", maxsplit=1)[0].split("+", maxsplit=1)[0] == scheme else None
+
+            @hookimpl
+            def careaccess_upgrade_store(self, url: str) -> str | None:
+                return f"{scheme} upgraded" if url.startswith(f"{scheme}:") else None
+
+        return Plugin()
+
+
+@pytest.fixture
+def lazy_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    import importlib.metadata
+
+    from careaccess import plugins
+
+    loads: list[str] = []
+    found = [FakeStoreEntryPoint("lazy", loads), FakeStoreEntryPoint("other", loads)]
+
+    def entry_points(*, group: str) -> list[Any]:
+        return found if group == plugins.STORES_GROUP else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+    for cached in (plugins._entry_point_plugins, plugins._store_entry_points, plugins._load_store_plugin):
+        cached.cache_clear()
+    yield loads
+    for cached in (plugins._entry_point_plugins, plugins._store_entry_points, plugins._load_store_plugin):
+        cached.cache_clear()
+
+
+def test_a_store_plugin_is_loaded_only_for_its_scheme(lazy_stores: list[str]) -> None:
+    access = connect("memory://")
+    assert lazy_stores == []
+    assert {"lazy", "memory", "other"} <= set(access.hooks.store_schemes())
+    assert lazy_stores == []  # listing the schemes loads nothing
+    assert isinstance(connect("lazy+driver://somewhere").store, MemoryStore)
+    assert lazy_stores == ["lazy"]
+    assert isinstance(connect("lazy://again").store, MemoryStore)
+    assert lazy_stores == ["lazy"]  # once per process
+    assert careaccess.plugins.Hooks().upgrade_store("other://x") == "other upgraded"
+    assert lazy_stores == ["lazy", "other"]
+    with pytest.raises(UnknownStore):
+        connect("unheard-of://x")

@@ -6,6 +6,7 @@ table and the plugin hooks.
 
 from __future__ import annotations
 
+from careaccess.bulk import BulkResult
 from careaccess.directory import StaticDirectory
 from careaccess.errors import (
     CareAccessError,
@@ -45,6 +46,7 @@ __all__ = [
     "Actor",
     "Approval",
     "AreaRule",
+    "BulkResult",
     "CareAccess",
     "CareAccessError",
     "CaseType",

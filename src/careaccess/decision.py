@@ -11,12 +11,21 @@ import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from careaccess import clock
 from careaccess.area import matching_rule
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Decision, Reason, Residence
 from careaccess.store import DecisionFacts
 
 __all__ = ["decide"]
+
+
+def _day(
+    at: dt.datetime, zone: ZoneInfo, day: dt.date | None, local_date: Callable[[dt.datetime], dt.date] | None
+) -> dt.date:
+    if day is not None:
+        return day
+    return local_date(at) if local_date is not None else clock.local_date(at, zone)
 
 
 def decide(
@@ -28,13 +37,14 @@ def decide(
     zone: ZoneInfo,
     residence: Residence | None,
     residence_of: Callable[[PersonalIdentityNumber], Residence | None],
-    *,
     day: dt.date | None = None,
+    local_date: Callable[[dt.datetime], dt.date] | None = None,
 ) -> Decision:
     """Decide from stored *facts* at the aware moment *at*, judging dates in *zone*.
 
     :param day: *at*'s local date in *zone*, if the caller has it already; otherwise it
-        is computed only when a row needs it (a grant's end date, an age bound).
+        is computed only when a row needs it (a grant's end date, an age bound), with
+        *local_date* if given (a memo of the caller's), else :func:`careaccess.clock.local_date`.
     :param residence: the resident's residence if the caller knows it.
     :param residence_of: asked for the residence only when *residence* is None and a
         service area could decide, so a directory lookup is made only where it matters;
@@ -50,7 +60,9 @@ def decide(
         grant = facts.grant
         if grant is None:
             return Decision(False, Reason.NOT_GRANTED, pnr, clinic_id, case_type_id, at)
-        if grant.until is None or grant.is_valid_on(at.astimezone(zone).date() if day is None else day):
+        if grant.until is None:
+            return Decision(True, Reason.GRANTED, pnr, clinic_id, case_type_id, at, grant=grant)
+        if grant.is_valid_on(_day(at, zone, day, local_date)):
             return Decision(True, Reason.GRANTED, pnr, clinic_id, case_type_id, at, grant=grant)
         return Decision(False, Reason.GRANT_EXPIRED, pnr, clinic_id, case_type_id, at, grant=grant)
     if facts.approval is not None:
@@ -59,9 +71,7 @@ def decide(
         if residence is None:
             residence = residence_of(pnr)
         if residence is not None:
-            if day is None:
-                day = at.astimezone(zone).date()
-            rule = matching_rule(clinic.service_area, residence, pnr, day)
+            rule = matching_rule(clinic.service_area, residence, pnr, _day(at, zone, day, local_date))
             if rule is not None:
                 return Decision(True, Reason.SERVICE_AREA, pnr, clinic_id, case_type_id, at, rule=rule)
     return Decision(False, Reason.NOT_APPROVED, pnr, clinic_id, case_type_id, at)

@@ -297,7 +297,7 @@ class Page(Generic[T]):
     """One page of a list; pass ``next_cursor`` back to get the next (None: no more)."""
 
     items: tuple[T, ...] = field(converter=_items)
-    next_cursor: str | None = None
+    next_cursor: str | None = field(default=None, repr=False)  # opaque; kept out of logs
 
 
 @frozen

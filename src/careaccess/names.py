@@ -40,7 +40,7 @@ def normalize(name: str) -> str:
 def fold(name: str) -> str:
     """The search form of *name*: case and separators ignored.
 
-    NFC normalize, :meth:`str.casefold`, NFC again (case folding can denormalize),
+    NFC normalize, ``str.casefold()``, NFC again (case folding can denormalize),
     then every run of whitespace or dash characters (:data:`DASHES`) becomes one
     space, and leading and trailing spaces are stripped.
 

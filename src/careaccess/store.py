@@ -162,7 +162,7 @@ class CaseTypeRestricted:
 
     def conflict(self) -> Conflict:
         return Conflict(
-            "case_type_not_restricted",
+            "case_type_no_longer_restricted",
             "The case type no longer exists or is no longer restricted.",
             "Ärendetypen finns inte längre eller har inte längre begränsat urval.",
         )

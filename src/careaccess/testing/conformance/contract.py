@@ -75,8 +75,8 @@ class StoreContractTests(ConformanceBase):
             (MustHaveVersion(GrantKey(C1, KAJSA.digits, RESTRICTED), grant.version + 1), "version_mismatch"),
             (MustHaveVersion(GrantKey(C1, ASA.digits, RESTRICTED), 1), "version_mismatch"),
             (CaseTypeUnused(CaseTypeKey(C1, RESTRICTED)), "case_type_in_use"),
-            (CaseTypeRestricted(CaseTypeKey(C1, OPEN)), "case_type_not_restricted"),
-            (CaseTypeRestricted(CaseTypeKey(C1, "nothing")), "case_type_not_restricted"),
+            (CaseTypeRestricted(CaseTypeKey(C1, OPEN)), "case_type_no_longer_restricted"),
+            (CaseTypeRestricted(CaseTypeKey(C1, "nothing")), "case_type_no_longer_restricted"),
         ]
         for precondition, code in failing:
             before = self.snapshot(world)

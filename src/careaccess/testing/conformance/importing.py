@@ -149,11 +149,11 @@ class ImportTests(ConformanceBase):
         importing.put_case_type(admin, CaseType(C1, RESTRICTED, "Nu öppen", restricted=False))
         with pytest.raises(Conflict) as raised:
             store.apply(planned(C1, records, drafts))
-        assert raised.value.code == "case_type_not_restricted"
+        assert raised.value.code == "case_type_no_longer_restricted"
         importing.remove_case_type(admin, C1, RESTRICTED)
         with pytest.raises(Conflict) as raised:
             store.apply(planned(C1, records, drafts))
-        assert raised.value.code == "case_type_not_restricted"
+        assert raised.value.code == "case_type_no_longer_restricted"
         moved = tuple(attrs.evolve(r, clinic_id="gone") for r in approvals)
         gone_drafts = tuple(attrs.evolve(d, clinic_id="gone") for d in drafts[: len(moved)])
         with pytest.raises(Conflict) as raised:
