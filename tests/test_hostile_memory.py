@@ -1,0 +1,30 @@
+"""Hostile and careless input on the in-memory store (careaccess.testing.hostile)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from careaccess.memory import MemoryStore
+from careaccess.store import Store
+from careaccess.testing.hostile import APPROVED, HostileChecks, assert_no_identity_number, number_forms
+
+
+class TestMemoryStoreHostile(HostileChecks):
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        store = MemoryStore()
+        yield store
+        store.close()
+
+
+@pytest.mark.parametrize("form", sorted(number_forms(APPROVED)))
+def test_the_leak_check_finds_every_written_form(form: str) -> None:
+    with pytest.raises(AssertionError, match="full identity number") as caught:
+        assert_no_identity_number([f"resident {form} failed"], [APPROVED])
+    assert form not in str(caught.value)
+
+
+def test_the_leak_check_passes_masked_numbers() -> None:
+    assert_no_identity_number([repr(APPROVED), APPROVED.masked(), "19121212-****"], [APPROVED])
