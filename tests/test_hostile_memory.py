@@ -8,7 +8,19 @@ import pytest
 
 from careaccess.memory import MemoryStore
 from careaccess.store import Store
-from careaccess.testing.hostile import APPROVED, HostileChecks, assert_no_identity_number, number_forms
+from careaccess.testing.hostile import (
+    ADMIN,
+    APPROVED,
+    CLINIC,
+    STRANGER,
+    HostileCase,
+    HostileChecks,
+    assert_no_identity_number,
+    check_case,
+    hostile_world,
+    number_forms,
+    returns,
+)
 
 
 class TestMemoryStoreHostile(HostileChecks):
@@ -28,3 +40,22 @@ def test_the_leak_check_finds_every_written_form(form: str) -> None:
 
 def test_the_leak_check_passes_masked_numbers() -> None:
     assert_no_identity_number([repr(APPROVED), APPROVED.masked(), "19121212-****"], [APPROVED])
+
+
+def test_a_row_that_writes_fails() -> None:
+    access = hostile_world(MemoryStore())
+    writes = HostileCase(
+        "approve_resident",
+        "writes",
+        lambda s: s.approve_resident(ADMIN, CLINIC, STRANGER, name="N").clinic_id,
+        returns(CLINIC),
+    )
+    with pytest.raises(AssertionError, match="the store changed"):
+        check_case(access, writes)
+
+
+def test_a_row_with_another_outcome_fails() -> None:
+    access = hostile_world(MemoryStore())
+    wrong = HostileCase("clinic", "found", lambda s: s.clinic(CLINIC), returns(None))
+    with pytest.raises(AssertionError, match=r"clinic\[found\]: expected returns None"):
+        check_case(access, wrong)

@@ -84,11 +84,15 @@ __all__ = [
     "Outcome",
     "assert_no_identity_number",
     "check_case",
+    "check_outcome",
     "hostile_cases",
     "hostile_world",
     "leak_workflow",
     "number_forms",
+    "raises",
+    "refused",
     "retained_bytes",
+    "returns",
     "snapshot",
 ]
 
@@ -884,6 +888,13 @@ def check_case(access: CareAccess, case: HostileCase) -> None:
     :raises AssertionError: naming the row, what it expected and what happened.
     """
     before = snapshot(access)
+    check_outcome(access, case)
+    if snapshot(access) != before:
+        raise AssertionError(f"{case.id}: the store changed")
+
+
+def check_outcome(access: CareAccess, case: HostileCase) -> None:
+    """Run one row and check its outcome only (see :func:`check_case`)."""
     expect = case.expect
     try:
         result = case.call(access)
@@ -893,8 +904,6 @@ def check_case(access: CareAccess, case: HostileCase) -> None:
     else:
         if not _as_expected(result, expect):
             raise AssertionError(f"{case.id}: expected {expect}, returned {_short(result)}")
-    if snapshot(access) != before:
-        raise AssertionError(f"{case.id}: the store changed")
 
 
 def _as_expected(result: Any, expect: Outcome) -> bool:
@@ -1109,14 +1118,22 @@ class HostileChecks:
     def test_hostile_input(self, hostile: CareAccess) -> None:
         """Every row of :func:`hostile_cases` on one world (no row may change it); the
         failure lists every row that did not give its outcome."""
+        before = snapshot(hostile)
+        last = before[0][-1].id
         failures: list[str] = []
         for case in hostile_cases():
             try:
-                check_case(hostile, case)
+                check_outcome(hostile, case)
             except AssertionError as failure:
                 failures.append(str(failure))
             except Exception as error:  # a raw error is a failing row, reported with the others
                 failures.append(f"{case.id}: expected {case.expect}, raised {_short(error)}")
+            # Every write appends an event (the store contract): a new one names the row.
+            if hostile.store.read_events(last, 1, None):
+                failures.append(f"{case.id}: wrote an event")
+                last = snapshot(hostile)[0][-1].id
+        if snapshot(hostile) != before:
+            failures.append("the listable state changed over the table")
         assert not failures, f"{len(failures)} rows failed:\n" + "\n".join(failures)
 
     def test_limits_round_trip(self, hostile: CareAccess) -> None:
