@@ -693,6 +693,33 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         lambda s: s.decide(str(APPROVED), CLINIC, OPEN, at=FAR_PAST),
         raises(InvalidIdentityNumber, "pnr_future_birth_date"),
     )
+    for label, moment in (("year-1", FAR_PAST), ("9999-12-31T23:30Z", FAR_FUTURE)):
+        approved = returns((True, Reason.APPROVED))
+        add("decide", f"at-{label}", lambda s, m=moment: _verdict(s.decide(APPROVED, CLINIC, OPEN, at=m)), approved)
+        add(
+            "decide",
+            f"granted-at-{label}",
+            lambda s, m=moment: _verdict(s.decide(GRANTED, CLINIC, RESTRICTED, at=m)),
+            returns((True, Reason.GRANTED)),
+        )
+        add(
+            "decide",
+            f"not-granted-at-{label}",
+            lambda s, m=moment: _verdict(s.decide(APPROVED, CLINIC, RESTRICTED, at=m)),
+            returns((False, Reason.NOT_GRANTED)),
+        )
+        add(
+            "decide_many",
+            f"at-{label}",
+            lambda s, m=moment: [_verdict(d) for d in s.decide_many([(APPROVED, CLINIC, OPEN)], at=m)],
+            returns([(True, Reason.APPROVED)]),
+        )
+    add(
+        "decide",
+        "text-pnr-at-9999-12-31T23:30Z",
+        lambda s: _verdict(s.decide(str(APPROVED), CLINIC, OPEN, at=FAR_FUTURE)),
+        returns((True, Reason.APPROVED)),
+    )
     past_date = dt.date(1, 1, 1)
     far_date = dt.date(9999, 12, 31)
     for method in ("grant_case_type", "change_grant"):
@@ -853,6 +880,10 @@ def _approval(clinic_id: Any, pnr: PersonalIdentityNumber, *, name: Any = "Impor
 def _grant(pnr: PersonalIdentityNumber, version: Any) -> Grant:
     at = NOW - dt.timedelta(days=1)
     return Grant(CLINIC, pnr, RESTRICTED, None, version, at, "import", at, "Importerad")
+
+
+def _verdict(decision: Any) -> tuple[bool, Reason]:
+    return decision.allowed, decision.reason
 
 
 def _listed(page: Any) -> list[Any]:
