@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from careaccess.store import Store
 from careaccess.testing.hostile import HostileChecks
+
 from careaccess_redis import RedisStore
 
 
