@@ -706,18 +706,26 @@ class AdminUI:
 
     # -- errors ------------------------------------------------------------------------
 
+    def error_page(self, request: Request, status: int, message: str) -> Response:
+        """The error page; an htmx request gets it in place of the whole page body."""
+        response = self.render(request, "error.html", status, message=message)
+        if request.headers.get("hx-request") == "true":
+            response.headers["HX-Retarget"] = "body"
+            response.headers["HX-Reswap"] = "innerHTML"
+        return response
+
     async def library_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CareAccessError)
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-        return self.render(request, "error.html", status, message=error_text(exc, self.lang(request)))
+        return self.error_page(request, status, error_text(exc, self.lang(request)))
 
     async def csrf_error(self, request: Request, exc: Exception) -> Response:
         message = translate("Formuläret har gått ut. Ladda om sidan och försök igen.", self.lang(request))
-        return self.render(request, "error.html", 403, message=message)
+        return self.error_page(request, 403, message)
 
     async def handle_error(self, request: Request, exc: Exception) -> Response:
         message = translate("Länken gäller inte längre. Öppna invånaren från listan igen.", self.lang(request))
-        return self.render(request, "error.html", 404, message=message)
+        return self.error_page(request, 404, message)
 
     async def refused(self, request: Request, exc: Exception) -> Response:
         error = PermissionDenied(
@@ -728,17 +736,17 @@ class AdminUI:
         return await self.library_error(request, error)
 
     async def clinic_gone(self, request: Request, exc: Exception) -> Response:
-        return self.render(request, "error.html", 404, message=translate("Mottagningen finns inte längre.", self.lang(request)))
+        return self.error_page(request, 404, translate("Mottagningen finns inte längre.", self.lang(request)))
 
     async def not_logged_in(self, request: Request, exc: Exception) -> Response:
         if request.method == "GET":
             return RedirectResponse("/login", 303)
-        return self.render(request, "error.html", 401, message=translate("Logga in", self.lang(request)))
+        return self.error_page(request, 401, translate("Logga in", self.lang(request)))
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         text = "Sidan finns inte." if exc.status_code == 404 else "Något gick fel"
-        return self.render(request, "error.html", exc.status_code, message=translate(text, self.lang(request)))
+        return self.error_page(request, exc.status_code, translate(text, self.lang(request)))
 
 
 def create_app(
