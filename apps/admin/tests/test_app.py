@@ -10,8 +10,8 @@ import threading
 
 import pytest
 from careaccess import Action, CareAccess, Event, PersonalIdentityNumber, StaticDirectory, connect
-from starlette.applications import Starlette
 from itsdangerous import TimestampSigner
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from careaccess_admin import Admin, create_app
@@ -245,7 +245,9 @@ def test_no_identity_number_in_any_url(admin_client: TestClient) -> None:
 
 def search(client: TestClient, text: str, view: str = "residents") -> tuple[str, str]:
     response = client.post(
-        f"/c/{MAIN_CLINIC}/search", data={"q": text, "view": view, "csrf_token": token_of(client)}, follow_redirects=False
+        f"/c/{MAIN_CLINIC}/search",
+        data={"q": text, "view": view, "csrf_token": token_of(client)},
+        follow_redirects=False,
     )
     assert response.status_code == 303
     location = response.headers["location"]
@@ -303,9 +305,7 @@ def session_id_of(client: TestClient) -> str:
     return session["sid"]
 
 
-def test_the_list_pages_without_repeats_under_concurrent_writes(
-    access: CareAccess, admins: dict[str, Admin]
-) -> None:
+def test_the_list_pages_without_repeats_under_concurrent_writes(access: CareAccess, admins: dict[str, Admin]) -> None:
     app = create_app(access, admins, secret_key=b"unit-test-key", page_size=5)
     writer = connect(access.store, plugins=[StaticDirectory(RESIDENTS)])
     actor = admins[DEMO_USER].actor
@@ -341,9 +341,7 @@ def test_the_list_pages_without_repeats_under_concurrent_writes(
 
 
 def resident_handle(client: TestClient, clinic_id: str, pnr: PersonalIdentityNumber) -> str:
-    response = client.post(
-        f"/c/{clinic_id}/approve/lookup", data={"pnr": str(pnr), "csrf_token": token_of(client)}
-    )
+    response = client.post(f"/c/{clinic_id}/approve/lookup", data={"pnr": str(pnr), "csrf_token": token_of(client)})
     found = re.search(r'name="resident" value="([^"]+)"', response.text) or re.search(
         rf'href="/c/{clinic_id}/r/([^"]+)"', response.text
     )
@@ -444,7 +442,13 @@ def test_grant_until_a_date_and_double_submit(admin_client: TestClient, access: 
     assert "Rådgivning" not in html  # open case types cannot be granted
     before = all_events(access)
     until = (access.today() + dt.timedelta(days=10)).isoformat()
-    data = {"resident": handle, "case_type": "kbt", "until": "date", "date": until, "csrf_token": token_of(admin_client)}
+    data = {
+        "resident": handle,
+        "case_type": "kbt",
+        "until": "date",
+        "date": until,
+        "csrf_token": token_of(admin_client),
+    }
     done = admin_client.post(f"/c/{MAIN_CLINIC}/grant", data=data)
     assert "Ärendetypen har delats ut." in done.text
     assert until in done.text
@@ -544,7 +548,7 @@ def test_event_log_is_read_only_and_masked(admin_client: TestClient) -> None:
     assert "Invånaren är godkänd för kommunikation." in html
     assert mask(RESIDENTS[0].pnr) in html
     assert FULL_NUMBER.search(html) is None
-    assert "<form method=\"post\" action=\"/c/" not in html
+    assert '<form method="post" action="/c/' not in html
 
 
 def test_every_page_in_english(admin_client: TestClient) -> None:
