@@ -14,7 +14,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Playwright
 from starlette.applications import Starlette
 
-__all__ = ["AXE", "CHROMIUM", "CHROMIUM_ARGS", "in_ci", "launch", "live_server", "log_in"]
+__all__ = ["AXE", "CHROMIUM", "CHROMIUM_ARGS", "free_port", "in_ci", "launch", "live_server", "log_in"]
 
 #: Debian's Chromium; browsers are never downloaded.
 CHROMIUM = Path(os.environ.get("CAREACCESS_ADMIN_CHROMIUM", "/usr/bin/chromium"))
@@ -34,7 +34,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -44,7 +44,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def live_server(app: Starlette) -> Iterator[str]:
     """Serve *app* with uvicorn on a free loopback port in a thread; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
