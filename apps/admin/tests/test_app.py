@@ -266,6 +266,18 @@ def test_search_by_name_and_by_number(admin_client: TestClient) -> None:
     assert html.count('class="pnr"') == 1
 
 
+@pytest.mark.parametrize("written", ["digits", "str"])
+def test_search_by_a_whole_number(admin_client: TestClient, written: str) -> None:
+    target = RESIDENTS[12]  # holds a grant, not approved
+    _, html = search(admin_client, target.pnr.digits if written == "digits" else str(target.pnr))
+    assert html.count('class="pnr"') == 1
+    assert mask(target.pnr) in html
+    _, html = search(admin_client, str(NEW.pnr))  # a resident the clinic does not list
+    assert "Inga invånare hittades." in html
+    _, html = search(admin_client, "19121212-1213")  # not a valid number: searched as digits
+    assert "Inga invånare hittades." in html
+
+
 def test_search_through_htmx_returns_the_table_and_a_url(admin_client: TestClient) -> None:
     response = admin_client.post(
         f"/c/{MAIN_CLINIC}/search",

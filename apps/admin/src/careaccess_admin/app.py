@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from careaccess import (
     Grant,
     InvalidRequest,
     NotFound,
+    Page,
     PermissionDenied,
     PersonalIdentityNumber,
     ResidentAccess,
@@ -65,6 +67,7 @@ PAGE_SIZE = 50
 #: Events per page of the event log.
 EVENTS_PAGE = 50
 _SESSION_COOKIE = "careaccess_admin"
+_TWELVE_DIGITS = re.compile(r"\d{8}[-+]?\d{4}")
 _SESSION_AGE = 8 * 3600  # a working day
 _STATUS = {PermissionDenied: 403, NotFound: 404, Conflict: 409, StoreUnavailable: 503, InvalidRequest: 400}
 
@@ -313,6 +316,15 @@ class AdminUI:
             for grant in grants
         )
 
+    def exact_number(self, search: str | None) -> PersonalIdentityNumber | None:
+        """The identity number a search names in full (12 digits, any separator), else None."""
+        if search is None or not _TWELVE_DIGITS.fullmatch(search.strip()):
+            return None
+        try:
+            return self.parse_pnr(search)
+        except CareAccessError:
+            return None
+
     def parse_pnr(self, text: str) -> PersonalIdentityNumber:
         """An identity number typed by the administrator (10 or 12 digits, with or without a separator)."""
         return PersonalIdentityNumber.parse(text.strip(), today=self.access.today())
@@ -385,7 +397,14 @@ class AdminUI:
         self, request: Request, admin: Admin, clinic_id: str, search: str | None, cursor: str | None
     ) -> dict[str, Any]:
         clinic = self.clinic_for(admin, clinic_id)
-        page = self.access.list_residents(admin.actor, clinic_id, self.page_size, cursor, search)
+        exact = self.exact_number(search)
+        if exact is not None:
+            # A whole 12-digit number names one resident: read it by key instead of searching the list.
+            found = self.access.resident_access(admin.actor, clinic_id, exact)
+            listed = found.approval is not None or bool(found.grants)
+            page: Page[ResidentAccess] = Page((found,) if listed else ())
+        else:
+            page = self.access.list_residents(admin.actor, clinic_id, self.page_size, cursor, search)
         next_token = (
             self.list_token(request, clinic_id, search, page.next_cursor) if page.next_cursor is not None else None
         )
