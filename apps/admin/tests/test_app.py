@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import threading
+from pathlib import Path
 
 import pytest
 from careaccess import Action, CareAccess, Event, PersonalIdentityNumber, StaticDirectory, connect
@@ -609,3 +610,20 @@ def test_security_headers(admin_client: TestClient) -> None:
 def test_other_clinic_is_listed_separately(admin_client: TestClient) -> None:
     html = admin_client.get(f"/c/{OTHER_CLINIC}/residents").text
     assert html.count('class="pnr"') == 3
+
+
+def test_every_ui_text_has_its_english() -> None:
+    from careaccess_admin import app as app_module
+    from careaccess_admin.texts import ENGLISH
+
+    source = Path(app_module.__file__).parent
+    used: set[str] = set()
+    for template in (source / "templates").glob("*.html"):
+        for double, single in re.findall(r"""\bt\((?:"([^"]+)"|'([^']+)')\)""", template.read_text(encoding="utf-8")):
+            used.add(double or single)
+    code = (source / "app.py").read_text(encoding="utf-8")
+    used |= set(re.findall(r'translate\("([^"]+)"', code))
+    used |= set(re.findall(r'raise ValueError\("([^"]+)"\)', code))
+    used |= set(re.findall(r'error="([^"]+)"', code))
+    assert len(used) > 60
+    assert sorted(used - ENGLISH.keys()) == []
