@@ -121,7 +121,17 @@ def measure(url: str, people: list[Resident], runs: int) -> None:
         }
         print(f"| {'page':50} | {'median ms':>9} | {'p90 ms':>6} |")
         print(f"|{'-' * 52}|{'-' * 10}:|{'-' * 7}:|")
-        for name, request in pages.items():
+        actor = Actor(DEMO_USER, {MAIN_CLINIC})
+        library: dict[str, Callable[[], object]] = {
+            "(library alone) list_residents, first page": lambda: access.list_residents(actor, MAIN_CLINIC, 50),
+            "(library alone) list_residents, part of name": lambda: access.list_residents(
+                actor, MAIN_CLINIC, 50, None, "Hugo Falk-47"
+            ),
+            "(library alone) list_residents, start of number": lambda: access.list_residents(
+                actor, MAIN_CLINIC, 50, None, str(middle.pnr)[:11]
+            ),
+        }
+        for name, request in {**pages, **library}.items():
             samples = timed(runs, request)
             p90 = statistics.quantiles(samples, n=10)[-1]
             print(f"| {name:50} | {statistics.median(samples):9.1f} | {p90:6.1f} |")

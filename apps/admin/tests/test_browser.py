@@ -395,3 +395,44 @@ def test_no_serious_accessibility_violations(browser: Browser, base_url: str) ->
     check("residents-en")
     context.close()
     assert found == {}
+
+
+def test_every_step_works_without_javascript(browser: Browser, base_url: str, world: CareAccess) -> None:
+    context = browser.new_context(locale="sv-SE", java_script_enabled=False)
+    page = context.new_page()
+    before = feed(world)
+    log_in(page, base_url, DEMO_USER, DEMO_PASSWORD)
+    open_invanare(page)
+    assert NEW.name is not None
+    approve(page, str(NEW.pnr), NEW.name)
+    # Without the script the pop-up is a page of its own.
+    page.get_by_role("button", name="Ta bort godkännande").click()
+    expect(page.get_by_role("heading", name="Vill du ta bort godkännandet för kommunikation?")).to_be_visible()
+    page.get_by_role("button", name="Ta bort", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Godkännandet för kommunikation har tagits bort.")
+    page.get_by_role("link", name="Dela ut ärendetyp").click()
+    page.get_by_label("Provsvar").check()
+    page.get_by_label("Specifikt datum").check()
+    page.get_by_label("Datum", exact=True).fill((world.today() + dt.timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Dela ut", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Ärendetypen har delats ut.")
+    page.get_by_role("link", name="Ändra Provsvar").click()
+    page.get_by_role("button", name="Ta bort", exact=True).click()
+    expect(page.get_by_role("heading", name="Vill du ta bort den utdelade ärendetypen?")).to_be_visible()
+    page.get_by_role("button", name="Ta bort", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Ärendetypen är borttagen.")
+    page.get_by_role("link", name="Invånare", exact=True).click()
+    page.get_by_label("Sök på namn eller personnummer").fill("Tolvan")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    expect(page.locator("#results tbody tr").first).to_contain_text("Tolvan")
+    page.get_by_role("link", name="Hantera invånare").click()
+    page.locator('input[name="r"]').first.check()
+    page.get_by_role("button", name="Ta bort markerade").click()
+    expect(page.get_by_role("heading", name="Vill du ta bort godkännandet för de markerade invånarna?")).to_be_visible()
+    context.close()
+    assert [e.action for e in feed(world)[len(before) :]] == [
+        Action.RESIDENT_APPROVED,
+        Action.APPROVAL_REVOKED,
+        Action.CASE_TYPE_GRANTED,
+        Action.GRANT_REMOVED,
+    ]
