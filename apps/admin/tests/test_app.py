@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from careaccess_admin import Admin, create_app
 from careaccess_admin.app import AdminUI, hashlib_key, mask
 from careaccess_admin.demo import DEMO_PASSWORD, DEMO_USER, MAIN_CLINIC, OTHER_CLINIC, THIRD_CLINIC, demo_residents
+from conftest import open_seeded
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 RESIDENT_LINK = re.compile(r'href="/c/vc-exempel/r/([A-Za-z0-9_\-]+)"')
@@ -318,7 +319,17 @@ def session_id_of(client: TestClient) -> str:
     return session["sid"]
 
 
-def test_the_list_pages_without_repeats_under_concurrent_writes(access: CareAccess, admins: dict[str, Admin]) -> None:
+@pytest.mark.parametrize("store", ["memory", "sqlite", "postgresql"])
+def test_the_list_pages_without_repeats_under_concurrent_writes(
+    request: pytest.FixtureRequest, admins: dict[str, Admin], store: str, tmp_path: Path
+) -> None:
+    """Page through the list (5 a page) while another thread approves and revokes residents."""
+    if store == "memory":
+        access: CareAccess = request.getfixturevalue("access")
+    else:
+        url = f"sqlite:///{tmp_path / 'paging.db'}" if store == "sqlite" else request.getfixturevalue("postgresql_url")
+        access = open_seeded(url)
+        request.addfinalizer(access.close)
     app = create_app(access, admins, secret_key=b"unit-test-key", page_size=5)
     writer = connect(access.store, plugins=[StaticDirectory(RESIDENTS)])
     actor = admins[DEMO_USER].actor
@@ -336,6 +347,7 @@ def test_the_list_pages_without_repeats_under_concurrent_writes(access: CareAcce
                     writer.revoke_approval(actor, MAIN_CLINIC, resident.pnr)
 
     thread = threading.Thread(target=write)
+    before = len(all_events(access))
     with TestClient(app) as client:
         log_in(client)
         thread.start()
@@ -348,6 +360,7 @@ def test_the_list_pages_without_repeats_under_concurrent_writes(access: CareAcce
         finally:
             stop.set()
             thread.join()
+    assert len(all_events(access)) > before + len(churn), "the writer did not write while the list was paged"
 
 
 # -- approve, revoke -----------------------------------------------------------------------
