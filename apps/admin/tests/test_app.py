@@ -11,7 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from careaccess import Action, CareAccess, Event, PersonalIdentityNumber, StaticDirectory, connect
+from careaccess import (
+    Action,
+    Actor,
+    CareAccess,
+    Event,
+    PermissionDenied,
+    PersonalIdentityNumber,
+    StaticDirectory,
+    connect,
+)
 from itsdangerous import TimestampSigner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -178,11 +187,18 @@ def test_clinic_page_has_the_invanare_card(admin_client: TestClient) -> None:
         f"/c/{THIRD_CLINIC}/grant",
     ],
 )
-def test_another_clinics_pages_are_refused(admin_client: TestClient, path: str) -> None:
+def test_another_clinics_pages_are_refused(admin_client: TestClient, access: CareAccess, path: str) -> None:
     response = admin_client.get(path)
     assert response.status_code == 403
-    assert "Du är inte administratör för den här mottagningen." in response.text
+    assert refusal(access).message_sv in response.text
     assert "Vårdcentralen Söder" not in response.text
+
+
+def refusal(access: CareAccess) -> PermissionDenied:
+    """What the library says when the demo admin asks about the clinic they do not administer."""
+    with pytest.raises(PermissionDenied) as raised:
+        access.list_residents(Actor(DEMO_USER, {MAIN_CLINIC, OTHER_CLINIC}), THIRD_CLINIC)
+    return raised.value
 
 
 def test_another_clinics_changes_are_refused_by_the_library(admin_client: TestClient, access: CareAccess) -> None:
@@ -582,7 +598,7 @@ def test_event_log_is_read_only_and_masked(admin_client: TestClient) -> None:
     assert '<form method="post" action="/c/' not in html
 
 
-def test_every_page_in_english(admin_client: TestClient) -> None:
+def test_every_page_in_english(admin_client: TestClient, access: CareAccess) -> None:
     response = admin_client.post("/language", data={"lang": "en", "back": "/", "csrf_token": token_of(admin_client)})
     assert 'lang="en"' in response.text
     assert "Choose clinic" in response.text
@@ -606,7 +622,7 @@ def test_every_page_in_english(admin_client: TestClient) -> None:
         assert 'lang="en"' in html, path
         assert "Logga ut" not in html, path
     refused = admin_client.get(f"/c/{THIRD_CLINIC}/residents").text
-    assert "You do not administer this clinic." in refused
+    assert refusal(access).message_en in refused
 
 
 def test_language_switch_only_goes_back_to_this_site(admin_client: TestClient) -> None:

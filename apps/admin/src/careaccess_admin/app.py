@@ -280,7 +280,9 @@ class AdminUI:
     def clinic_for(self, admin: Admin, clinic_id: str) -> Clinic:
         """The clinic, if the library lets *admin* see it."""
         if not self.access.authorized(admin.actor, VIEW, clinic_id):
-            raise Refused
+            # Let the library refuse, so the page shows the library's own message.
+            self.access.list_residents(admin.actor, clinic_id, 1)
+            raise Refused  # only if authorization changed between the two calls
         clinic = self.access.clinic(clinic_id)
         if clinic is None:
             raise ClinicGone
@@ -747,12 +749,7 @@ class AdminUI:
         return self.error_page(request, 404, message)
 
     async def refused(self, request: Request, exc: Exception) -> Response:
-        error = PermissionDenied(
-            "permission_denied",
-            "You do not administer this clinic.",
-            "Du är inte administratör för den här mottagningen.",
-        )
-        return await self.library_error(request, error)
+        return self.error_page(request, 403, translate("Något gick fel", self.lang(request)))
 
     async def clinic_gone(self, request: Request, exc: Exception) -> Response:
         return self.error_page(request, 404, translate("Mottagningen finns inte längre.", self.lang(request)))
