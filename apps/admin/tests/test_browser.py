@@ -244,8 +244,13 @@ def test_every_form_by_keyboard_alone(page: Page, base_url: str, world: CareAcce
     keys.press("Enter")
     expect(page.get_by_role("status")).to_have_text("Invånaren är godkänd för kommunikation.")
 
-    # Grant: radios by arrow keys and Space, the date typed.
+    # Grant, from the list: the number, then radios by Space, the date typed.
+    tab_to(page, page.get_by_role("link", name="Invånare", exact=True).last)
+    keys.press("Enter")
     tab_to(page, page.get_by_role("link", name="Dela ut ärendetyp"))
+    keys.press("Enter")
+    tab_to(page, page.get_by_label("Personnummer"))
+    keys.type(NEW.pnr.short())
     keys.press("Enter")
     tab_to(page, page.get_by_label("KBT-behandling"))
     keys.press("Space")
