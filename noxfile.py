@@ -1,4 +1,5 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``demo``, ``bench``, ``mutation``."""
+"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``demo``, ``admin``, ``screenshots``,
+``bench``, ``mutation``."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, "examples/downstream", "docs/examples/dictstore")
     for backend in BACKENDS:
         session.run("pytest", *session.posargs, f"backends/{backend.name}/tests")
+    # The admin web UI, with its browser tests in the system's Chromium (CI=true: required).
+    session.install("-e", "./apps/admin[test]")
+    session.run("pytest", *session.posargs, "apps/admin/tests")
 
 
 @nox.session
@@ -55,6 +59,8 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", "docs/examples/dictstore")
     for backend in BACKENDS:
         session.run("mypy", "--strict", f"backends/{backend.name}/src", f"backends/{backend.name}/tests")
+    session.install("-e", "./apps/admin[test]")
+    session.run("mypy", "--strict", "apps/admin/src", "apps/admin/tests")
 
 
 @nox.session
@@ -69,6 +75,20 @@ def demo(session: nox.Session) -> None:
     """Run the local-administrator workflow of the manual on the embedded default store."""
     install_all(session)
     session.run("careaccess", "demo", *session.posargs)
+
+
+@nox.session
+def admin(session: nox.Session) -> None:
+    """The admin web UI on a SQLite file with demo data; prints the URL and a demo login (Ctrl-C stops it)."""
+    install_all(session, "-e", "./apps/admin")
+    session.run("careaccess-admin", "demo", *(session.posargs or ["--dir", str(ROOT / ".nox" / "admin-demo")]))
+
+
+@nox.session
+def screenshots(session: nox.Session) -> None:
+    """Regenerate docs/admin/*.png: every screen of the admin UI, in the system's Chromium."""
+    install_all(session, "-e", "./apps/admin[test]")
+    session.run("python", "apps/admin/tests/screenshots.py", str(ROOT / "docs" / "admin"))
 
 
 @nox.session
