@@ -661,3 +661,31 @@ def test_every_ui_text_has_its_english() -> None:
     used |= set(re.findall(r'error="([^"]+)"', code))
     assert len(used) > 60
     assert sorted(used - ENGLISH.keys()) == []
+
+
+def test_remove_selected_approvals_with_a_stale_selection(
+    admin_client: TestClient, access: CareAccess, admins: dict[str, Admin]
+) -> None:
+    html = admin_client.get(f"/c/{MAIN_CLINIC}/manage").text
+    handles = re.findall(r'name="r" value="([^"]+)"', html)[:3]
+    assert len(handles) == 3
+    before = all_events(access)
+    # Someone else removes the second approval after the page was shown.
+    access.revoke_approval(admins[DEMO_USER].actor, MAIN_CLINIC, RESIDENTS[1].pnr)
+    response = admin_client.post(
+        f"/c/{MAIN_CLINIC}/manage/remove", data={"r": handles, "csrf_token": token_of(admin_client)}
+    )
+    assert "Borttagna godkännanden: 2." in response.text
+    assert "Redan borttagna av någon annan:" in response.text
+    assert mask(RESIDENTS[1].pnr) in response.text
+    new = events_since(access, before)
+    assert [(e.action, e.pnr) for e in new] == [
+        (Action.APPROVAL_REVOKED, RESIDENTS[1].pnr),
+        (Action.APPROVAL_REVOKED, RESIDENTS[0].pnr),
+        (Action.APPROVAL_REVOKED, RESIDENTS[2].pnr),
+    ]
+    again = admin_client.post(
+        f"/c/{MAIN_CLINIC}/manage/remove", data={"r": handles, "csrf_token": token_of(admin_client)}
+    )
+    assert "Borttagna godkännanden: 0." in again.text
+    assert len(events_since(access, before)) == 3

@@ -316,7 +316,9 @@ def test_every_form_by_keyboard_alone(page: Page, base_url: str, world: CareAcce
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("1")
-    keys.press("Escape")  # the bulk removal itself is tested on its own
+    tab_to(page, dialog.get_by_role("button", name="Ta bort", exact=True))
+    keys.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Borttagna godkännanden: 1.")
 
     # Log out.
     tab_to(page, page.get_by_role("button", name="Logga ut"))
@@ -328,7 +330,50 @@ def test_every_form_by_keyboard_alone(page: Page, base_url: str, world: CareAcce
         Action.GRANT_CHANGED,
         Action.GRANT_REMOVED,
         Action.APPROVAL_REVOKED,
+        Action.APPROVAL_REVOKED,
     ]
+
+
+def test_hantera_invanare_with_a_stale_selection(logged_in: Page, world: CareAccess) -> None:
+    page = logged_in
+    before = feed(world)
+    open_invanare(page)
+    page.get_by_role("link", name="Hantera invånare").click()
+    boxes = page.locator('input[name="r"]')
+    page.get_by_label("Markera alla").check()
+    for index in range(boxes.count()):
+        expect(boxes.nth(index)).to_be_checked()
+    page.get_by_label("Markera alla").uncheck()
+    expect(boxes.first).not_to_be_checked()
+    first, second = RESIDENTS[0], RESIDENTS[1]
+    page.get_by_label(f"Markera {first.name}").check()
+    page.get_by_label(f"Markera {second.name}").check()
+    # Someone else removes the first approval while the page is open.
+    world.revoke_approval(Actor("bertil-elsewhere", {MAIN_CLINIC}), MAIN_CLINIC, first.pnr)
+    page.get_by_role("button", name="Ta bort markerade").click()
+    dialog = page.get_by_role("dialog", name="Vill du ta bort godkännandet för de markerade invånarna?")
+    expect(dialog).to_contain_text("2")
+    dialog.get_by_role("button", name="Ta bort", exact=True).click()
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("Borttagna godkännanden: 1.")
+    expect(status).to_contain_text("Redan borttagna av någon annan:")
+    expect(status).to_contain_text(str(first.pnr)[:-4] + "****")
+    expect(page.get_by_label(f"Markera {second.name}")).to_have_count(0)  # no longer approved
+    assert [(e.action, e.pnr, e.actor_id) for e in feed(world)[len(before) :]] == [
+        (Action.APPROVAL_REVOKED, first.pnr, "bertil-elsewhere"),
+        (Action.APPROVAL_REVOKED, second.pnr, DEMO_USER),
+    ]
+
+
+def test_ta_bort_markerade_refuses_without_a_selection(logged_in: Page, world: CareAccess) -> None:
+    page = logged_in
+    before = feed(world)
+    open_invanare(page)
+    page.get_by_role("link", name="Hantera invånare").click()
+    page.get_by_role("button", name="Ta bort markerade").click()
+    expect(page.get_by_role("alert")).to_have_text("Markera minst en invånare.")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    assert feed(world) == before
 
 
 # -- accessibility ---------------------------------------------------------------------------

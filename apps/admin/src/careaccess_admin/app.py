@@ -690,11 +690,12 @@ class AdminUI:
         if not pnrs:
             self.flash(request, translate("Markera minst en invånare.", lang), "error")
             return RedirectResponse(f"/c/{quote(clinic_id)}/manage", 303)
-        revoke_approvals: Callable[..., Any] | None = getattr(self.access, "revoke_approvals", None)
-        if revoke_approvals is None:
-            raise HTTPException(501)
-        await run_in_threadpool(revoke_approvals, admin.actor, clinic_id, pnrs)
-        self.flash(request, confirmation(Action.APPROVAL_REVOKED, lang))
+        result = await run_in_threadpool(self.access.revoke_approvals, admin.actor, clinic_id, pnrs)
+        # Residents whose approval someone else removed meanwhile: reported, not an error.
+        stale = [mask(item) for item in result.stale if isinstance(item, PersonalIdentityNumber)]
+        details = [translate("Redan borttagna av någon annan:", lang), *stale] if stale else []
+        text = f"{translate('Borttagna godkännanden:', lang)} {len(result.events)}."
+        self.flash(request, text, details=details)
         return RedirectResponse(f"/c/{quote(clinic_id)}/manage", 303)
 
     # -- the event log -----------------------------------------------------------------

@@ -96,7 +96,7 @@ ENGLISH: dict[str, str] = {
     "Ta bort markerade": "Remove selected",
     "Vill du ta bort godkännandet för de markerade invånarna?": "Remove the approval of the selected residents?",
     "Markera minst en invånare.": "Select at least one resident.",
-    "godkännanden togs bort.": "approvals were removed.",
+    "Borttagna godkännanden:": "Approvals removed:",
     "Redan borttagna av någon annan:": "Already removed by someone else:",
     "Tid": "Time",
     "Vem": "Who",
