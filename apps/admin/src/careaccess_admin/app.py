@@ -600,11 +600,7 @@ class AdminUI:
         context = self.looked_up(request, admin, clinic_id, pnr)
         row = next((g for g in context["grants"] if g.case_type_id == case_type_id), None)
         if row is None:
-            raise NotFound(
-                "grant_not_found",
-                "The resident does not hold that case type.",
-                "Invånaren har inte den ärendetypen utdelad.",
-            )
+            raise NotFound("grant_not_found")  # the library's text for the code
         context.update(handle=handle, grant=row)
         return context
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from careaccess import Action, CareAccessError
-from careaccess.cli import CONFIRMATIONS
+from careaccess import Action, CareAccessError, texts
 
 __all__ = ["LANGUAGES", "Language", "confirmation", "error_text", "translate"]
 
@@ -128,9 +127,8 @@ def translate(text: str, lang: Language) -> str:
 
 
 def confirmation(action: Action, lang: Language) -> str:
-    """The library's confirmation after a change of kind *action*."""
-    english, swedish = CONFIRMATIONS[action]
-    return swedish if lang == "sv" else english
+    """The library's confirmation after a change of kind *action* (``careaccess.texts.CONFIRMATIONS``)."""
+    return texts.CONFIRMATIONS[action].get(lang)
 
 
 def error_text(error: CareAccessError, lang: Language) -> str:
