@@ -17,6 +17,7 @@ from attrs import field, frozen
 from careaccess import regions
 from careaccess.errors import InvalidRequest
 from careaccess.identity import Gender, PersonalIdentityNumber
+from careaccess.validation import is_id
 
 __all__ = [
     "Action",
@@ -44,10 +45,11 @@ def _invalid(code: str, en: str, sv: str) -> InvalidRequest:
 
 
 def _identifier(instance: object, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not value or value != value.strip() or len(value) > 200:
+    if not is_id(value):
         raise _invalid(
             "invalid_identifier",
-            f"{attribute.name} must be a non-empty string without surrounding spaces (at most 200 characters).",
+            f"{attribute.name} must be a non-empty string of printable characters without surrounding spaces "
+            "(at most 200 characters).",
             f"{attribute.name} måste vara en icke-tom text utan inledande eller avslutande blanksteg.",
         )
 
@@ -102,7 +104,7 @@ def _clinic_ids(clinics: Iterable[str]) -> frozenset[str]:
         )
     ids = frozenset(clinics)
     for clinic_id in ids:
-        if not isinstance(clinic_id, str) or not clinic_id or clinic_id != clinic_id.strip() or len(clinic_id) > 200:
+        if not is_id(clinic_id):
             raise _invalid(
                 "invalid_identifier",
                 "Every clinic id in clinics must be a non-empty string without surrounding spaces "

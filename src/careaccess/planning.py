@@ -52,7 +52,7 @@ from careaccess.store import (
     Record,
     key_of,
 )
-from careaccess.validation import check_name
+from careaccess.validation import check_name, is_id
 
 __all__ = [
     "MAX_AUTHOR_LENGTH",
@@ -387,11 +387,13 @@ def plan_remove_grant(actor_id: str, grant: Grant | None, expected_version: int 
 def _check_imported_fields(record: Approval | Grant) -> None:
     """The fields the workflows set themselves, which an imported record brings along."""
     author = record.approved_by if isinstance(record, Approval) else record.granted_by
-    if not isinstance(author, str) or not author or len(author) > MAX_AUTHOR_LENGTH:
+    if not is_id(author) or len(author) > MAX_AUTHOR_LENGTH:  # an actor's id, by the id rules
         raise InvalidRequest(
             "invalid_record",
-            f"Who approved or granted must be given (text, at most {MAX_AUTHOR_LENGTH} characters).",
-            f"Vem som godkände eller delade ut måste anges (text, högst {MAX_AUTHOR_LENGTH} tecken).",
+            f"Who approved or granted must be given as an id (printable text without surrounding spaces, "
+            f"at most {MAX_AUTHOR_LENGTH} characters).",
+            f"Vem som godkände eller delade ut måste anges som ett id (skrivbar text utan omgivande blanksteg, "
+            f"högst {MAX_AUTHOR_LENGTH} tecken).",
         )
     if record.name is not None and not isinstance(record.name, str):
         raise InvalidRequest("invalid_record", "A name must be text.", "Ett namn måste vara text.")

@@ -35,7 +35,7 @@ from careaccess.models import (
 from careaccess.plugins import Hooks
 from careaccess.reach import ClinicAccess
 from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery, Store
-from careaccess.validation import KNOWN_IDS, MAX_DECIDE_MANY, check_id, check_search, is_id
+from careaccess.validation import KNOWN_IDS, MAX_DECIDE_MANY, check_id, check_instance, check_search, check_tuple, is_id
 
 __all__ = ["VIEW", "PnrLike", "Reads"]
 
@@ -140,6 +140,7 @@ class Reads:
         return self.hooks.authorize(actor, action, clinic_id)
 
     def _authorize(self, actor: Actor, action: str, clinic_id: str) -> None:
+        check_instance(actor, Actor, "actor")
         if not self.hooks.authorize(actor, action, clinic_id):
             raise refusals.permission_denied()
 
@@ -289,7 +290,8 @@ class Reads:
                 f"Decide at most {MAX_DECIDE_MANY} requests at a time.",
                 f"Pröva högst {MAX_DECIDE_MANY} frågor åt gången.",
             )
-        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in asked]
+        shaped = [check_tuple(item, 3, "requests") for item in asked]
+        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in shaped]
         wanted = [FactsRequest(p.digits, c, t, p) for p, c, t in parsed if is_id(c) and is_id(t)]
         loaded = iter(self.store.load_facts_many(wanted) if wanted else [])
         facts = [next(loaded) if is_id(c) and is_id(t) else self._facts_of_malformed(c) for _, c, t in parsed]

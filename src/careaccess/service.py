@@ -24,7 +24,7 @@ from careaccess.models import Action, Actor, Approval, CaseType, Clinic, Event, 
 from careaccess.plugins import Hooks, make_plugin_manager
 from careaccess.reads import VIEW, PnrLike, Reads
 from careaccess.store import MAX_BULK, Changeset, DecisionFacts, FactsRequest, Put, Store
-from careaccess.validation import check_id, check_name
+from careaccess.validation import check_id, check_instance, check_name, check_tuple
 
 __all__ = ["VIEW", "CareAccess", "connect"]
 
@@ -80,6 +80,7 @@ class CareAccess(Reads):
 
     def put_clinic(self, actor: Actor, clinic: Clinic) -> Clinic:
         """Create or update a clinic and its service area. No event if nothing changed."""
+        check_instance(clinic, Clinic, "clinic")
         check_id(clinic.id, "clinic.id")
         check_name(clinic.name, "clinic.name", optional=False)
         self._authorize(actor, Action.CLINIC_SAVED, clinic.id)
@@ -94,6 +95,7 @@ class CareAccess(Reads):
         :raises NotFound: ``unknown_clinic``.
         :raises Conflict: ``case_type_in_use`` when opening a restricted case type that is granted.
         """
+        check_instance(case_type, CaseType, "case_type")
         check_id(case_type.clinic_id, "case_type.clinic_id")
         check_id(case_type.id, "case_type.id")
         check_name(case_type.name, "case_type.name", optional=False)
@@ -325,7 +327,8 @@ class CareAccess(Reads):
         now = self.now()
         today = self._dates.of(now)
         asked = itertools.islice(grants, MAX_BULK + 1)
-        chosen = list(dict.fromkeys((self._person(p, today), check_id(t, "case_type_id")) for p, t in asked))
+        pairs = [check_tuple(item, 2, "grants") for item in asked]
+        chosen = list(dict.fromkeys((self._person(p, today), check_id(t, "case_type_id")) for p, t in pairs))
         bulk.check_bulk_size(len(chosen))
 
         def plan() -> tuple[Changeset | None, Sequence[Stale]]:

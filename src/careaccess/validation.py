@@ -27,9 +27,11 @@ Read paths answer a malformed id without a store round trip: a decision fails cl
 from __future__ import annotations
 
 import re
-from typing import Final, TypeGuard
+from typing import Any, Final, TypeGuard, TypeVar
 
 from careaccess.errors import InvalidRequest
+
+_T = TypeVar("_T")
 
 __all__ = [
     "KNOWN_IDS",
@@ -38,8 +40,10 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_SEARCH_LENGTH",
     "check_id",
+    "check_instance",
     "check_name",
     "check_search",
+    "check_tuple",
     "is_id",
 ]
 
@@ -127,4 +131,32 @@ def check_search(value: object) -> str | None:
         "invalid_search",
         f"The search must be text of at most {MAX_SEARCH_LENGTH} characters, without control characters.",
         f"Sökningen måste vara text med högst {MAX_SEARCH_LENGTH} tecken, utan styrtecken.",
+    )
+
+
+def check_instance(value: object, kind: type[_T], field: str) -> _T:
+    """*value* if it is a *kind* (an :class:`~careaccess.models.Actor`, a record).
+
+    :raises InvalidRequest: ``invalid_request`` naming *field* and the type expected.
+    """
+    if isinstance(value, kind):
+        return value
+    raise InvalidRequest(
+        "invalid_request",
+        f"{field} must be a {kind.__name__}, not {type(value).__name__}.",
+        f"{field} måste vara en {kind.__name__}, inte {type(value).__name__}.",
+    )
+
+
+def check_tuple(value: object, size: int, field: str) -> tuple[Any, ...]:
+    """*value* if it is a tuple or list of *size* items (one request of a batch).
+
+    :raises InvalidRequest: ``invalid_request`` naming *field* and the shape expected.
+    """
+    if isinstance(value, tuple | list) and len(value) == size:
+        return tuple(value)
+    raise InvalidRequest(
+        "invalid_request",
+        f"Each item of {field} must be a tuple of {size}.",
+        f"Varje post i {field} måste vara en tupel med {size} delar.",
     )

@@ -28,7 +28,7 @@ from careaccess.models import Actor, CaseType, Clinic, Decision, Event, Page, Re
 from careaccess.plugins import Hooks
 from careaccess.reads import VIEW
 from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery
-from careaccess.validation import MAX_DECIDE_MANY, check_id, check_search, is_id
+from careaccess.validation import MAX_DECIDE_MANY, check_id, check_instance, check_search, check_tuple, is_id
 
 __all__ = ["AsyncReads", "PnrLike"]
 
@@ -127,6 +127,7 @@ class AsyncReads:
         return self.hooks.sync.authorize(actor, action, clinic_id)
 
     def _authorize(self, actor: Actor, action: str, clinic_id: str) -> None:
+        check_instance(actor, Actor, "actor")
         if not self.hooks.sync.authorize(actor, action, clinic_id):
             raise refusals.permission_denied()
 
@@ -256,7 +257,8 @@ class AsyncReads:
                 f"Decide at most {MAX_DECIDE_MANY} requests at a time.",
                 f"Pröva högst {MAX_DECIDE_MANY} frågor åt gången.",
             )
-        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in asked]
+        shaped = [check_tuple(item, 3, "requests") for item in asked]
+        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in shaped]
         wanted = [FactsRequest(p.digits, c, t, p) for p, c, t in parsed if is_id(c) and is_id(t)]
         loaded = iter(await self.store.load_facts_many(wanted) if wanted else [])
         facts = [next(loaded) if is_id(c) and is_id(t) else await self._facts_of_malformed(c) for _, c, t in parsed]

@@ -33,7 +33,7 @@ from careaccess.models import (
 )
 from careaccess.service import Stale, _written
 from careaccess.store import MAX_BULK, Changeset, DecisionFacts, FactsRequest
-from careaccess.validation import check_id, check_name
+from careaccess.validation import check_id, check_instance, check_name, check_tuple
 
 __all__ = ["AsyncCareAccess"]
 
@@ -62,6 +62,7 @@ class AsyncCareAccess(AsyncReads):
 
     async def put_clinic(self, actor: Actor, clinic: Clinic) -> Clinic:
         """Create or update a clinic and its service area (see :meth:`CareAccess.put_clinic`)."""
+        check_instance(clinic, Clinic, "clinic")
         check_id(clinic.id, "clinic.id")
         check_name(clinic.name, "clinic.name", optional=False)
         self._authorize(actor, Action.CLINIC_SAVED, clinic.id)
@@ -72,6 +73,7 @@ class AsyncCareAccess(AsyncReads):
 
     async def put_case_type(self, actor: Actor, case_type: CaseType) -> CaseType:
         """Create or update a case type (see :meth:`CareAccess.put_case_type`)."""
+        check_instance(case_type, CaseType, "case_type")
         check_id(case_type.clinic_id, "case_type.clinic_id")
         check_id(case_type.id, "case_type.id")
         check_name(case_type.name, "case_type.name", optional=False)
@@ -242,7 +244,8 @@ class AsyncCareAccess(AsyncReads):
         now = self.now()
         today = self._dates.of(now)
         asked = itertools.islice(grants, MAX_BULK + 1)
-        chosen = list(dict.fromkeys((self._person(p, today), check_id(t, "case_type_id")) for p, t in asked))
+        pairs = [check_tuple(item, 2, "grants") for item in asked]
+        chosen = list(dict.fromkeys((self._person(p, today), check_id(t, "case_type_id")) for p, t in pairs))
         bulk.check_bulk_size(len(chosen))
 
         async def plan() -> tuple[Changeset | None, Sequence[Stale]]:

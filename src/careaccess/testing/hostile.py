@@ -854,6 +854,32 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         lambda s: s.import_residents(a, CLINIC, [_approval(CLINIC, STRANGER), _approval(CLINIC, APPROVED)]),
         raises(Conflict, "approval_exists"),
     )
+    # The acting administrator and an imported record's author follow the id rules too.
+    for label, bad in BAD_IDS.items():
+        add(
+            "approve_resident",
+            f"actor-{label}",
+            lambda s, v=bad: s.approve_resident(Actor(v, frozenset({CLINIC})), CLINIC, STRANGER, name="N"),
+            _INVALID_ID,
+        )
+        author = raises(InvalidRequest, "invalid_record")
+        add(
+            "import_residents",
+            f"author-{label}",
+            lambda s, v=bad: s.import_residents(a, CLINIC, [Approval(CLINIC, STRANGER, "N", NOW, v)]),
+            author,
+        )
+    # Not the objects asked for: a clear InvalidRequest, never a raw Python error.
+    shape = raises(InvalidRequest, "invalid_request")
+    add("put_clinic", "clinic-None", lambda s: s.put_clinic(a, None), shape)
+    add("put_case_type", "case-type-None", lambda s: s.put_case_type(a, None), shape)
+    add("approve_resident", "actor-None", lambda s: s.approve_resident(None, CLINIC, STRANGER), shape)
+    add("revoke_approvals", "actor-str", lambda s: s.revoke_approvals("hostile-admin", CLINIC, [APPROVED]), shape)
+    add("decide_many", "item-None", lambda s: s.decide_many([None]), shape)
+    add("decide_many", "item-pair", lambda s: s.decide_many([(APPROVED, CLINIC)]), shape)
+    add("decide_many", "item-str", lambda s: s.decide_many(["abc"]), shape)
+    add("remove_grants", "item-not-a-pair", lambda s: s.remove_grants(a, CLINIC, [GRANTED]), shape)
+    add("remove_grants", "item-triple", lambda s: s.remove_grants(a, CLINIC, [(GRANTED, RESTRICTED, 1)]), shape)
     return cases
 
 

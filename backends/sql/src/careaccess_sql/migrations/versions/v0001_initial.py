@@ -35,11 +35,11 @@ TABLE: dict[str, Any] = {
 # PostgreSQL cuts identifiers at 63 characters (MariaDB refuses over 64): with a long
 # table prefix the grants table's constraint names take their short forms (revision
 # 0002 gives every database the short forms).
-MAX_IDENTIFIER = 63
+_MAX_IDENTIFIER = 63
 
 
 def _fitting(name: str, short: str) -> str:
-    return name if len(name) <= MAX_IDENTIFIER else short
+    return name if len(name) <= _MAX_IDENTIFIER else short
 
 
 def upgrade() -> None:
