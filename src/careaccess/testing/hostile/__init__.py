@@ -73,7 +73,9 @@ from careaccess.testing.hostile.world import (
     ADMIN,
     APPROVED,
     CLINIC,
+    GRANTED,
     OTHER_CLINIC,
+    STRANGER,
     HostileCase,
     Outcome,
     hostile_world,
@@ -85,8 +87,12 @@ from careaccess.testing.strategies import identity_numbers
 from careaccess.validation import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_SEARCH_LENGTH
 
 __all__ = [
+    "ADMIN",
+    "APPROVED",
     "CLINIC",
+    "GRANTED",
     "OTHER_CLINIC",
+    "STRANGER",
     "HostileCase",
     "HostileChecks",
     "Outcome",
