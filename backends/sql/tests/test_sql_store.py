@@ -285,13 +285,13 @@ def _large_changesets() -> list[tuple[str, Changeset]]:
         "approval_exists": MustBeAbsent(held[7]),
         "version_mismatch": MustHaveVersion(grants[2], 2),
         "grant_missing": MustExist(GrantKey("c1", PEOPLE[0].digits, "open")),
-        "case_type_not_restricted": CaseTypeRestricted(CaseTypeKey("c1", "open")),
+        "case_type_restricted": CaseTypeRestricted(CaseTypeKey("c1", "open")),
         "case_type_in_use": CaseTypeUnused(CaseTypeKey("c1", "restr")),
     }
-    for position, (code, precondition) in enumerate(failing.items()):
+    for position, precondition in enumerate(failing.values()):
         at = 3 + position * 4
         preconditions = (*good[:at], precondition, *good[at:], MustBeAbsent(held[0]))
-        cases.append((code, Changeset("c1", preconditions, writes, events)))
+        cases.append((precondition.conflict().code, Changeset("c1", preconditions, writes, events)))
     return [*cases, ("holds", Changeset("c1", good, writes, events))]
 
 
