@@ -655,7 +655,7 @@ def test_every_ui_text_has_its_english() -> None:
     for template in (source / "templates").glob("*.html"):
         for double, single in re.findall(r"""\bt\((?:"([^"]+)"|'([^']+)')\)""", template.read_text(encoding="utf-8")):
             used.add(double or single)
-    code = (source / "app.py").read_text(encoding="utf-8")
+    code = "\n".join(path.read_text(encoding="utf-8") for path in sorted(source.glob("*.py")))
     used |= set(re.findall(r'translate\("([^"]+)"', code))
     used |= set(re.findall(r'raise ValueError\("([^"]+)"\)', code))
     used |= set(re.findall(r'error="([^"]+)"', code))
