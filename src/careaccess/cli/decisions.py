@@ -12,9 +12,8 @@ from careaccess.cli.app import (
     admin,
     cli,
 )
-from careaccess.cli.params import moment_option, region_of
+from careaccess.cli.params import residence_of, resident_options
 from careaccess.cli.render import decision_lines, event_line
-from careaccess.models import Residence
 from careaccess.serialization import converter
 
 # -- decisions and the log -------------------------------------------------------------
@@ -24,14 +23,7 @@ from careaccess.serialization import converter
 @click.argument("pnr")
 @click.argument("clinic_id")
 @click.argument("case_type_id")
-@click.option(
-    "--at",
-    metavar="ISO-DATETIME",
-    callback=moment_option,
-    help="When, with a UTC offset (e.g. 2025-03-30T23:59:59+02:00); default: now.",
-)
-@click.option("--region", metavar="CODE", help="The resident's county; default: asked of the directory.")
-@click.option("--municipality", metavar="CODE", help="The resident's municipality (implies its county).")
+@resident_options
 @admin(read_only=True)
 def decide(
     session: Session,
@@ -44,12 +36,7 @@ def decide(
     municipality: str | None,
 ) -> Output:
     """May a resident use a case type at a clinic, and why (not)? Denials exit with 0."""
-    residence = None
-    region = region_of(region, municipality)
-    if region is not None:
-        residence = Residence(region, municipality)
-    elif municipality is not None:
-        raise click.BadParameter("unknown municipality code", param_hint="--municipality")
+    residence = residence_of(region, municipality)
     found = session.access.decide(pnr, clinic_id, case_type_id, at=at, residence=residence)
     return Output(converter.unstructure(found), decision_lines(found, session.access.timezone))
 

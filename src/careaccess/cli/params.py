@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from careaccess import regions
 from careaccess.errors import InvalidRequest
 from careaccess.identity import Gender
-from careaccess.models import AreaRule
+from careaccess.models import AreaRule, Residence
 
-__all__ = ["date_option", "moment_option", "parse_rule", "region_of", "rules_option"]
+__all__ = [
+    "date_option",
+    "moment_option",
+    "parse_rule",
+    "region_of",
+    "residence_of",
+    "resident_options",
+    "rules_option",
+]
 
 
 def region_of(region: str | None, municipality: str | None) -> str | None:
@@ -20,6 +30,35 @@ def region_of(region: str | None, municipality: str | None) -> str | None:
         found = regions.municipality(municipality)
         return None if found is None else found.county_code
     return region
+
+
+def residence_of(region: str | None, municipality: str | None) -> Residence | None:
+    """The residence given by ``--region`` / ``--municipality``, or None to ask the directory.
+
+    :raises click.BadParameter: for a municipality code no region has.
+    """
+    found = region_of(region, municipality)
+    if found is not None:
+        return Residence(found, municipality)
+    if municipality is not None:
+        raise click.BadParameter("unknown municipality code", param_hint="--municipality")
+    return None
+
+
+def resident_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--at``, ``--region`` and ``--municipality``: the moment and the residence a decision is made for."""
+    function = click.option("--municipality", metavar="CODE", help="The resident's municipality (implies its county).")(
+        function
+    )
+    function = click.option("--region", metavar="CODE", help="The resident's county; default: asked of the directory.")(
+        function
+    )
+    return click.option(
+        "--at",
+        metavar="ISO-DATETIME",
+        callback=moment_option,
+        help="When, with a UTC offset (e.g. 2025-03-30T23:59:59+02:00); default: now.",
+    )(function)
 
 
 _GENDERS = {"female": Gender.FEMALE, "kvinna": Gender.FEMALE, "male": Gender.MALE, "man": Gender.MALE}

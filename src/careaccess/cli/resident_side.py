@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from careaccess.cli.app import Output, Session, admin, cli
-from careaccess.cli.params import moment_option, region_of
-from careaccess.models import Residence
+from careaccess.cli.params import residence_of, resident_options
 from careaccess.reach import ClinicAccess
 from careaccess.serialization import converter
 from careaccess.texts import REASONS
@@ -29,14 +28,7 @@ def _access_line(found: ClinicAccess) -> str:
 
 @cli.command("clinics-for")
 @click.argument("pnr")
-@click.option(
-    "--at",
-    metavar="ISO-DATETIME",
-    callback=moment_option,
-    help="When, with a UTC offset (e.g. 2025-03-30T23:59:59+02:00); default: now.",
-)
-@click.option("--region", metavar="CODE", help="The resident's county; default: asked of the directory.")
-@click.option("--municipality", metavar="CODE", help="The resident's municipality (implies its county).")
+@resident_options
 @click.option("--include-denied", is_flag=True, help="Also the clinics that could let the resident in, with reasons.")
 @admin(read_only=True)
 def clinics_for(
@@ -49,12 +41,7 @@ def clinics_for(
     include_denied: bool,
 ) -> Output:
     """Every clinic a resident may contact now, with the case types and why (the resident's view)."""
-    residence = None
-    region = region_of(region, municipality)
-    if region is not None:
-        residence = Residence(region, municipality)
-    elif municipality is not None:
-        raise click.BadParameter("unknown municipality code", param_hint="--municipality")
+    residence = residence_of(region, municipality)
     found = session.access.clinics_for(pnr, at=at, residence=residence, include_denied=include_denied)
     lines = [_access_line(item) for item in found] or ["No clinic can be contacted. / Ingen mottagning kan kontaktas."]
     return Output([_access_data(item) for item in found], lines)
