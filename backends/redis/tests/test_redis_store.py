@@ -107,7 +107,8 @@ def test_plugin_claims_only_its_schemes() -> None:
 
 
 def test_upgrade_loads_the_scripts(private_server: RedisServer) -> None:
-    assert careaccess_upgrade_store(private_server.url) == "redis stores have no schema; scripts loaded"
+    said = careaccess_upgrade_store(private_server.url)
+    assert said == "redis stores have no schema; scripts loaded; 0 clinics indexed for the resident's side"
     client = Redis(port=private_server.port)
     try:
         assert client.script_exists(*(script.sha for script in lua.SCRIPTS)) == [True] * len(lua.SCRIPTS)
