@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from careaccess.plugins import make_plugin_manager
+from careaccess.plugins import Hooks, make_plugin_manager
 
 from careaccess_sql import SchemaMismatch, SqlStore, head_revision, parse_url
 from careaccess_sql.migrate import _scripts, current_revision
@@ -229,19 +229,18 @@ def test_mariadb_urls_keep_their_driver_and_options() -> None:
 
 
 def test_hooks_are_registered_through_the_entry_point(tmp_path: Path) -> None:
-    manager = make_plugin_manager()
-    schemes = {s for found in manager.hook.careaccess_store_schemes() for s in found}
-    assert {"sqlite", "postgresql", "postgresql+psycopg", "mariadb+pymysql", "mysql+pymysql"} <= schemes
+    """The careaccess.stores entry points name the schemes; the plugin loads when one is used."""
+    hooks = Hooks(make_plugin_manager())
+    assert {"sqlite", "postgresql", "postgres", "mysql", "mariadb"} <= set(hooks.store_schemes())
     url = f"sqlite:///{tmp_path / 'hook.db'}"
-    assert (
-        manager.hook.careaccess_upgrade_store(url=url)
-        == f"{url}: schema upgraded from nothing to revision {head_revision()}"
-    )
-    assert manager.hook.careaccess_upgrade_store(url=url) == f"{url}: schema already at revision {head_revision()}"
-    store = manager.hook.careaccess_open_store(url=url)
+    assert hooks.upgrade_store(url) == f"{url}: schema upgraded from nothing to revision {head_revision()}"
+    assert hooks.upgrade_store(url) == f"{url}: schema already at revision {head_revision()}"
+    store = hooks.open_store(url)
     assert isinstance(store, SqlStore)
     store.close()
-    assert isinstance(manager.hook.careaccess_open_store(url="memory://"), careaccess.Store)
+    loaded = {s for found in hooks.manager.hook.careaccess_store_schemes() for s in found}
+    assert {"postgresql+psycopg", "mariadb+pymysql", "mysql+pymysql"} <= loaded
+    assert isinstance(hooks.open_store("memory://"), careaccess.Store)
 
 
 def test_cli_db_upgrade_then_demo(database: str, tmp_path: Path) -> None:
