@@ -41,6 +41,7 @@ from careaccess.testing.conformance.fixtures import (
     TOLVAN,
     UTC,
     ConformanceBase,
+    assert_same_list,
     at_local,
 )
 
@@ -235,7 +236,7 @@ class DecisionTests(ConformanceBase):
         single = {r: world.decide(*r, at=at_local(2026, 1, 16)) for r in pool}
         for size in sorted({1, *(n + d for n in CHUNK_SIZES for d in (-1, 0, 1)), 2 * max(CHUNK_SIZES) + 1}):
             batch = [pool[(i * 7 + i // len(pool)) % len(pool)] for i in range(size)]
-            assert world.decide_many(batch, at=at_local(2026, 1, 16)) == [single[r] for r in batch], size
+            assert_same_list(world.decide_many(batch, at=at_local(2026, 1, 16)), [single[r] for r in batch], f"{size}")
 
     @settings(
         max_examples=10,
@@ -256,7 +257,7 @@ class DecisionTests(ConformanceBase):
         pool = [(p, c, t) for p in (TOLVAN, ASA, KAJSA) for c in (C1, C2, "nowhere") for t in (OPEN, RESTRICTED)]
         single = {r: world.decide(*r, at=at_local(2026, 1, 16)) for r in pool}
         batch = data.draw(batches(pool), label="batch")
-        assert world.decide_many(batch, at=at_local(2026, 1, 16)) == [single[r] for r in batch]
+        assert_same_list(world.decide_many(batch, at=at_local(2026, 1, 16)), [single[r] for r in batch], "decide_many")
 
     def test_decide_accepts_any_rendering_of_the_number(self, world: CareAccess) -> None:
         for text in (TOLVAN.digits, str(TOLVAN), TOLVAN.short(), f"  {TOLVAN.digits}  "):

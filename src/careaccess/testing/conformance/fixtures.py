@@ -136,3 +136,22 @@ def everyone(clinic_id: str) -> ResidentQuery:
 def grant_data(grant: Grant) -> dict[str, Any]:
     data: dict[str, Any] = converter.unstructure(grant)
     return data
+
+
+def assert_same_list(actual: list[Any], expected: list[Any], what: str) -> None:
+    """``actual == expected`` for long lists, failing with the first difference.
+
+    pytest's own diff of two lists of thousands of records takes minutes; this names the
+    position, both lengths and the two items there.
+    """
+    if actual == expected:
+        return
+    at = next((i for i, (a, b) in enumerate(zip(actual, expected, strict=False)) if a != b), None)
+    if at is None:
+        at = min(len(actual), len(expected))
+    got = repr(actual[at]) if at < len(actual) else "nothing"
+    wanted = repr(expected[at]) if at < len(expected) else "nothing"
+    raise AssertionError(
+        f"{what}: {len(actual)} items where {len(expected)} were expected; "
+        f"first difference at {at}: {got[:300]} instead of {wanted[:300]}"
+    )

@@ -26,6 +26,7 @@ from careaccess.testing.conformance.fixtures import (
     RESTRICTED2,
     TOLVAN,
     ConformanceBase,
+    assert_same_list,
     make_pnr,
 )
 
@@ -74,7 +75,7 @@ class ListingTests(ConformanceBase):
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-        assert seen == sorted(people)
+        assert_same_list(seen, sorted(people), "the list, page after page")
         assert pages == 5
 
     def test_exact_page_has_no_next_cursor(self, world: CareAccess, admin: Actor) -> None:

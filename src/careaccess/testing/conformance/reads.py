@@ -31,6 +31,7 @@ from careaccess.testing.conformance.fixtures import (
     RESTRICTED2,
     TOLVAN,
     ConformanceBase,
+    assert_same_list,
     at_local,
     make_pnr,
 )
@@ -105,7 +106,7 @@ class StoreReadTests(ConformanceBase):
         single = {r: store.load_facts(r) for r in pool}
         size = 2 * max(CHUNK_SIZES) + 1
         batch = [pool[(i * 7 + i // len(pool)) % len(pool)] for i in range(size)]
-        assert store.load_facts_many(batch) == [single[r] for r in batch]
+        assert_same_list(store.load_facts_many(batch), [single[r] for r in batch], "load_facts_many")
         assert store.load_facts_many([]) == []
 
     # -- get_resident_access --------------------------------------------------------------
@@ -196,7 +197,7 @@ class StoreReadTests(ConformanceBase):
             seen.extend(r.pnr for r in page)
             assert after is None or page[-1].pnr.digits > after, "list_residents: a page did not move on"
             after = page[-1].pnr.digits
-        assert seen == sorted(people)
+        assert_same_list(seen, sorted(people), "list_residents, page after page")
         events = []
         last: str | None = None
         for _ in range((earlier + len(people)) // 1000 + 3):
@@ -206,7 +207,7 @@ class StoreReadTests(ConformanceBase):
             events.extend(feed)
             assert last is None or feed[-1].id != last, "read_events: a page did not move on"
             last = feed[-1].id
-        assert [e.pnr for e in events[earlier:]] == people
+        assert_same_list([e.pnr for e in events[earlier:]], people, "read_events, page after page")
 
     # -- read_events ---------------------------------------------------------------------------
 
