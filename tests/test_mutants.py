@@ -109,6 +109,9 @@ def test_state_machine_catches(mutant: type[MemoryStore]) -> None:
                 stateful_step_count=40,
                 database=None,
                 deadline=None,
+                # A fixed sequence of examples: whether a broken store is caught must not
+                # depend on the run (a random draw missed DropsChangeEvents once in 300 examples).
+                derandomize=True,
                 phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck),
             ),
