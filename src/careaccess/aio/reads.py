@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
 import pluggy
 
-from careaccess import decision, planning, refusals
+from careaccess import decision, planning, reachservice, refusals
 from careaccess.aio.hooks import AsyncHooks
 from careaccess.aio.store import AsyncStore
 from careaccess.clock import Clock, LocalDates, aware
@@ -26,8 +26,9 @@ from careaccess.identity import PersonalIdentityNumber, as_pnr
 from careaccess.listing import Cursors, check_limit, parse_search
 from careaccess.models import Actor, CaseType, Clinic, Decision, Event, Page, Residence, Resident, ResidentAccess
 from careaccess.plugins import Hooks
+from careaccess.reach import ClinicAccess, clinics_reachable
 from careaccess.reads import VIEW
-from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery
+from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery, Store
 from careaccess.validation import MAX_DECIDE_MANY, check_id, check_instance, check_search, check_tuple, is_id
 
 __all__ = ["AsyncReads", "PnrLike"]
@@ -35,6 +36,7 @@ __all__ = ["AsyncReads", "PnrLike"]
 PnrLike = str | PersonalIdentityNumber
 
 _NO_FACTS = DecisionFacts(None, None, None, None)
+_T = TypeVar("_T")
 
 
 class AsyncReads:
@@ -282,3 +284,71 @@ class AsyncReads:
         if clinic_id is not None and not is_id(clinic_id):
             return []
         return await self.store.read_events(after, limit, clinic_id)
+
+    # -- the resident's side -----------------------------------------------------------
+
+    async def _on_sync_store(self, function: Callable[[Store], _T]) -> _T:
+        run = getattr(self.store, "run_sync", None)
+        if run is None:
+            raise TypeError(
+                f"{type(self.store).__name__} has no run_sync: the resident's side needs an "
+                "InlineStore or ThreadedStore over a synchronous store"
+            )
+        result: _T = await run(function)
+        return result
+
+    async def clinics_for(
+        self,
+        pnr: PnrLike,
+        at: dt.datetime | None = None,
+        residence: Residence | None = None,
+        include_denied: bool = False,
+    ) -> list[ClinicAccess]:
+        """Every clinic the resident may contact (see :meth:`CareAccess.clinics_for`).
+
+        Read through the store adapter's synchronous store (the reach capability or its
+        fallback); the residence is awaited from the directory once, when not given.
+        """
+        moment = self.now() if at is None else aware(at, "at")
+        person = self._person(pnr, self._dates.of(moment))
+        known = residence if residence is not None else await self.residence_of(person)
+        facts = await self._on_sync_store(lambda store: reachservice.load_reach(store, person, known))
+        return clinics_reachable(
+            facts, person, moment, self.timezone, known, lambda _: known, include_denied=include_denied
+        )
+
+    async def list_clinics(
+        self,
+        region: str | None = None,
+        municipality: str | None = None,
+        search: str | None = None,
+        actor: Actor | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Clinic]:
+        """One page of the clinic directory (see :meth:`CareAccess.list_clinics`)."""
+        check_limit(limit)
+        check_search(search)
+        hooks = self.hooks.sync
+
+        def page(store: Store) -> Page[Clinic]:
+            view = _StoreView(store, hooks)
+            return reachservice.list_clinics(
+                view,  # type: ignore[arg-type]  # the store and the hooks are all it reads
+                region=region,
+                municipality=municipality,
+                search=search,
+                actor=actor,
+                limit=limit,
+                cursor=cursor,
+            )
+
+        return await self._on_sync_store(page)
+
+
+@attrs.frozen
+class _StoreView:
+    """What :func:`careaccess.reachservice.list_clinics` reads of a service: its store and hooks."""
+
+    store: Store
+    hooks: Hooks

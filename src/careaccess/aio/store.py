@@ -95,6 +95,10 @@ class InlineStore:
     def __repr__(self) -> str:
         return f"InlineStore({type(self.store).__name__})"
 
+    async def run_sync(self, function: Callable[[Store], T]) -> T:
+        """*function* of the synchronous store, run here (it does not wait on I/O)."""
+        return function(self.store)
+
     async def load_facts(self, request: FactsRequest) -> DecisionFacts:
         return self.store.load_facts(request)
 
@@ -148,6 +152,10 @@ class ThreadedStore:
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, function, *args)
+
+    async def run_sync(self, function: Callable[[Store], T]) -> T:
+        """*function* of the synchronous store, run in a worker thread."""
+        return await self._run(function, self.store)
 
     async def load_facts(self, request: FactsRequest) -> DecisionFacts:
         return await self._run(self.store.load_facts, request)
