@@ -96,10 +96,12 @@ class DriverQuery:
                 cursor.close()
             except self._dbapi_error as error:
                 if self._dialect.is_disconnect(cast("Any", error), connection, cursor):  # a driver Error
-                    connection.invalidate(error)
-                    # The server likely dropped every connection (restart, failover): start a
-                    # new pool, as SQLAlchemy invalidates a whole pool on a disconnect.
-                    self._engine.dispose()
+                    # The server likely dropped every connection (restart, failover): retire
+                    # this connection and every one made before it, as SQLAlchemy's own
+                    # Connection does on a disconnect. Not dispose(): a new pool per lost
+                    # connection leaves the old pools' checked-out connections open until
+                    # garbage collection, and under repeated kills the server runs out of slots.
+                    self._engine.pool._invalidate(connection, error)
                     raise ConnectionLostError(error) from error
                 if cursor is not None:
                     cursor.close()  # an open SQLite statement would pin its read snapshot
