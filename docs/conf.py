@@ -58,7 +58,9 @@ nitpick_ignore = [
     ("py:meth", "str.casefold"),
     ("py:meth", "str.isprintable"),
     ("py:attr", "datetime.date.max"),
-    ("py:obj", "careaccess.models.T"),  # the type variable of Page[T]
+    ("py:obj", "careaccess.models.T"),
+    ("py:class", "careaccess.aio.store.T"),  # type variables of generic helpers
+    ("py:class", "careaccess.validation._T"),  # the type variable of Page[T]
 ]
 
 

@@ -59,7 +59,7 @@ MAX_DECIDE_MANY: Final = 5000
 _UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-#: Ids already found acceptable (at most :data:`_KNOWN_IDS_MAX` of them, each at most
+#: Ids already found acceptable (at most ``_KNOWN_IDS_MAX`` of them, each at most
 #: :data:`MAX_ID_LENGTH` characters): decisions ask about the same few clinics and case
 #: types again and again, and ``str in set`` is the cheapest check there is. Read it as
 #: ``type(x) is str and x in KNOWN_IDS`` (an unhashable value must not reach ``in``).
