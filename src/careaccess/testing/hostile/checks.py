@@ -25,7 +25,6 @@ from careaccess import (
 from careaccess.listing import MAX_LIMIT
 from careaccess.store import ResidentQuery, Store
 from careaccess.testing.clock import FrozenClock
-from careaccess.testing.hostile.table import _approval
 from careaccess.testing.hostile.world import (
     ADMIN,
     APPROVED,
@@ -38,6 +37,7 @@ from careaccess.testing.hostile.world import (
     HostileCase,
     Outcome,
     _AllowAll,
+    approval,
 )
 
 # -- running a row ---------------------------------------------------------------------
@@ -221,7 +221,7 @@ def leak_workflow(
         lambda: access.events(after=first.digits),
         lambda: access.decide(first.digits, clinic_id + "\x00", OPEN),
         lambda: access.decide(first.digits, clinic_id, OPEN, at=dt.datetime(2026, 1, 1)),  # noqa: DTZ001
-        lambda: access.import_residents(ADMIN, clinic_id, [_approval(clinic_id, first)]),
+        lambda: access.import_residents(ADMIN, clinic_id, [approval(clinic_id, first)]),
         lambda: access.put_clinic(ADMIN, Clinic(first.digits + "\x00", "x")),
     ]
     for fail in failures:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 from careaccess import (
     Actor,
@@ -14,11 +13,9 @@ from careaccess import (
     CaseType,
     Clinic,
     Conflict,
-    Grant,
     InvalidIdentityNumber,
     InvalidRequest,
     NotFound,
-    PersonalIdentityNumber,
     Reason,
 )
 from careaccess.store import MAX_BULK, MAX_IMPORT, MAX_VERSION
@@ -48,10 +45,15 @@ from careaccess.testing.hostile.world import (
     HostileCase,
     Outcome,
     _foreign_cursors,
-    _pnr,
+    approval,
+    endless,
+    foreign_cursor_labels,
+    grant,
+    listed,
     raises,
     refused,
     returns,
+    verdict,
 )
 from careaccess.validation import MAX_DECIDE_MANY
 
@@ -208,7 +210,7 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         add(
             "import_residents",
             f"unknown-{label}",
-            lambda s, v=odd: s.import_residents(a, v, [_approval(v, STRANGER)]),
+            lambda s, v=odd: s.import_residents(a, v, [approval(v, STRANGER)]),
             unknown_clinic,
         )
         add(
@@ -277,7 +279,7 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         add(
             "import_residents",
             f"name-{label}",
-            lambda s, v=bad: s.import_residents(a, CLINIC, [_approval(CLINIC, STRANGER, name=v)]),
+            lambda s, v=bad: s.import_residents(a, CLINIC, [approval(CLINIC, STRANGER, name=v)]),
             raises(InvalidRequest, import_code),
         )
     for label in ("None", "empty"):
@@ -299,7 +301,7 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         add(
             "list_residents",
             f"search-{label}",
-            lambda s, v=text: _listed(s.list_residents(a, CLINIC, search=v)),
+            lambda s, v=text: listed(s.list_residents(a, CLINIC, search=v)),
             returns([]),
         )
 
@@ -347,29 +349,29 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
     )
     for label, moment in (("year-1", FAR_PAST), ("9999-12-31T23:30Z", FAR_FUTURE)):
         approved = returns((True, Reason.APPROVED))
-        add("decide", f"at-{label}", lambda s, m=moment: _verdict(s.decide(APPROVED, CLINIC, OPEN, at=m)), approved)
+        add("decide", f"at-{label}", lambda s, m=moment: verdict(s.decide(APPROVED, CLINIC, OPEN, at=m)), approved)
         add(
             "decide",
             f"granted-at-{label}",
-            lambda s, m=moment: _verdict(s.decide(GRANTED, CLINIC, RESTRICTED, at=m)),
+            lambda s, m=moment: verdict(s.decide(GRANTED, CLINIC, RESTRICTED, at=m)),
             returns((True, Reason.GRANTED)),
         )
         add(
             "decide",
             f"not-granted-at-{label}",
-            lambda s, m=moment: _verdict(s.decide(APPROVED, CLINIC, RESTRICTED, at=m)),
+            lambda s, m=moment: verdict(s.decide(APPROVED, CLINIC, RESTRICTED, at=m)),
             returns((False, Reason.NOT_GRANTED)),
         )
         add(
             "decide_many",
             f"at-{label}",
-            lambda s, m=moment: [_verdict(d) for d in s.decide_many([(APPROVED, CLINIC, OPEN)], at=m)],
+            lambda s, m=moment: [verdict(d) for d in s.decide_many([(APPROVED, CLINIC, OPEN)], at=m)],
             returns([(True, Reason.APPROVED)]),
         )
     add(
         "decide",
         "text-pnr-at-9999-12-31T23:30Z",
-        lambda s: _verdict(s.decide(str(APPROVED), CLINIC, OPEN, at=FAR_FUTURE)),
+        lambda s: verdict(s.decide(str(APPROVED), CLINIC, OPEN, at=FAR_FUTURE)),
         returns((True, Reason.APPROVED)),
     )
     past_date = dt.date(1, 1, 1)
@@ -406,7 +408,7 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         add("events", f"clinic-limit-{label}", lambda s, v=limit: s.events(limit=v, clinic_id=CLINIC), invalid_limit)
 
     invalid_cursor = raises(InvalidRequest, "invalid_cursor")
-    for label in _foreign_cursor_labels():
+    for label in foreign_cursor_labels():
         add(
             "list_residents",
             f"cursor-{label}",
@@ -434,7 +436,7 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
         add(
             "import_residents",
             f"version-{label}",
-            lambda s, v=version: s.import_residents(a, CLINIC, (), [_grant(STRANGER, v)]),
+            lambda s, v=version: s.import_residents(a, CLINIC, (), [grant(STRANGER, v)]),
             invalid_version,
         )
     mismatch = raises(Conflict, "version_mismatch")
@@ -466,9 +468,9 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
     )
     add("decide_many", "none", lambda s: s.decide_many([]), returns([]))
     bulk_too_large = raises(InvalidRequest, "bulk_too_large")
-    many = list(itertools.islice(_endless(), MAX_BULK + 1))
+    many = list(itertools.islice(endless(), MAX_BULK + 1))
     add("revoke_approvals", "past-limit", lambda s: s.revoke_approvals(a, CLINIC, many), bulk_too_large)
-    add("revoke_approvals", "endless", lambda s: s.revoke_approvals(a, CLINIC, _endless()), bulk_too_large)
+    add("revoke_approvals", "endless", lambda s: s.revoke_approvals(a, CLINIC, endless()), bulk_too_large)
     add("grant_case_types", "past-limit", lambda s: s.grant_case_types(a, CLINIC, many, RESTRICTED), bulk_too_large)
     add(
         "remove_grants",
@@ -479,19 +481,19 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
     add(
         "remove_grants",
         "endless",
-        lambda s: s.remove_grants(a, CLINIC, ((p, RESTRICTED) for p in _endless())),
+        lambda s: s.remove_grants(a, CLINIC, ((p, RESTRICTED) for p in endless())),
         bulk_too_large,
     )
     add(
         "import_residents",
         "past-limit",
-        lambda s: s.import_residents(a, CLINIC, [_approval(CLINIC, p) for p in many[: MAX_IMPORT + 1]]),
+        lambda s: s.import_residents(a, CLINIC, [approval(CLINIC, p) for p in many[: MAX_IMPORT + 1]]),
         raises(InvalidRequest, "import_too_large"),
     )
     add(
         "import_residents",
         "other-clinic-record",
-        lambda s: s.import_residents(a, CLINIC, [_approval(OTHER_CLINIC, STRANGER)]),
+        lambda s: s.import_residents(a, CLINIC, [approval(OTHER_CLINIC, STRANGER)]),
         raises(InvalidRequest, "import_mixed_clinics"),
     )
     add(
@@ -503,7 +505,7 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
     add(
         "import_residents",
         "existing-record",
-        lambda s: s.import_residents(a, CLINIC, [_approval(CLINIC, STRANGER), _approval(CLINIC, APPROVED)]),
+        lambda s: s.import_residents(a, CLINIC, [approval(CLINIC, STRANGER), approval(CLINIC, APPROVED)]),
         raises(Conflict, "approval_exists"),
     )
     # The acting administrator and an imported record's author follow the id rules too.
@@ -533,36 +535,3 @@ def hostile_cases() -> list[HostileCase]:  # noqa: PLR0912, PLR0915 - one table,
     add("remove_grants", "item-not-a-pair", lambda s: s.remove_grants(a, CLINIC, [GRANTED]), shape)
     add("remove_grants", "item-triple", lambda s: s.remove_grants(a, CLINIC, [(GRANTED, RESTRICTED, 1)]), shape)
     return cases
-
-
-def _foreign_cursor_labels() -> list[str]:
-    return [
-        "int", "bytes", "list", "empty", "word", "truncated", "extended", "padded", "space-padded",
-        "bit-flipped", "other-clinic", "other-search", "other-store", "readable-old-format",
-        "non-ascii-digits", "digits-made-non-ascii", "NUL", "1MB",
-    ]  # fmt: skip
-
-
-def _endless() -> Iterator[PersonalIdentityNumber]:
-    """Distinct valid numbers without end (a caller's runaway generator)."""
-    first = dt.date(1950, 1, 1)
-    for index in itertools.count():
-        birth = first + dt.timedelta(days=index // 999 % 20000)
-        yield _pnr(birth.strftime("%Y%m%d"), index % 999 + 1)
-
-
-def _approval(clinic_id: Any, pnr: PersonalIdentityNumber, *, name: Any = "Importerad") -> Approval:
-    return Approval(clinic_id, pnr, name, NOW - dt.timedelta(days=1), "import")
-
-
-def _grant(pnr: PersonalIdentityNumber, version: Any) -> Grant:
-    at = NOW - dt.timedelta(days=1)
-    return Grant(CLINIC, pnr, RESTRICTED, None, version, at, "import", at, "Importerad")
-
-
-def _verdict(decision: Any) -> tuple[bool, Reason]:
-    return decision.allowed, decision.reason
-
-
-def _listed(page: Any) -> list[Any]:
-    return list(page.items)

@@ -4,7 +4,8 @@ can name, and the hostile values the table is made of."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -12,10 +13,12 @@ from attrs import frozen
 
 from careaccess import (
     Actor,
+    Approval,
     CareAccess,
     CareAccessError,
     CaseType,
     Clinic,
+    Grant,
     InvalidRequest,
     PersonalIdentityNumber,
     Reason,
@@ -334,3 +337,39 @@ def _foreign_cursors(access: CareAccess) -> dict[str, object]:
         "NUL": made[:-1] + "\x00",
         "1MB": "A" * ONE_MB,
     }
+
+
+# -- helpers of the table -------------------------------------------------------------
+
+
+def foreign_cursor_labels() -> list[str]:
+    return [
+        "int", "bytes", "list", "empty", "word", "truncated", "extended", "padded", "space-padded",
+        "bit-flipped", "other-clinic", "other-search", "other-store", "readable-old-format",
+        "non-ascii-digits", "digits-made-non-ascii", "NUL", "1MB",
+    ]  # fmt: skip
+
+
+def endless() -> Iterator[PersonalIdentityNumber]:
+    """Distinct valid numbers without end (a caller's runaway generator)."""
+    first = dt.date(1950, 1, 1)
+    for index in itertools.count():
+        birth = first + dt.timedelta(days=index // 999 % 20000)
+        yield _pnr(birth.strftime("%Y%m%d"), index % 999 + 1)
+
+
+def approval(clinic_id: Any, pnr: PersonalIdentityNumber, *, name: Any = "Importerad") -> Approval:
+    return Approval(clinic_id, pnr, name, NOW - dt.timedelta(days=1), "import")
+
+
+def grant(pnr: PersonalIdentityNumber, version: Any) -> Grant:
+    at = NOW - dt.timedelta(days=1)
+    return Grant(CLINIC, pnr, RESTRICTED, None, version, at, "import", at, "Importerad")
+
+
+def verdict(decision: Any) -> tuple[bool, Reason]:
+    return decision.allowed, decision.reason
+
+
+def listed(page: Any) -> list[Any]:
+    return list(page.items)
