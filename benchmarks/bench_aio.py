@@ -1,14 +1,17 @@
 """The asynchronous service beside the synchronous one, on the same store and data.
 
 For each store (memory inline; Redis and PostgreSQL through the worker-thread pool of
-:class:`careaccess.aio.ThreadedStore`) loaded with the benchmark's residents:
+:class:`careaccess.aio.ThreadedStore`; ``redis-native`` and ``postgresql-native``: the same
+data through the native store that ``careaccess.aio.connect(url)`` opens, on ``redis.asyncio``
+or psycopg's asyncio connections) loaded
+with the benchmark's residents:
 
 - ``decide`` and ``decide_many(1000)``: median per call, the awaited call against the
   synchronous one, taking turns on the same chunks of requests;
 - throughput: decisions per second of 100 concurrent tasks on one event loop against
   100 threads calling the synchronous service, each doing the same requests.
 
-Run alone: ``python benchmarks/bench_aio.py [--residents N] [--stores memory,redis,postgresql]``
+Run alone: ``python benchmarks/bench_aio.py [--residents N] [--stores memory,redis-native,postgresql-native]``
 (prints JSON); ``run.py`` calls :func:`measure` and puts the table in the report.
 """
 
@@ -32,7 +35,9 @@ import stores
 import careaccess.aio
 
 CONCURRENCY = 100
-STORES = ("memory", "redis", "postgresql")
+STORES = ("memory", "redis", "redis-native", "postgresql", "postgresql-native")
+#: Stores measured through their native asynchronous store (opened by URL), by the target they share.
+NATIVE = {"redis-native": "redis", "postgresql-native": "postgresql"}
 
 
 def _median_us(samples: Sequence[float]) -> float:
@@ -93,12 +98,13 @@ async def _tasks(access: careaccess.aio.AsyncCareAccess, requests: Sequence[data
 
 def measure_store(name: str, residents: int, *, rounds: int, per_round: int) -> dict[str, Any]:
     """One store's figures (see the module docs)."""
-    target = stores.TARGETS[name]()
+    target = stores.TARGETS[NATIVE.get(name, name)]()
     sync = target.open()
     try:
         bench_stores.load(sync, 0, residents)
         target.after_load(sync)
-        asynchronous = careaccess.aio.connect(sync.store, clock=sync.now)  # the same store and clock
+        # The same data and clock: the same store object, or the native store on its URL.
+        asynchronous = careaccess.aio.connect(target.url() if name in NATIVE else sync.store, clock=sync.now)
         loop = asyncio.new_event_loop()
         try:
             single: list[float] = []
@@ -124,6 +130,8 @@ def measure_store(name: str, residents: int, *, rounds: int, per_round: int) -> 
             threads = [_threads(sync, load) for _ in range(2)]
             tasks = [loop.run_until_complete(_tasks(asynchronous, load)) for _ in range(2)]
         finally:
+            if name in NATIVE:
+                loop.run_until_complete(asynchronous.aclose())  # its connections belong to this loop
             loop.close()
         return {
             "runs_as": type(asynchronous.store).__name__,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from careaccess.aio.store import AsyncStore
     from careaccess.identity import PersonalIdentityNumber
     from careaccess.models import Actor, Event, Resident
     from careaccess.store import Store
@@ -33,6 +34,23 @@ def careaccess_open_store(url: str) -> Store | None:
     :returns: an object satisfying :class:`careaccess.store.Store`, or ``None``.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def careaccess_open_async_store(url: str) -> AsyncStore | None:
+    """Open the native asynchronous store a URL names.
+
+    Return ``None`` for URLs the plugin does not handle or has no asynchronous store
+    for: :func:`careaccess.aio.connect` then opens the synchronous store
+    (``careaccess_open_store``) and runs it in worker threads. A store plugin
+    implements it next to ``careaccess_open_store``, in the same module. Stops at first
+    non-None result.
+
+    :param url: the URL given to :func:`careaccess.aio.connect`, e.g. ``"redis://localhost/0"``.
+    :returns: an object satisfying :class:`careaccess.aio.store.AsyncStore`, or ``None``.
+
+    .. versionadded:: 0.2
     """
 
 

@@ -27,7 +27,7 @@ import logging
 import os
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -37,6 +37,9 @@ from careaccess.identity import PersonalIdentityNumber, redact
 from careaccess.memory import MemoryStorePlugin
 from careaccess.models import Actor, Event, Resident
 from careaccess.store import Store
+
+if TYPE_CHECKING:
+    from careaccess.aio.store import AsyncStore
 
 __all__ = ["DISABLE_ENV", "GROUP", "STORES_GROUP", "Hooks", "PluginManager", "make_plugin_manager"]
 
@@ -193,6 +196,18 @@ class Hooks:
             store = self._hook.careaccess_open_store(url=url)
         if store is None:
             raise self._unknown_store(url)
+        return store
+
+    def open_async_store(self, url: str) -> AsyncStore | None:
+        """The native asynchronous store *url* names (``careaccess_open_async_store``), or None.
+
+        Loads the scheme's ``careaccess.stores`` plugin as :meth:`open_store` does; None
+        when no plugin has an asynchronous store for the URL (the caller then runs the
+        synchronous store in threads).
+        """
+        store: AsyncStore | None = self._hook.careaccess_open_async_store(url=url)
+        if store is None and self._load_for(url):
+            store = self._hook.careaccess_open_async_store(url=url)
         return store
 
     def store_schemes(self) -> list[str]:

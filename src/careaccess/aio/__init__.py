@@ -9,11 +9,17 @@
 
 Which store runs how:
 
+- a URL whose plugin has a native asynchronous store (the
+  ``careaccess_open_async_store`` hook): that store, on the event loop without threads.
+  ``redis://``, ``rediss://`` and ``unix://`` (careaccess-redis, on ``redis.asyncio``,
+  Redis Cluster included) and ``postgresql://`` / ``postgres://`` (careaccess-sql with
+  psycopg's asynchronous connections) are native;
 - ``memory://``: the in-memory store, called directly on the event loop
-  (:class:`~careaccess.aio.store.InlineStore`).
-- every other URL: the synchronous store its plugin opens, run in a bounded pool of
-  worker threads (:class:`~careaccess.aio.store.ThreadedStore`) — one thread per
-  *concurrent* store call at most, never one per request;
+  (:class:`~careaccess.aio.store.InlineStore`);
+- every other URL (``sqlite://``, ``mysql://``, ``mariadb://``, third-party stores
+  without an asynchronous store): the synchronous store its plugin opens, run in a
+  bounded pool of worker threads (:class:`~careaccess.aio.store.ThreadedStore`) — one
+  thread per *concurrent* store call at most, never one per request;
 - a ready :class:`~careaccess.aio.store.AsyncStore` object: used as it is.
 
 .. versionadded:: 0.2
@@ -25,7 +31,7 @@ from collections.abc import Iterable
 
 from careaccess.aio.hooks import NOTIFY_TIMEOUT, AsyncHooks
 from careaccess.aio.service import AsyncCareAccess
-from careaccess.aio.store import AsyncStore, BlockingStore, InlineStore, ThreadedStore
+from careaccess.aio.store import AsyncReachStore, AsyncStore, BlockingStore, InlineStore, ThreadedStore
 from careaccess.clock import Clock, utc_now, zone
 from careaccess.memory import MemoryStore
 from careaccess.plugins import Hooks, make_plugin_manager
@@ -35,6 +41,7 @@ __all__ = [
     "NOTIFY_TIMEOUT",
     "AsyncCareAccess",
     "AsyncHooks",
+    "AsyncReachStore",
     "AsyncStore",
     "BlockingStore",
     "InlineStore",
@@ -55,8 +62,9 @@ def connect(
 
     The arguments are those of :func:`careaccess.connect`, plus:
 
-    :param url: a store URL, an :class:`~careaccess.aio.store.AsyncStore`, or a
-        synchronous :class:`~careaccess.store.Store` (wrapped as described in the
+    :param url: a store URL (its native asynchronous store if a plugin has one, else
+        its synchronous store, wrapped), an :class:`~careaccess.aio.store.AsyncStore`, or
+        a synchronous :class:`~careaccess.store.Store` (wrapped as described in the
         module docs).
     :param max_workers: threads for a synchronous store that blocks (see
         :class:`~careaccess.aio.store.ThreadedStore`).
@@ -65,7 +73,13 @@ def connect(
     """
     local = zone(timezone)
     manager = make_plugin_manager(plugins)
-    opened: AsyncStore | Store = Hooks(manager).open_store(url) if isinstance(url, str) else url
+    opened: AsyncStore | Store
+    if isinstance(url, str):
+        hooks = Hooks(manager)
+        native = hooks.open_async_store(url)
+        opened = native if native is not None else hooks.open_store(url)
+    else:
+        opened = url
     store: AsyncStore
     if isinstance(opened, MemoryStore):
         store = InlineStore(opened)

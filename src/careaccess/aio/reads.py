@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self
 from zoneinfo import ZoneInfo
 
 import attrs
 import pluggy
 
-from careaccess import decision, planning, reachservice, refusals
+from careaccess import decision, planning, refusals
+from careaccess.aio import reach
 from careaccess.aio.hooks import AsyncHooks
 from careaccess.aio.store import AsyncStore
 from careaccess.clock import Clock, LocalDates, aware
@@ -28,7 +29,7 @@ from careaccess.models import Actor, CaseType, Clinic, Decision, Event, Page, Re
 from careaccess.plugins import Hooks
 from careaccess.reach import ClinicAccess, clinics_reachable
 from careaccess.reads import VIEW
-from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery, Store
+from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery
 from careaccess.validation import MAX_DECIDE_MANY, check_id, check_instance, check_search, check_tuple, is_id
 
 __all__ = ["AsyncReads", "PnrLike"]
@@ -36,7 +37,6 @@ __all__ = ["AsyncReads", "PnrLike"]
 PnrLike = str | PersonalIdentityNumber
 
 _NO_FACTS = DecisionFacts(None, None, None, None)
-_T = TypeVar("_T")
 
 
 class AsyncReads:
@@ -287,16 +287,6 @@ class AsyncReads:
 
     # -- the resident's side -----------------------------------------------------------
 
-    async def _on_sync_store(self, function: Callable[[Store], _T]) -> _T:
-        run = getattr(self.store, "run_sync", None)
-        if run is None:
-            raise TypeError(
-                f"{type(self.store).__name__} has no run_sync: the resident's side needs an "
-                "InlineStore or ThreadedStore over a synchronous store"
-            )
-        result: _T = await run(function)
-        return result
-
     async def clinics_for(
         self,
         pnr: PnrLike,
@@ -306,13 +296,14 @@ class AsyncReads:
     ) -> list[ClinicAccess]:
         """Every clinic the resident may contact (see :meth:`CareAccess.clinics_for`).
 
-        Read through the store adapter's synchronous store (the reach capability or its
-        fallback); the residence is awaited from the directory once, when not given.
+        Read through the store's :class:`~careaccess.aio.store.AsyncReachStore` methods,
+        its adapter's synchronous store, or the fallback (see :mod:`careaccess.aio.reach`);
+        the residence is awaited from the directory once, when not given.
         """
         moment = self.now() if at is None else aware(at, "at")
         person = self._person(pnr, self._dates.of(moment))
         known = residence if residence is not None else await self.residence_of(person)
-        facts = await self._on_sync_store(lambda store: reachservice.load_reach(store, person, known))
+        facts = await reach.load_reach(self.store, person, known)
         return clinics_reachable(
             facts, person, moment, self.timezone, known, lambda _: known, include_denied=include_denied
         )
@@ -329,26 +320,13 @@ class AsyncReads:
         """One page of the clinic directory (see :meth:`CareAccess.list_clinics`)."""
         check_limit(limit)
         check_search(search)
-        hooks = self.hooks.sync
-
-        def page(store: Store) -> Page[Clinic]:
-            view = _StoreView(store, hooks)
-            return reachservice.list_clinics(
-                view,  # type: ignore[arg-type]  # the store and the hooks are all it reads
-                region=region,
-                municipality=municipality,
-                search=search,
-                actor=actor,
-                limit=limit,
-                cursor=cursor,
-            )
-
-        return await self._on_sync_store(page)
-
-
-@attrs.frozen
-class _StoreView:
-    """What :func:`careaccess.reachservice.list_clinics` reads of a service: its store and hooks."""
-
-    store: Store
-    hooks: Hooks
+        return await reach.list_clinics(
+            self.store,
+            self.hooks.sync,
+            region=region,
+            municipality=municipality,
+            search=search,
+            actor=actor,
+            limit=limit,
+            cursor=cursor,
+        )

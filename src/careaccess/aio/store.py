@@ -12,6 +12,9 @@
   so the one conformance suite (``careaccess.testing.conformance.StoreConformance``) holds
   both flavours to the same promises.
 
+:class:`AsyncReachStore` is the optional capability of the resident's side, the twin of
+:class:`careaccess.reachstore.ReachStore`.
+
 .. versionadded:: 0.2
 """
 
@@ -24,9 +27,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from careaccess.models import CaseType, Clinic, Event, ResidentAccess
+from careaccess.reach import ReachFacts
+from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQuery, Store
 
-__all__ = ["AsyncStore", "BlockingStore", "InlineStore", "ThreadedStore"]
+__all__ = ["AsyncReachStore", "AsyncStore", "BlockingStore", "InlineStore", "ThreadedStore"]
 
 T = TypeVar("T")
 
@@ -78,6 +83,33 @@ class AsyncStore(Protocol):
 
     async def aclose(self) -> None:
         """Release connections; the store is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class AsyncReachStore(AsyncStore, Protocol):
+    """An asynchronous store with native indexes for the resident's side (optional).
+
+    The same promises as :class:`careaccess.reachstore.ReachStore`, awaitable.
+    :meth:`~careaccess.aio.AsyncCareAccess.clinics_for` and
+    :meth:`~careaccess.aio.AsyncCareAccess.list_clinics` fall back to the plain
+    :class:`AsyncStore` contract on a store that does not implement it.
+
+    .. versionadded:: 0.2
+    """
+
+    async def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
+        """Up to ``query.limit`` clinics with ids greater than ``query.after`` that match, by id."""
+        ...
+
+    async def load_reach(self, request: ReachRequest) -> ReachFacts:
+        """The resident's candidate facts (see :class:`~careaccess.reach.ReachFacts`), in one read.
+
+        ``clinics`` holds every clinic where ``request.digits`` has an approval or a
+        grant, and every clinic with a rule under one of ``request.area``'s keys (as
+        :func:`~careaccess.reach.area_keys` gives them), with their case types and the
+        resident's records there. Extra clinics are allowed, missing ones are not.
+        """
         ...
 
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 from careaccess import InvalidRequest, StoreUnavailable
 from careaccess.identity import redact
 from redis import Redis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import (
@@ -25,7 +26,7 @@ from redis.exceptions import (
 )
 from redis.retry import Retry
 
-__all__ = ["Client", "flag", "is_down", "reachable", "retry", "split_url", "unavailable"]
+__all__ = ["Client", "async_retry", "flag", "is_down", "reachable", "retry", "split_url", "unavailable"]
 
 Client = Redis | RedisCluster
 
@@ -100,3 +101,8 @@ def retry() -> Retry:
     """redis-py's retry policy for the store's clients."""
     # Retries span a server restart (~2 s); replay tokens make retried changesets safe.
     return Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), retries=8)
+
+
+def async_retry() -> AsyncRetry:
+    """The same policy as :func:`retry`, for ``redis.asyncio`` clients."""
+    return AsyncRetry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), retries=8)

@@ -13,17 +13,44 @@ from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, RedisError
 
 from careaccess_redis import lua
-from careaccess_redis.connection import Client, is_down, reachable, unavailable
+from careaccess_redis.connection import Client, is_down, unavailable
 from careaccess_redis.keys import KeySchema
 from careaccess_redis.records import approval_from, grant_from, load_approval, load_case_type, load_clinic, load_grant
+from careaccess_redis.steps import Batch, Call, Steps, run
 
-__all__ = ["load_facts", "load_facts_many"]
+__all__ = ["decode_facts", "facts_call", "facts_many_steps", "load_facts", "load_facts_many"]
 
 _NO_FACTS: Final = DecisionFacts(None, None, None, None)
 #: Requests per FACTS_MANY call: bounds how long one call holds the server (2-6 ms measured).
 _FACTS_PER_CALL: Final = 1000
 #: Sent in place of an identity number that is not 12 ASCII characters (see _FactsCall.seal).
 _NO_RESIDENT: Final = " " * 12
+
+
+def facts_call(schema: KeySchema, request: FactsRequest) -> Call:
+    """The FACTS call for one decision (keys: the clinic, its case types, the resident's hash)."""
+    keys = schema.of(request.clinic_id)
+    return Call(lua.FACTS, (keys.clinic, keys.types, keys.resident_prefix + request.digits), (request.case_type_id,))
+
+
+def decode_facts(request: FactsRequest, found: str) -> DecisionFacts:
+    """The facts in FACTS's reply (see :func:`load_facts`)."""
+    if not found:
+        return _NO_FACTS
+    clinic_text, case_type_text, approval_text, grant_text = found.split("\n")
+    clinic_id = request.clinic_id
+    case_type_id = request.case_type_id
+    clinic = load_clinic(clinic_id, clinic_text)
+    case_type = load_case_type(clinic_id, case_type_id, case_type_text) if case_type_text else None
+    if not (approval_text or grant_text):
+        return DecisionFacts(clinic, case_type, None, None)
+    person = request.person if request.person is not None else PersonalIdentityNumber.from_digits(request.digits)
+    return DecisionFacts(
+        clinic,
+        case_type,
+        load_approval(clinic_id, person, approval_text) if approval_text else None,
+        load_grant(clinic_id, person, case_type_id, grant_text) if grant_text else None,
+    )
 
 
 def load_facts(client: Client, schema: KeySchema, request: FactsRequest) -> DecisionFacts:
@@ -33,31 +60,14 @@ def load_facts(client: Client, schema: KeySchema, request: FactsRequest) -> Deci
     case type id, whatever the case type is (or if it is missing); all None without
     the clinic.
     """
-    clinic_id = request.clinic_id
-    keys = schema.of(clinic_id)
-    digits = request.digits
+    call = facts_call(schema, request)
     try:
-        resident = keys.resident_prefix + digits
-        found: str = lua.FACTS(client, (keys.clinic, keys.types, resident), (request.case_type_id,))
+        found: str = call.script(client, call.keys, call.args)
     except (RedisError, RedisClusterException) as error:
         if is_down(error):
             raise unavailable(error) from error
         raise
-    if not found:
-        return _NO_FACTS
-    clinic_text, case_type_text, approval_text, grant_text = found.split("\n")
-    case_type_id = request.case_type_id
-    clinic = load_clinic(clinic_id, clinic_text)
-    case_type = load_case_type(clinic_id, case_type_id, case_type_text) if case_type_text else None
-    if not (approval_text or grant_text):
-        return DecisionFacts(clinic, case_type, None, None)
-    person = request.person if request.person is not None else PersonalIdentityNumber.from_digits(digits)
-    return DecisionFacts(
-        clinic,
-        case_type,
-        load_approval(clinic_id, person, approval_text) if approval_text else None,
-        load_grant(clinic_id, person, case_type_id, grant_text) if grant_text else None,
-    )
+    return decode_facts(request, found)
 
 
 def load_facts_many(client: Client, schema: KeySchema, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
@@ -67,19 +77,19 @@ def load_facts_many(client: Client, schema: KeySchema, requests: Sequence[FactsR
     each distinct clinic and case type once. Several calls go out as one pipeline:
     one round trip per server, or per cluster node.
     """
+    return run(client, facts_many_steps(schema, isinstance(client, RedisCluster), requests))
+
+
+def facts_many_steps(schema: KeySchema, cluster: bool, requests: Sequence[FactsRequest]) -> Steps[list[DecisionFacts]]:
+    """The steps of :func:`load_facts_many` (*cluster*: one call per hash slot)."""
     if not requests:
         return []
-    calls = _plan_calls(schema, isinstance(client, RedisCluster), requests)
-    with reachable():
-        if len(calls) == 1:
-            results: list[Any] = [lua.FACTS_MANY(client, calls[0].keys, calls[0].args)]
-        else:
-            results = _pipelined(client, calls)
-            for _ in range(lua.LOAD_ATTEMPTS - 1):
-                if not lua.needs_load(results):
-                    break
-                lua.FACTS_MANY.load(client)
-                results = _pipelined(client, calls)
+    calls = _plan_calls(schema, cluster, requests)
+    results: list[Any]
+    if len(calls) == 1:
+        results = [(yield Call(lua.FACTS_MANY, calls[0].keys, calls[0].args))]
+    else:
+        results = yield Batch(tuple(Call(lua.FACTS_MANY, c.keys, c.args) for c in calls), raise_on_error=False)
     facts: list[DecisionFacts] = [_NO_FACTS] * len(requests)
     # One parse per resident asked about, none where the caller passed the parsed number.
     persons = {r.digits: r.person for r in requests if r.person is not None}
@@ -112,13 +122,6 @@ def _plan_calls(schema: KeySchema, cluster: bool, requests: Sequence[FactsReques
             call.extend(positions[start : start + _FACTS_PER_CALL], requests)
             calls.append(call.seal())
     return calls
-
-
-def _pipelined(client: Client, calls: Sequence[_FactsCall]) -> list[Any]:
-    pipe = client.pipeline(transaction=False)
-    for call in calls:
-        lua.FACTS_MANY.queue(pipe, call.keys, call.args)
-    return pipe.execute(raise_on_error=False)
 
 
 class _FactsCall:

@@ -28,11 +28,12 @@ from careaccess.models import Event
 from redis.cluster import RedisCluster
 
 from careaccess_redis import lua
-from careaccess_redis.connection import Client, reachable
+from careaccess_redis.connection import Client
 from careaccess_redis.keys import KeySchema
 from careaccess_redis.records import load_event
+from careaccess_redis.steps import Batch, Call, Steps, command, run
 
-__all__ = ["Position", "event_id", "event_ids", "parse_event_id", "read_events"]
+__all__ = ["Position", "event_id", "event_ids", "parse_event_id", "read_events", "read_events_steps"]
 
 #: XRANGE entries as redis-py returns them with decode_responses=True.
 _Entries = list[tuple[str, dict[str, str]]]
@@ -105,26 +106,26 @@ def read_events(client: Client, schema: KeySchema, after: str | None, limit: int
 
     :raises InvalidRequest: ``invalid_cursor`` when *after* is not an event id of this feed.
     """
+    return run(client, read_events_steps(schema, isinstance(client, RedisCluster), after, limit, clinic_id))
+
+
+def read_events_steps(
+    schema: KeySchema, cluster: bool, after: str | None, limit: int, clinic_id: str | None
+) -> Steps[list[Event]]:
+    """The steps of :func:`read_events` (*cluster*: the store is on Redis Cluster)."""
     start = None if after is None else parse_event_id(after)
     if clinic_id is not None:
         first = _start(start, clinic_id)
         if first is None:
             return []
-        with reachable():
-            entries = cast(_Entries, client.xrange(schema.of(clinic_id).events, min=first, max="+", count=limit))
+        entries: _Entries = yield command("XRANGE", schema.of(clinic_id).events, first, "+", "COUNT", limit)
         return [load_event(event_id(sid, clinic_id), clinic_id, fields["e"]) for sid, fields in entries]
-    with reachable():
-        return _read_all(client, schema, start, limit)
-
-
-def _read_all(client: Client, schema: KeySchema, start: Position | None, limit: int) -> list[Event]:
-    """Merge every clinic's stream below a horizon that no later commit can undercut."""
-    horizon, clinics = _horizon(client, schema)
-    merged = _merge(client, schema, clinics, start, limit=limit, horizon=horizon)
+    horizon, clinics = yield from _horizon(schema, cluster)
+    merged = yield from _merge(schema, clinics, start, limit=limit, horizon=horizon)
     return [load_event(event_id(sid, pos.clinic_id), pos.clinic_id, text) for pos, sid, text in merged]
 
 
-def _horizon(client: Client, schema: KeySchema) -> tuple[int, list[str]]:
+def _horizon(schema: KeySchema, cluster: bool) -> Steps[tuple[int, list[str]]]:
     """A horizon above every event stored, and the clinics of the feed index.
 
     The floors are raised to it first, so from then on no event is stamped below it,
@@ -138,39 +139,42 @@ def _horizon(client: Client, schema: KeySchema) -> tuple[int, list[str]]:
     latest; in the last case the floors are raised once more, to it.
     """
     index = (schema.clinics, schema.floor)
-    reply = lua.HORIZON(client, index, (0, "1"))
+    reply = yield Call(lua.HORIZON, index, (0, "1"))
     horizon, clinics = int(reply[0]), cast("list[str]", reply[1])
-    latest = _latest(client, schema, clinics, horizon)
+    latest = yield from _latest(schema, cluster, clinics, horizon)
     if latest >= horizon:
         horizon = latest + 1
         # Clinics registered since the first call got the lower floor: raise theirs too.
-        clinics = cast("list[str]", lua.HORIZON(client, index, (horizon, "0"))[1])
-        if isinstance(client, RedisCluster):
-            _raise(client, schema, clinics, horizon)
+        clinics = cast("list[str]", (yield Call(lua.HORIZON, index, (horizon, "0")))[1])
+        if cluster:
+            yield from _raise(schema, clinics, horizon)
     return horizon, sorted(clinics)
 
 
-def _latest(client: Client, schema: KeySchema, clinics: Sequence[str], floor: int) -> int:
+def _latest(schema: KeySchema, cluster: bool, clinics: Sequence[str], floor: int) -> Steps[int]:
     """The latest stamp of any clinic's stream (0: none); on a cluster each clinic's floor raised first."""
-    if isinstance(client, RedisCluster):
-        tops = _raise(client, schema, clinics, floor)
+    if cluster:
+        tops = yield from _raise(schema, clinics, floor)
         return max((int(top) for top in tops if top), default=0)
-    pipe = client.pipeline(transaction=False)
-    for clinic_id in clinics:
-        pipe.xrevrange(schema.of(clinic_id).events, count=1)
-    lasts = cast("list[_Entries]", pipe.execute())
+    if not clinics:
+        return 0
+    lasts: list[_Entries] = yield Batch(
+        tuple(command("XREVRANGE", schema.of(clinic_id).events, "+", "-", "COUNT", 1) for clinic_id in clinics)
+    )
     return max((int(last[0][0].partition("-")[0]) for last in lasts if last), default=0)
 
 
-def _raise(client: Client, schema: KeySchema, clinics: Sequence[str], floor: int) -> list[str]:
+def _raise(schema: KeySchema, clinics: Sequence[str], floor: int) -> Steps[list[str]]:
     """Raise the floor of every clinic to *floor*; the stamp of each stream's last event ("": none)."""
-    calls = [((keys.floor, keys.events), (floor,)) for keys in map(schema.of, clinics)]
-    return cast("list[str]", lua.RAISE.pipelined(client, calls))
+    if not clinics:
+        return []
+    calls = tuple(Call(lua.RAISE, (keys.floor, keys.events), (floor,)) for keys in map(schema.of, clinics))
+    return cast("list[str]", (yield Batch(calls)))
 
 
 def _merge(
-    client: Client, schema: KeySchema, clinics: Sequence[str], start: Position | None, *, limit: int, horizon: int
-) -> list[tuple[Position, str, str]]:
+    schema: KeySchema, clinics: Sequence[str], start: Position | None, *, limit: int, horizon: int
+) -> Steps[list[tuple[Position, str, str]]]:
     """The first *limit* events after *start* stamped below *horizon*, in feed order.
 
     Reads each stream a few entries at a time (about ``limit`` over the number of
@@ -188,11 +192,11 @@ def _merge(
     due = list(cursor)
     while True:
         if due:
-            pipe = client.pipeline(transaction=False)
-            for clinic_id in due:
-                key = schema.of(clinic_id).events
-                pipe.xrange(key, min=cursor[clinic_id], max="+", count=size[clinic_id])
-            streams: list[_Entries] = pipe.execute()
+            reads = tuple(
+                command("XRANGE", schema.of(clinic_id).events, cursor[clinic_id], "+", "COUNT", size[clinic_id])
+                for clinic_id in due
+            )
+            streams: list[_Entries] = yield Batch(reads)
             for clinic_id, entries in zip(due, streams, strict=True):
                 if len(entries) < size[clinic_id]:
                     open_.discard(clinic_id)  # read to its end

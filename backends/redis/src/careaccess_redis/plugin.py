@@ -5,9 +5,15 @@ from __future__ import annotations
 from careaccess import hookimpl
 
 from careaccess_redis import SCHEMES
+from careaccess_redis.aio import AsyncRedisStore
 from careaccess_redis.store import RedisStore
 
-__all__ = ["careaccess_open_store", "careaccess_store_schemes", "careaccess_upgrade_store"]
+__all__ = [
+    "careaccess_open_async_store",
+    "careaccess_open_store",
+    "careaccess_store_schemes",
+    "careaccess_upgrade_store",
+]
 
 
 def _ours(url: str) -> bool:
@@ -18,6 +24,12 @@ def _ours(url: str) -> bool:
 def careaccess_open_store(url: str) -> RedisStore | None:
     """A :class:`RedisStore` for ``redis://``, ``rediss://`` and ``unix://`` URLs."""
     return RedisStore.from_url(url) if _ours(url) else None
+
+
+@hookimpl
+def careaccess_open_async_store(url: str) -> AsyncRedisStore | None:
+    """An :class:`AsyncRedisStore` (``redis.asyncio``) for the same URLs, for :func:`careaccess.aio.connect`."""
+    return AsyncRedisStore.from_url(url) if _ours(url) else None
 
 
 @hookimpl

@@ -27,18 +27,19 @@ The promise, and why it holds:
 - **Entries are never removed on the write path.** Removing one safely would need the
   clinic's slot and the index's slot in one step. A revoked approval, a removed grant
   or a narrowed service area leaves a stale entry: again an extra candidate.
-- **Every candidate is re-read from the clinic's own keys** (one script per clinic, so
-  atomic per clinic) and judged by :func:`careaccess.decision.decide`; the directory
-  re-checks each clinic with :func:`careaccess.reachstore.clinic_matches`. An extra
+- **Every candidate is re-read from the clinic's own keys** (by one script for up to
+  200 clinics, on a cluster of clinics in one hash slot, so atomic per clinic) and
+  judged by :func:`careaccess.decision.decide`; the directory re-checks each clinic
+  with :func:`careaccess.reachstore.clinic_matches`. An extra
   candidate costs one read and changes no answer.
 
 So after any crash and recovery, ``clinics_for`` never lets a resident reach a clinic
 that ``decide`` denies (every answer *is* ``decide`` on the clinic's facts) and never
 hides one it allows (every record that exists was indexed before it was written). What
-is not promised: one snapshot across clinics; each clinic is read at its own instant,
-as separate ``decide`` calls would be. Stale entries are bounded by the history of
-approvals, grants and service areas; :meth:`RedisReach.build` can be run again at any
-time (it only adds).
+is not promised: one snapshot across clinics; each clinic is read at one instant (on
+one server, up to 200 clinics at the same instant), as separate ``decide`` calls would be.
+Stale entries are bounded by the history of approvals, grants and service areas;
+:meth:`RedisReach.build` can be run again at any time (it only adds).
 
 An empty store is marked ``ready`` at its first write (before anything is written). A
 store written by a version without these indexes has no ``ready`` key; until
@@ -57,11 +58,15 @@ from careaccess.models import Approval, CaseType, Clinic, Grant
 from careaccess.reach import AreaKey, ReachFacts, area_keys
 from careaccess.reachstore import ClinicQuery, ReachRequest, clinic_matches
 from careaccess.store import Put, Write
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 from careaccess_redis import lua
 from careaccess_redis.connection import Client, reachable
 from careaccess_redis.keys import KeySchema
 from careaccess_redis.records import load_approval, load_case_type, load_clinic, load_grant
+from careaccess_redis.steps import Batch, Call, Command, Steps, command, run
 
 __all__ = ["READ_CLINIC", "RedisReach"]
 
@@ -70,13 +75,28 @@ _BATCH: Final = 500
 #: Residents indexed per pipeline by :meth:`RedisReach.build`.
 _BUILD_BATCH: Final = 1000
 
-# Everything of one clinic a resident's decisions read, atomically in the clinic's slot.
-# KEYS: clinic, types, resident hash. Returns {clinic or false, types (flat), resident (flat)}.
+#: Clinics read per script call (each call is atomic, so each clinic is read at one instant).
+_CLINICS_PER_CALL: Final = 200
+
+# Everything of some clinics a resident's decisions read, atomically (on a cluster, of
+# clinics in one hash slot). KEYS: clinic, types, resident hash, for each clinic in turn.
+# Returns, per clinic: clinic or false, types (flat), resident (flat).
 READ_CLINIC = lua.Script(
     """
-local clinic = redis.call('GET', KEYS[1])
-if not clinic then return {false, {}, {}} end
-return {clinic, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+local out = {}
+for i = 1, #KEYS, 3 do
+  local clinic = redis.call('GET', KEYS[i])
+  if clinic then
+    out[#out + 1] = clinic
+    out[#out + 1] = redis.call('HGETALL', KEYS[i + 1])
+    out[#out + 1] = redis.call('HGETALL', KEYS[i + 2])
+  else
+    out[#out + 1] = false
+    out[#out + 1] = {}
+    out[#out + 1] = {}
+  end
+end
+return out
 """
 )
 
@@ -113,7 +133,11 @@ class RedisReach:
 
         :raises StoreUnavailable: nothing was written to the clinic.
         """
-        self.is_ready()  # the first write to an empty store marks the indexes ready before writing
+        run(self.client, self.prepare_steps(writes))
+
+    def prepare_steps(self, writes: Sequence[Write]) -> Steps[None]:
+        """The steps of :meth:`prepare` (see :mod:`careaccess_redis.steps`)."""
+        yield from self.is_ready_steps()  # the first write to an empty store marks the indexes ready before writing
         commands: list[tuple[str, ...]] = []
         for write in writes:
             if not isinstance(write, Put):
@@ -124,13 +148,14 @@ class RedisReach:
                 commands.extend(("SADD", self.area(key), record.id) for key in _place_keys(record))
             elif isinstance(record, Approval | Grant):
                 commands.append(("SADD", self.resident(record.pnr.digits), record.clinic_id))
-        self._send(dict.fromkeys(commands))
+        if commands:
+            yield Batch(tuple(Command(c) for c in dict.fromkeys(commands)))
 
     def _send(self, commands: Iterable[tuple[str, ...]]) -> None:
         pipe = self.client.pipeline(transaction=False)
         queued = 0
-        for command in commands:
-            lua.execute(pipe, *command)
+        for args in commands:
+            lua.execute(pipe, *args)
             queued += 1
         if queued:
             with reachable():
@@ -171,36 +196,49 @@ class RedisReach:
 
     def is_ready(self) -> bool:
         """Whether the indexes cover the store; an empty store is marked ready at once."""
+        return self._ready or run(self.client, self.is_ready_steps())
+
+    def is_ready_steps(self) -> Steps[bool]:
+        """The steps of :meth:`is_ready`."""
         if self._ready:
             return True
-        with reachable():
-            if not self.client.exists(self.ready):
-                if self.client.exists(self.schema.clinics):
-                    return False
-                # Nothing stored yet: every record from now on is indexed by its writer.
-                self.client.set(self.ready, "1", nx=True)
+        if not (yield command("EXISTS", self.ready)):
+            if (yield command("EXISTS", self.schema.clinics)):
+                return False
+            # Nothing stored yet: every record from now on is indexed by its writer.
+            yield command("SET", self.ready, "1", "NX")
         self._ready = True
         return True
 
     # -- reads -------------------------------------------------------------------------
 
     def load_reach(self, request: ReachRequest) -> ReachFacts:
-        """Candidates from the indexes (one pipeline), then each clinic's keys (one script per clinic)."""
-        pipe = self.client.pipeline(transaction=False)
-        lua.execute(pipe, "SMEMBERS", self.resident(request.digits))
-        lua.execute(pipe, "SUNION", *(self.area(key) for key in request.area))
-        with reachable():
-            listed, placed = pipe.execute()
-        candidates = sorted(set(listed) | set(placed))
-        calls = [
+        """Candidates from the indexes (one pipeline), then the clinics' keys (one script per group of clinics)."""
+        return run(self.client, self.load_reach_steps(request))
+
+    def load_reach_steps(self, request: ReachRequest) -> Steps[ReachFacts]:
+        """The steps of :meth:`load_reach`."""
+        listed, placed = yield Batch(
             (
-                (keys.clinic, keys.types, keys.resident(request.digits)),
-                cast("Sequence[str | int]", ()),
+                command("SMEMBERS", self.resident(request.digits)),
+                command("SUNION", *(self.area(key) for key in request.area)),
             )
-            for keys in (self.schema.of(clinic_id) for clinic_id in candidates)
-        ]
-        with reachable():
-            replies = READ_CLINIC.pipelined(self.client, calls) if calls else []
+        )
+        groups = self._groups(sorted(set(listed) | set(placed)))
+        calls = tuple(
+            Call(
+                READ_CLINIC,
+                tuple(
+                    key
+                    for keys in (self.schema.of(c) for c in group)
+                    for key in (keys.clinic, keys.types, keys.resident(request.digits))
+                ),
+            )
+            for group in groups
+        )
+        flat = (yield Batch(calls)) if calls else []
+        candidates = [clinic_id for group in groups for clinic_id in group]
+        replies = [reply[i : i + 3] for reply in flat for i in range(0, len(reply), 3)]
         person = PersonalIdentityNumber.from_digits(request.digits)
         clinics: list[Clinic] = []
         case_types: list[CaseType] = []
@@ -219,9 +257,24 @@ class RedisReach:
                     grants.append(load_grant(clinic_id, person, name[2:], body))
         return ReachFacts(clinics, case_types, approvals, grants)
 
+    def _groups(self, clinic_ids: Sequence[str]) -> list[list[str]]:
+        """The clinics in calls of at most ``_CLINICS_PER_CALL``, of one hash slot each on a cluster."""
+        if isinstance(self.client, (RedisCluster, AsyncRedisCluster)):
+            by_slot: dict[int, list[str]] = {}
+            for clinic_id in clinic_ids:
+                by_slot.setdefault(key_slot(self.schema.of(clinic_id).clinic.encode()), []).append(clinic_id)
+            parts = list(by_slot.values())
+        else:
+            parts = [list(clinic_ids)]
+        return [part[i : i + _CLINICS_PER_CALL] for part in parts for i in range(0, len(part), _CLINICS_PER_CALL)]
+
     def list_clinics(self, query: ClinicQuery) -> list[Clinic]:
         """Ids from the ``all`` index (or the query's own), narrowed by the place sets, each re-checked."""
-        allowed = self._places(query)
+        return run(self.client, self.list_clinics_steps(query))
+
+    def list_clinics_steps(self, query: ClinicQuery) -> Steps[list[Clinic]]:
+        """The steps of :meth:`list_clinics`."""
+        allowed = yield from self._places(query)
         page: list[Clinic] = []
         after = query.after
         fixed = None if query.clinic_ids is None else sorted(query.clinic_ids)
@@ -230,12 +283,11 @@ class RedisReach:
                 ids = [i for i in fixed if after is None or i > after][:_BATCH]
             else:
                 low = "-" if after is None else "(" + after
-                with reachable():
-                    ids = cast("list[str]", self.client.zrangebylex(self.all, low, "+", 0, _BATCH))
+                ids = cast("list[str]", (yield command("ZRANGEBYLEX", self.all, low, "+", "LIMIT", 0, _BATCH)))
             if not ids:
                 break
             wanted = [i for i in ids if allowed is None or i in allowed]
-            for clinic in self._clinics(wanted):
+            for clinic in (yield from self._clinics(wanted)):
                 if clinic_matches(clinic, query):
                     page.append(clinic)
                     if len(page) >= query.limit:
@@ -245,7 +297,7 @@ class RedisReach:
             after = ids[-1]
         return page
 
-    def _places(self, query: ClinicQuery) -> set[str] | None:
+    def _places(self, query: ClinicQuery) -> Steps[set[str] | None]:
         sets: list[str] = []
         if query.region is not None:
             sets.append(self.area(("touches", query.region)))
@@ -254,17 +306,12 @@ class RedisReach:
             sets.append(self.area(("region", query.municipality[:2])))
         if not sets:
             return None
-        with reachable():
-            return set(cast("set[str]", self.client.sunion(sets)))
+        return set(cast("set[str]", (yield command("SUNION", *sets))))
 
-    def _clinics(self, clinic_ids: Sequence[str]) -> list[Clinic]:
+    def _clinics(self, clinic_ids: Sequence[str]) -> Steps[list[Clinic]]:
         if not clinic_ids:
             return []
-        pipe = self.client.pipeline(transaction=False)
-        for clinic_id in clinic_ids:
-            lua.execute(pipe, "GET", self.schema.of(clinic_id).clinic)
-        with reachable():
-            texts = pipe.execute()
+        texts = yield Batch(tuple(command("GET", self.schema.of(clinic_id).clinic) for clinic_id in clinic_ids))
         return [load_clinic(i, text) for i, text in zip(clinic_ids, texts, strict=True) if text]
 
 

@@ -8,10 +8,8 @@ arguments), :mod:`.lua` (the scripts), :mod:`.keys` and :mod:`.records` (storage
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from careaccess import InvalidRequest
 from careaccess.models import CaseType, Clinic, Event, ResidentAccess
@@ -21,13 +19,12 @@ from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQue
 from redis import Redis
 from redis.cluster import RedisCluster
 
-from careaccess_redis import facts, feed, lua
+from careaccess_redis import facts, feed, lua, operations
 from careaccess_redis.connection import Client, flag, reachable, retry, split_url
-from careaccess_redis.feed import event_ids
-from careaccess_redis.keys import ClinicKeys, KeySchema
-from careaccess_redis.plan import REPLAY_SECONDS, clip, plan_changeset, prefix_ranges
+from careaccess_redis.keys import KeySchema
+from careaccess_redis.plan import REPLAY_SECONDS
 from careaccess_redis.reach import RedisReach
-from careaccess_redis.records import load_case_type, load_clinic, load_resident
+from careaccess_redis.steps import run
 
 __all__ = ["NAME_SEARCH_BUDGET", "REPLAY_SECONDS", "RedisStore", "split_url"]
 
@@ -99,19 +96,13 @@ class RedisStore:
         return facts.load_facts_many(self.client, self.keys, requests)
 
     def get_clinic(self, clinic_id: str) -> Clinic | None:
-        with reachable():
-            text = cast("str | None", self.client.get(self.keys.of(clinic_id).clinic))
-        return None if text is None else load_clinic(clinic_id, text)
+        return run(self.client, operations.get_clinic(self.keys, clinic_id))
 
     def list_case_types(self, clinic_id: str) -> list[CaseType]:
-        with reachable():
-            stored = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).types))
-        return [load_case_type(clinic_id, case_type_id, stored[case_type_id]) for case_type_id in sorted(stored)]
+        return run(self.client, operations.list_case_types(self.keys, clinic_id))
 
     def get_resident_access(self, clinic_id: str, digits: str) -> ResidentAccess | None:
-        with reachable():
-            fields = cast("dict[str, str]", self.client.hgetall(self.keys.of(clinic_id).resident(digits)))
-        return load_resident(clinic_id, digits, fields)
+        return run(self.client, operations.get_resident_access(self.keys, clinic_id, digits))
 
     def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         """Up to ``query.limit`` listed residents matching *query*, by identity number.
@@ -120,30 +111,7 @@ class RedisStore:
         :data:`NAME_SEARCH_BUDGET` residents per call; the name against the folded
         names stored beside each approval and grant.
         """
-        keys = self.keys.of(query.clinic_id)
-        ranges = prefix_ranges(query.digit_prefixes)
-        suffix = query.digit_suffix or ""
-        needle = "" if query.name_contains is None else "=" + query.name_contains
-        after = query.after
-        page: list[ResidentAccess] = []
-        while True:
-            bounds = clip(ranges, after)
-            if not bounds:
-                return page
-            want = query.limit - len(page)
-            with reachable():
-                flat, resume = lua.PAGE(
-                    self.client,
-                    (keys.residents,),
-                    (keys.resident_prefix, want, NAME_SEARCH_BUDGET, suffix, needle, *bounds),
-                )
-            for digits, pairs in zip(flat[::2], flat[1::2], strict=True):
-                access = load_resident(query.clinic_id, digits, dict(zip(pairs[::2], pairs[1::2], strict=True)))
-                if access is not None:
-                    page.append(access)
-            if not resume or len(page) >= query.limit:
-                return page
-            after = resume
+        return run(self.client, operations.list_residents(self.keys, query, NAME_SEARCH_BUDGET))
 
     def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
         """Up to *limit* events after the event id *after*, oldest first (see :mod:`.feed`)."""
@@ -152,13 +120,7 @@ class RedisStore:
     def cursor_key(self) -> bytes:
         """32 random bytes made once per store (``SET <prefix>cursor-key NX``), then read back."""
         if self._cursor_key is None:
-            made = secrets.token_hex(32)
-            with reachable():
-                self.client.set(self.keys.cursor_key, made, nx=True)
-                stored = cast("str | None", self.client.get(self.keys.cursor_key))
-            if stored is None:  # deleted between the two commands: try again
-                return self.cursor_key()
-            self._cursor_key = bytes.fromhex(stored)
+            self._cursor_key = run(self.client, operations.cursor_key(self.keys))
         return self._cursor_key
 
     # -- changes -----------------------------------------------------------------------
@@ -172,32 +134,8 @@ class RedisStore:
 
         :raises Conflict: the first failing precondition's, nothing written.
         """
-        clinic_id = changeset.clinic_id
-        keys = self.keys.of(clinic_id)
-        plan = plan_changeset(changeset, keys, self._floor(keys))
-        plan.keys[5] = keys.replay_prefix + uuid.uuid4().hex
         self.reach.prepare(changeset.writes)  # index entries first: a crash leaves extras, never gaps
-        with reachable():
-            # The script asks for the feed index entry when the clinic has no stream yet
-            # (its first event, or after data loss); it is added and the call repeated
-            # with the index floor (see careaccess_redis.feed).
-            while True:
-                reply = lua.APPLY(self.client, plan.keys, plan.args)
-                if reply[0] != "register":
-                    break
-                plan.args[0] = self._index(clinic_id)
-        if reply[0] == "conflict":
-            raise changeset.preconditions[int(reply[1]) - 1].conflict()
-        ids = event_ids(reply[1], clinic_id, len(changeset.events))
-        return [draft.with_id(made) for draft, made in zip(changeset.events, ids, strict=True)]
-
-    def _floor(self, keys: ClinicKeys) -> str:
-        """The floor key the scripts stamp events by: the index floor on one server, the clinic's on a cluster."""
-        return keys.floor if self._cluster else self.keys.floor
-
-    def _index(self, clinic_id: str) -> str:
-        """Put the clinic into the feed index; the least stamp its first event may take."""
-        return cast(str, lua.REGISTER(self.client, (self.keys.clinics, self.keys.floor), (clinic_id,)))
+        return run(self.client, operations.apply(self.keys, self._cluster, changeset))
 
     # -- the resident's side (ReachStore, see careaccess_redis.reach) --------------------
 

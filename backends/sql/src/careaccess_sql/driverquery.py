@@ -106,6 +106,13 @@ class DriverQuery:
                 if cursor is not None:
                     cursor.close()  # an open SQLite statement would pin its read snapshot
                 raise
+            except BaseException as interrupted:
+                if not isinstance(interrupted, Exception):
+                    # Cancelled or interrupted mid-query (asyncio.CancelledError, KeyboardInterrupt):
+                    # the connection's state is unknown, so it never serves another request (as
+                    # SQLAlchemy's own Connection does).
+                    connection.invalidate(interrupted)
+                raise
             finally:
                 connection.close()  # back to the pool (a no-op for an invalidated one)
         return result

@@ -18,7 +18,7 @@ from sqlalchemy.pool import StaticPool
 
 from careaccess_sql.options import StoreOptions
 
-__all__ = ["MODE", "make_engines"]
+__all__ = ["MODE", "make_engines", "server_engine_arguments", "without_row_logging"]
 
 #: The execution option that tells the begin hook whether a transaction is for writing.
 MODE = "careaccess_mode"
@@ -29,31 +29,43 @@ def make_engines(options: StoreOptions) -> tuple[sa.Engine, sa.Engine]:
     if options.is_sqlite:
         engine = _sqlite_engine(options)
         return (
-            _without_row_logging(engine.execution_options(**{MODE: "read"})),
-            _without_row_logging(engine.execution_options(**{MODE: "write"})),
+            without_row_logging(engine.execution_options(**{MODE: "read"})),
+            without_row_logging(engine.execution_options(**{MODE: "write"})),
         )
+    # Two pools, each with its isolation level fixed at connect: switching it per checkout
+    # costs more than the query. No pool_pre_ping either: it would double every
+    # decision's round trips; a dropped connection invalidates the pool and the request
+    # is retried (reads, writes that never reached COMMIT) or reported.
+    read = sa.create_engine(options.database_url, **server_engine_arguments(options, "AUTOCOMMIT"))
+    write = sa.create_engine(options.database_url, **server_engine_arguments(options, "READ COMMITTED"))
+    return without_row_logging(read), without_row_logging(write)
+
+
+def server_engine_arguments(options: StoreOptions, isolation_level: str) -> dict[str, Any]:
+    """The ``create_engine`` arguments of a PostgreSQL or MariaDB pool (the asyncio store's too).
+
+    hide_parameters: statement parameters hold identity numbers, and must not reach
+    error texts, tracebacks or logs.
+    """
     connect_args: dict[str, Any] = {}
     if options.schema is not None:
         # Set at connect time, so it costs no round trip per request.
         connect_args["options"] = f"-c search_path={options.schema}"
     if options.is_mariadb:
         connect_args.update(_mariadb_connect_args(options))
-    # Two pools, each with its isolation level fixed at connect: switching it per checkout
-    # costs more than the query. No pool_pre_ping either: it would double every
-    # decision's round trips; a dropped connection invalidates the pool and the request
-    # is retried (reads, writes that never reached COMMIT) or reported.
-    # hide_parameters: statement parameters hold identity numbers, and must not reach
-    # error texts, tracebacks or logs.
-    read = sa.create_engine(
-        options.database_url, connect_args=connect_args, isolation_level="AUTOCOMMIT", hide_parameters=True
-    )
-    write = sa.create_engine(
-        options.database_url, connect_args=connect_args, isolation_level="READ COMMITTED", hide_parameters=True
-    )
-    return _without_row_logging(read), _without_row_logging(write)
+    arguments: dict[str, Any] = {
+        "connect_args": connect_args,
+        "isolation_level": isolation_level,
+        "hide_parameters": True,
+    }
+    if options.pool_size is not None:
+        arguments["pool_size"] = options.pool_size
+    if options.max_overflow is not None:
+        arguments["max_overflow"] = options.max_overflow
+    return arguments
 
 
-def _without_row_logging(engine: sa.Engine) -> sa.Engine:
+def without_row_logging(engine: sa.Engine) -> sa.Engine:
     """*engine*, never logging result rows: they hold identity numbers and names.
 
     SQLAlchemy logs every fetched row when its ``sqlalchemy.engine`` logger is at DEBUG
@@ -89,7 +101,7 @@ def _sqlite_engine(options: StoreOptions) -> sa.Engine:
         )
     else:
         engine = sa.create_engine(options.database_url, connect_args={"timeout": timeout}, hide_parameters=True)
-    _without_row_logging(engine)
+    without_row_logging(engine)
     memory = options.is_memory
     busy = options.busy_timeout_ms
 

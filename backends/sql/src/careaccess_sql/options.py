@@ -11,6 +11,9 @@ as query parameters and are stripped before the URL reaches SQLAlchemy:
   The default is ``true`` for SQLite when its schema is missing (a new embedded
   database) and ``false`` otherwise.
 - ``busy_timeout``: SQLite only; milliseconds to wait for another process's write lock.
+- ``pool_size``, ``max_overflow``: PostgreSQL and MariaDB; the connections each of the
+  store's two pools (reads, writes) keeps open, and how many more it may open at a busy
+  moment (default 5 and 10, SQLAlchemy's).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ _PREFIX = re.compile(r"[a-z0-9_]{0,30}", re.ASCII)
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_OPTIONS = ("prefix", "schema", "create", "busy_timeout")
+_OPTIONS = ("prefix", "schema", "create", "busy_timeout", "pool_size", "max_overflow")
 
 
 def _invalid(en: str, sv: str) -> InvalidRequest:
@@ -68,10 +71,17 @@ class StoreOptions:
     #: None: the default (create a missing SQLite schema, never anything else).
     create: bool | None = None
     busy_timeout_ms: int = 10_000
+    #: Connections each pool keeps, and may open beyond them (server databases; None: SQLAlchemy's default).
+    pool_size: int | None = None
+    max_overflow: int | None = None
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.get_backend_name() == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.database_url.get_backend_name() == "postgresql"
 
     @property
     def is_mariadb(self) -> bool:
@@ -138,6 +148,7 @@ def parse_url(url: str) -> StoreOptions:
             "busy_timeout must be a whole number of milliseconds.",
             "busy_timeout måste vara ett heltal millisekunder.",
         )
+    pool = {name: _pool_option(name, options.get(name), driver) for name in ("pool_size", "max_overflow")}
     return StoreOptions(
         display_url=parsed.render_as_string(hide_password=True),
         database_url=database_url,
@@ -145,4 +156,18 @@ def parse_url(url: str) -> StoreOptions:
         schema=schema,
         create=create,
         busy_timeout_ms=int(busy),
+        **pool,
     )
+
+
+def _pool_option(name: str, value: str | None, driver: str) -> int | None:
+    """``pool_size`` (at least 1) or ``max_overflow`` (at least 0), for a server database."""
+    if value is None:
+        return None
+    least = 1 if name == "pool_size" else 0
+    if driver.startswith("sqlite") or not value.isascii() or not value.isdigit() or int(value) < least:
+        raise _invalid(
+            f"{name} is a PostgreSQL and MariaDB option and must be a whole number of at least {least}.",
+            f"{name} gäller bara PostgreSQL och MariaDB och måste vara ett heltal, minst {least}.",
+        )
+    return int(value)
