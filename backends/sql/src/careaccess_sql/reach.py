@@ -21,7 +21,9 @@ rows of four kinds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,9 @@ from careaccess.names import fold
 from careaccess.reach import ReachFacts, area_keys
 from careaccess.reachstore import ClinicQuery, ReachRequest
 from careaccess.store import ClinicKey, Delete, Put, Write
+
+from careaccess_sql.driverquery import DriverQuery
+from careaccess_sql.rows import case_type_of
 
 if TYPE_CHECKING:
     from careaccess_sql.schema import Tables
@@ -128,6 +133,7 @@ class SqlReach:
         self._clinics, self._case_types, self._approvals, self._grants = clinics, case_types, approvals, grants
         self._make_clinic = make_clinic
         self._reach_statements: dict[int, sa.CompoundSelect[Any]] = {}
+        self._reach_queries: dict[int, DriverQuery] = {}
 
     # -- writes (inside the store's transaction) ---------------------------------------
 
@@ -207,6 +213,16 @@ class SqlReach:
             statement = self._reach_statements[len(request.area)] = self._build_reach(len(request.area))
         return statement, params
 
+    def reach_query(
+        self, request: ReachRequest, engine: sa.Engine, lock: contextlib.AbstractContextManager[object]
+    ) -> tuple[DriverQuery, dict[str, Any]]:
+        """:meth:`reach_statement` compiled once for *engine* and run on its driver (the hot path)."""
+        statement, params = self.reach_statement(request)
+        query = self._reach_queries.get(len(request.area))
+        if query is None:
+            query = self._reach_queries[len(request.area)] = DriverQuery(engine, statement, lock)  # type: ignore[arg-type]
+        return query, params
+
     def _build_reach(self, area_keys: int) -> sa.CompoundSelect[Any]:
         c, ct, a, g, p = self._clinics, self._case_types, self._approvals, self._grants, self.tables.places
         digits = sa.bindparam("digits", type_=sa.String)
@@ -214,12 +230,13 @@ class SqlReach:
             sa.and_(p.c.kind == sa.bindparam(f"kind{i}"), p.c.place == sa.bindparam(f"place{i}"))
             for i in range(area_keys)
         ]
+        # Computed once (a CTE named twice is materialized on every database) and joined:
+        # ``IN (subquery)`` made SQLite build the candidates twice and probe them per row.
         candidates = sa.union(
             sa.select(a.c.clinic_id).where(a.c.pnr == digits),
             sa.select(g.c.clinic_id).where(g.c.pnr == digits),
             sa.select(p.c.clinic_id).where(sa.or_(*keys)),
-        ).subquery("candidates")
-        within = sa.select(candidates.c.clinic_id)
+        ).cte("candidates")
         text, flag, day, number = sa.Text(), sa.Integer(), sa.Date(), sa.BigInteger()
         time = a.c.approved_at.type
 
@@ -241,7 +258,7 @@ class SqlReach:
                 none(time).label("t1"),
                 none(time).label("t2"),
                 none(number).label("number"),
-            ).where(c.c.id.in_(within)),
+            ).select_from(candidates.join(c, c.c.id == candidates.c.clinic_id)),
             sa.select(
                 sa.literal("t", text),
                 as_text(ct.c.clinic_id),
@@ -253,7 +270,7 @@ class SqlReach:
                 none(time),
                 none(time),
                 none(number),
-            ).where(ct.c.clinic_id.in_(within)),
+            ).select_from(candidates.join(ct, ct.c.clinic_id == candidates.c.clinic_id)),
             sa.select(
                 sa.literal("a", text),
                 as_text(a.c.clinic_id),
@@ -288,15 +305,21 @@ class SqlReach:
         approvals: list[Approval] = []
         grants: list[Grant] = []
         for kind, clinic_id, s1, s2, s3, flag, day, t1, t2, number in rows:
-            if kind == "c":
-                clinics.append(self._make_clinic(clinic_id, s1, s2))
-            elif kind == "t":
-                case_types.append(CaseType(clinic_id, s1, s2, bool(flag)))
+            if kind == "t":
+                case_types.append(case_type_of(clinic_id, s1, s2, bool(flag)))
+            elif kind == "c":
+                clinics.append(_clinic(self._make_clinic, clinic_id, s1, s2))
             elif kind == "a":
                 approvals.append(Approval(clinic_id, person, s1, _utc(t1), s2))
             else:
                 grants.append(Grant(clinic_id, person, s1, day, int(number), _utc(t1), s3, _utc(t2), s2))
         return ReachFacts(clinics, case_types, approvals, grants)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clinic(make: Callable[[str, str, str], Clinic], clinic_id: str, name: str, service_area: str) -> Clinic:
+    """The (immutable) clinic of these stored values, built once per distinct value."""
+    return make(clinic_id, name, service_area)
 
 
 def _utc(value: Any) -> dt.datetime:

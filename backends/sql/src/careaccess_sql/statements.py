@@ -17,7 +17,10 @@ from sqlalchemy.dialects import postgresql
 
 from careaccess_sql.schema import Tables, UtcDateTime
 
-__all__ = ["DriverInsert", "Statements"]
+__all__ = ["DriverInsert", "Statements", "prefix_range"]
+
+#: The longest value of the ``pnr`` columns (schema.PNR): the 12 canonical digits.
+PNR_LENGTH = 12
 
 # MariaDB: a JSON array parameter as a table. TEXT, so no value is ever cut short, in the
 # tables' collation, so it is compared as the keys are.
@@ -208,9 +211,10 @@ class Statements:
         """Residents (approved or granted) of one clinic with their approval and grants, by pnr.
 
         Parameters: ``clinic_id``, ``limit``; with *exact* ``pnr``; with *after* ``after``;
-        ``prefix_0`` ... for *prefixes* LIKE patterns (any may match); with *suffix*
-        ``suffix_pattern``; with *name* ``name_pattern`` (SQLite: ``name_needle``, the text
-        itself), matched against the folded names.
+        for each of *prefixes* (any may match) ``prefix_0`` ... (a LIKE pattern) with
+        ``prefix_low_0``, ``prefix_high_0`` ... (its range, :func:`prefix_range`); with
+        *suffix* ``suffix_pattern``; with *name* ``name_pattern`` (SQLite: ``name_needle``,
+        the text itself), matched against the folded names.
         Rows: ``pnr``, the approval columns, the grant columns; ordered by pnr, then case type.
         """
         key = (exact, after, prefixes, suffix, name)
@@ -221,15 +225,17 @@ class Statements:
         bp = sa.bindparam
         limit = bp("limit", type_=sa.Integer)
 
-        def candidates(table: sa.Table) -> sa.Subquery:
+        def candidates(table: sa.Table, prefix: int | None) -> sa.Subquery:
             where: list[sa.ColumnElement[bool]] = [table.c.clinic_id == bp("clinic_id")]
             if exact:
                 where.append(table.c.pnr == bp("pnr"))
             if after:
                 where.append(table.c.pnr > bp("after"))
-            if prefixes:
-                patterns = [bp(f"prefix_{i}", type_=sa.String) for i in range(prefixes)]
-                where.append(sa.or_(*(table.c.pnr.like(pattern, escape="\\") for pattern in patterns)))
+            if prefix is not None:
+                # The range makes it a seek of the (clinic_id, pnr) key; LIKE keeps the match exact.
+                low, high = bp(f"prefix_low_{prefix}", type_=sa.String), bp(f"prefix_high_{prefix}", type_=sa.String)
+                where.append(table.c.pnr.between(low, high))
+                where.append(table.c.pnr.like(bp(f"prefix_{prefix}", type_=sa.String), escape="\\"))
             if suffix:
                 where.append(table.c.pnr.like(bp("suffix_pattern", type_=sa.String), escape="\\"))
             if name and self.flavour == "sqlite":
@@ -240,8 +246,10 @@ class Statements:
             # Each side is a keyset range scan of its (clinic_id, pnr) key, cut at the page size.
             return sa.select(table.c.pnr).distinct().where(*where).order_by(table.c.pnr).limit(limit).subquery()
 
-        from_approvals, from_grants = candidates(a), candidates(g)
-        either = sa.union(sa.select(from_approvals.c.pnr), sa.select(from_grants.c.pnr)).subquery()
+        # One ordered, cut scan per table and prefix: an OR of the ranges would have the
+        # database collect and sort every resident of a short prefix before cutting the page.
+        sides = [candidates(table, prefix) for table in (a, g) for prefix in (range(prefixes) if prefixes else [None])]
+        either = sa.union(*(sa.select(side.c.pnr) for side in sides)).subquery()
         page = sa.select(either.c.pnr).order_by(either.c.pnr).limit(limit).subquery("page")
         statement = (
             sa.select(page.c.pnr, *self.approval_cols, *self.grant_cols)
@@ -255,6 +263,16 @@ class Statements:
         if len(self._listings) < 256:  # a few shapes are ever used; the bound is for safety
             self._listings[key] = statement
         return statement
+
+
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """The smallest and the largest identity number column value (at most 12 characters) that start with *prefix*.
+
+    In code point order, which every store's binary collation of ``pnr`` follows: a
+    value starts with *prefix* exactly when it lies between *prefix* and *prefix*
+    followed by twelve of the last code point.
+    """
+    return prefix, prefix + "\U0010ffff" * PNR_LENGTH
 
 
 @frozen
