@@ -10,16 +10,19 @@ import threading
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 from careaccess import (
     Action,
     Actor,
     CareAccess,
+    Clinic,
     Event,
     PermissionDenied,
     PersonalIdentityNumber,
     StaticDirectory,
     connect,
+    hookimpl,
 )
 from itsdangerous import TimestampSigner
 from starlette.applications import Starlette
@@ -27,7 +30,15 @@ from starlette.testclient import TestClient
 
 from careaccess_admin import Admin, create_app
 from careaccess_admin.app import AdminUI, hashlib_key, mask
-from careaccess_admin.demo import DEMO_PASSWORD, DEMO_USER, MAIN_CLINIC, OTHER_CLINIC, THIRD_CLINIC, demo_residents
+from careaccess_admin.demo import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    MAIN_CLINIC,
+    OTHER_CLINIC,
+    THIRD_CLINIC,
+    demo_residents,
+    seed_demo,
+)
 from conftest import open_seeded
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -168,6 +179,59 @@ def test_start_page_lists_the_admins_clinics(admin_client: TestClient) -> None:
     assert "Vårdcentralen Exempel" in html
     assert "Vårdcentralen Norr" in html
     assert "Vårdcentralen Söder" not in html
+
+
+class _Refuse:
+    """An authorization plugin that hides one clinic from every admin (seeding it stays allowed)."""
+
+    def __init__(self, clinic_id: str) -> None:
+        self.clinic_id = clinic_id
+
+    @hookimpl
+    def careaccess_authorize(self, actor: Actor, action: str, clinic_id: str) -> bool | None:
+        return False if (action, clinic_id) == ("view", self.clinic_id) else None
+
+
+def start_pages(client: TestClient) -> list[str]:
+    """The clinic links of every page of the start page, following *Nästa sida*."""
+    links: list[str] = []
+    path: str | None = "/"
+    while path is not None:
+        html = client.get(path).text
+        links += re.findall(r'<li class="card"><a href="/c/([^"]+)">', html)
+        following = re.search(r'<a href="(/\?after=[^"]+)" rel="next">', html)
+        path = following.group(1).replace("&amp;", "&") if following else None
+    return links
+
+
+def test_start_page_pages_through_exactly_the_admins_clinics(admins: dict[str, Admin]) -> None:
+    """One clinic a page: every clinic the admin administers once, and no other clinic."""
+    access = open_seeded("memory://")
+    more = {f"vc-extra-{n}" for n in range(3)}
+    for clinic_id in sorted(more):
+        access.put_clinic(Actor("setup", {clinic_id}), Clinic(clinic_id, f"Vårdcentralen {clinic_id}"))
+    wide = {**admins, DEMO_USER: attrs.evolve(admins[DEMO_USER], clinics=admins[DEMO_USER].clinics | more)}
+    with TestClient(create_app(access, wide, secret_key=b"k", page_size=1)) as client:
+        log_in(client)
+        listed = start_pages(client)
+    assert listed == sorted({MAIN_CLINIC, OTHER_CLINIC} | more)
+    access.close()
+
+
+def test_start_page_leaves_out_a_clinic_the_authorization_hook_refuses(admins: dict[str, Admin]) -> None:
+    access = connect("memory://", plugins=[StaticDirectory(demo_residents()), _Refuse(OTHER_CLINIC)])
+    seed_demo(access)
+    with TestClient(create_app(access, admins, secret_key=b"k", page_size=1)) as client:
+        log_in(client)
+        listed = start_pages(client)
+    assert listed == [MAIN_CLINIC]
+    access.close()
+
+
+def test_start_page_refuses_a_cursor_the_library_did_not_make(admin_client: TestClient) -> None:
+    response = admin_client.get("/?after=vc-soder")
+    assert response.status_code == 400
+    assert "Vårdcentralen" not in response.text
 
 
 def test_clinic_page_has_the_invanare_card(admin_client: TestClient) -> None:

@@ -98,7 +98,7 @@ def create_app(
     :param trusted_header: take the administrator's id from this header (single sign-on
         behind a proxy that sets it and strips it from clients); off by default.
     :param https_only: mark the session cookie ``Secure``.
-    :param page_size: residents per page of the list.
+    :param page_size: residents per page of the list, and clinics per page of the start page.
     """
     key = secret_key if secret_key is not None else secrets.token_bytes(32)
     ui = AdminUI(access, admins, Sealer(key), trusted_header, page_size)

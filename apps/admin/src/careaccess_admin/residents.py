@@ -17,7 +17,6 @@ from careaccess import (
     PersonalIdentityNumber,
     ResidentAccess,
 )
-from careaccess.service import VIEW
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -37,19 +36,21 @@ class ResidentPages(BaseUI):
     # -- start page and clinic ---------------------------------------------------------
 
     async def home(self, request: Request) -> Response:
+        """*Välj mottagning*: the clinics the admin administers, a page at a time, by clinic id.
+
+        The library's ``list_clinics(actor=...)`` chooses them (the admin's clinics, as the
+        authorization hooks allow); ``?after=`` carries its opaque cursor to the next page.
+        """
         admin = self.require_admin(request)
+        cursor = request.query_params.get("after") or None
 
-        def clinics() -> list[Clinic]:
-            found = []
-            for clinic_id in sorted(admin.clinics):
-                if not self.access.authorized(admin.actor, VIEW, clinic_id):
-                    continue
-                clinic = self.access.clinic(clinic_id)
-                if clinic is not None:
-                    found.append(clinic)
-            return sorted(found, key=lambda clinic: (clinic.name.casefold(), clinic.id))
+        def clinics() -> Page[Clinic]:
+            return self.access.list_clinics(actor=admin.actor, limit=self.page_size, cursor=cursor)
 
-        return self.render(request, "home.html", clinics=await run_in_threadpool(clinics))
+        page = await run_in_threadpool(clinics)
+        return self.render(
+            request, "home.html", clinics=page.items, next_cursor=page.next_cursor, paged=cursor is not None
+        )
 
     async def clinic_page(self, request: Request) -> Response:
         admin = self.require_admin(request)

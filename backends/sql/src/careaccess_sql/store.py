@@ -34,7 +34,7 @@ from careaccess_sql.reach import SqlReach
 from careaccess_sql.reachwriter import ReachWriter
 from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, like_pattern, residents_of
 from careaccess_sql.schema import Tables, make_tables
-from careaccess_sql.statements import Statements
+from careaccess_sql.statements import Statements, prefix_range
 from careaccess_sql.transactions import Runner
 from careaccess_sql.writes import Prepared
 
@@ -50,11 +50,14 @@ class SqlStore:
     ``sqlite://`` (in memory), ``postgresql+psycopg://user@host/db?prefix=app_`` or
     ``mariadb+pymysql://user@host/db``.
     Safe to share between threads; any number of processes may share one database.
+
+    :param engines: the (read, write) engines to use instead of new ones (the asyncio
+        store passes its engines' synchronous faces, see :mod:`careaccess_sql.aio`).
     """
 
-    def __init__(self, options: StoreOptions) -> None:
+    def __init__(self, options: StoreOptions, *, engines: tuple[sa.Engine, sa.Engine] | None = None) -> None:
         self.options = options
-        self._reader, self._writer = make_engines(options)
+        self._reader, self._writer = make_engines(options) if engines is None else engines
         #: The engine changes and migrations run on (reads may use another pool).
         self.engine = self._writer
         #: The engine single-statement reads run on, without a transaction.
@@ -190,9 +193,10 @@ class SqlStore:
         """Up to ``query.limit`` listed residents matching every filter of *query*, by identity number.
 
         One statement: each of the approvals and the grants is range-scanned by
-        ``(clinic_id, pnr)`` after ``query.after``, filtered with ``LIKE`` (prefixes,
-        suffix, the folded name; wildcards in the query match literally) and cut at the
-        page size; the union's first ``limit`` identity numbers are joined to their rows.
+        ``(clinic_id, pnr)`` after ``query.after`` (and, once per digit prefix, within
+        the prefix's range), filtered with ``LIKE`` (prefixes, suffix, the folded name;
+        wildcards in the query match literally) and cut at the page size; the union's
+        first ``limit`` identity numbers are joined to their rows.
         """
         statement = self._statements.listing(
             exact=False,
@@ -206,6 +210,7 @@ class SqlStore:
             params["after"] = query.after
         for i, prefix in enumerate(query.digit_prefixes):
             params[f"prefix_{i}"] = like_pattern(prefix, at="start")
+            params[f"prefix_low_{i}"], params[f"prefix_high_{i}"] = prefix_range(prefix)
         if query.digit_suffix is not None:
             params["suffix_pattern"] = like_pattern(query.digit_suffix, at="end")
         if query.name_contains is not None and self.flavour == "sqlite":
@@ -287,9 +292,8 @@ class SqlStore:
 
     def load_reach(self, request: ReachRequest) -> ReachFacts:
         """The resident's candidate clinics and facts, in one statement (one snapshot)."""
-        statement, params = self._reach.reach_statement(request)
-        rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
-        return self._reach.facts_of(request, rows)
+        query, params = self._reach.reach_query(request, self._reader, self._serial)
+        return self._reach.facts_of(request, self._runner.driver_read(query.all, params))
 
 
 def _forget_connections_in_forked_children(store: SqlStore) -> None:
