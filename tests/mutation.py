@@ -8,8 +8,9 @@ or a gap in the tests; docs/testing.md lists them with the reason.
 
 The run happens in a copy of the working tree (tracked and new files), so it leaves no
 ``mutants/`` directory behind and can add its own settings there: mutmut's section in
-``pyproject.toml`` and a ``mutation`` hypothesis profile with fewer, derandomized
-examples, so two runs of the same tree give the same result.
+``pyproject.toml`` (which modules, which tests, which lines are left alone: the sentences
+of errors) and a ``mutation`` hypothesis profile with fewer, derandomized examples and no
+shrinking, so two runs of the same tree give the same result, quickly.
 
 Usage: ``python tests/mutation.py [--workdir DIR] [--max-children N] [--show] [MUTANT_NAME ...]``.
 Prints each survivor (with ``--show``, its diff) and the killed ratio; exits 0 whatever survives (it
@@ -25,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +51,28 @@ TESTS = (
     "tests/test_listing.py",
     "tests/test_planning.py",
     "tests/test_identity_mutation_gaps.py",
+    "tests/test_mutation_kills_decision.py",
+    "tests/test_mutation_kills_planning.py",
+    "tests/test_mutation_kills_identity.py",
 )
-PROFILE = """# Added by tests/mutation.py in its copy of the tree: few examples, the same every run.
-settings.register_profile("mutation", max_examples=25, deadline=None, derandomize=True, database=None)
+#: A line that holds only a human text (English or Swedish words in a string literal, maybe an
+#: f-string, maybe ending an argument list): the sentences of errors. Not mutated: the tests
+#: check an error's code and class, and the catalogue (``careaccess.texts``) its texts, so a
+#: changed sentence survives as surely as it costs every test of its function (docs/testing.md).
+TEXT_LINE = r'^\s*f?"[^"]* [^"]*",?\s*$'
+PROFILE = """# Added by tests/mutation.py in its copy of the tree: few examples, the same every run,
+# and no shrinking (a mutant is killed by the first failing example; its smallest form is not needed).
+import hypothesis as _hypothesis
+
+settings.register_profile(
+    "mutation",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=(_hypothesis.Phase.explicit, _hypothesis.Phase.generate),
+    suppress_health_check=list(HealthCheck),
+)
 """
 
 
@@ -82,6 +103,7 @@ def prepare(workdir: Path) -> tuple[list[str], list[str]]:
             'source_paths = ["src"]\n'
             'also_copy = ["docs"]\n'
             f"only_mutate = {_toml_list(modules)}\n"
+            f"do_not_mutate_patterns = ['{TEXT_LINE}']\n"
             f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
         )
@@ -106,7 +128,9 @@ def main() -> int:
     mutmut = [sys.executable, "-m", "mutmut"]
     # Surviving mutants are the measurement, not a failure: no check=True here.
     run = [*mutmut, "run", "--max-children", str(args.max_children), *args.names]
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     subprocess.run(run, check=False, cwd=workdir, env=env)  # noqa: S603 (our own arguments)
+    minutes, load_after = (time.monotonic() - started) / 60, os.getloadavg()[0]
     listing = [*mutmut, "results", "--all", "true"]
     results = subprocess.run(listing, check=True, cwd=workdir, env=env, capture_output=True, text=True).stdout  # noqa: S603
     statuses = re.findall(r"^\s*(\S+): (\S+)", results, flags=re.MULTILINE)
@@ -121,9 +145,11 @@ def main() -> int:
         show = [*mutmut, "show", name]
         shown = subprocess.run(show, check=True, cwd=workdir, env=env, capture_output=True, text=True)  # noqa: S603
         print(f"\n== {name}\n{shown.stdout.strip()}")
-    killed = counts.get("killed", 0)
+    # A timeout is a mutant the tests stopped (an endless loop): counted with the killed.
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
     judged = killed + counts.get("survived", 0)
     print(f"\n{counts}")
+    print(f"mutmut ran {minutes:.1f} minutes; load average {load_before:.1f} at start, {load_after:.1f} at end")
     print(f"killed {killed} of {judged} mutants ({killed / judged:.1%})" if judged else "no mutants judged")
     return 0
 
