@@ -4,7 +4,7 @@
 #   benchmarks/callgrind_decide.sh SRC_DIR SCENARIO N [PYTHON]
 #
 # SRC_DIR: the src/ folder of the careaccess tree to measure (e.g. a worktree of an older
-# commit, to compare); SCENARIO: obj_open obj_until text_open text_until text_clock unknown
+# commit, to compare); SCENARIO: obj_open obj_until text_open text_until digits_open short_open text_clock unknown
 # many100; N: calls. Prints the scenario and callgrind's instruction count per call (N calls
 # minus 0 calls, so start-up is not counted).
 set -euo pipefail

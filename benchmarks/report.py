@@ -496,6 +496,59 @@ def _notes_lines(results: Results) -> list[str]:
     return [body.strip(), ""]
 
 
+def _reach_lines(results: Results) -> list[str]:
+    """The resident's side: ``clinics_for`` per store and size, from ``bench_reach.py``."""
+    reach = {name: data for name, data in results.get("reach", {}).items() if data.get("sizes")}
+    if not reach:
+        return []
+    rows = []
+    for name, store in reach.items():
+        sizes = _sizes(store)
+        first = store["sizes"][sizes[0]]["clinics_for"]["median_us"]
+        for size in sizes:
+            data, load = store["sizes"][size], store["loads"][size]
+            timing = data["clinics_for"]
+            rows.append(
+                [
+                    STORE_NAMES[name],
+                    _n(size),
+                    _us(timing["median_us"]),
+                    _us(timing["p99_us"]),
+                    f"{timing['median_us'] / first:,.2f}×",
+                    _num(data["clinics_per_answer"], 1),
+                    _num(data["allowed_per_answer"], 1),
+                    f"{data['wrong_answers']} of {data['checked']}",
+                    f"{_num(load['records_imported'])} in {load['import_seconds']:,.0f} s",
+                ]
+            )
+    stopped = [f"- {STORE_NAMES[n]}: {d['stopped']}" for n, d in results.get("reach", {}).items() if d.get("stopped")]
+    return [
+        "## The resident's side: clinics_for",
+        "",
+        "`clinics_for(pnr, residence=...)` over 1,000 clinics (half with a service area: a region, a "
+        "municipality, or every 50th the whole country from age 70), every resident approved at 1–3 "
+        "clinics and a fifth holding grants at one more (`benchmarks/bench_reach.py`); residents drawn "
+        "uniformly, each call timed alone. *Wrong answers* compares a sample of answers with the data set.",
+        "",
+        *_table(
+            [
+                "store",
+                "residents",
+                "median",
+                "p99",
+                "median ÷ smallest size",
+                "clinics per answer",
+                "allowed case types per answer",
+                "wrong answers",
+                "records loaded (import_residents)",
+            ],
+            rows,
+        ),
+        "",
+        *stopped,
+    ]
+
+
 def render(results: Results, plots: dict[str, str], assets: Path) -> str:
     meta = results["machine"]
     mode = results["mode"]
@@ -581,6 +634,7 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         f"![decide_many against single calls]({folder}/{plots['many']})",
         "",
     ]
+    out += _reach_lines(results)
     if "casbin" in plots:
         out += [
             "## Against pycasbin",
@@ -673,6 +727,7 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
             ),
             "",
         ]
+    out += _peer_lines(results.get("peers"))
     aio = results.get("asyncio")
     if aio:
         rows = [
@@ -748,6 +803,30 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _peer_lines(peers: Results | None) -> list[str]:
+    """The hot path against the floor and every peer, from ``bench_peers.py``'s one loop."""
+    if not peers:
+        return []
+    rows = [
+        [name, _us(median), _us(peers["timings"][name]["min_us"]), _us(peers["timings"][name]["p99_us"])]
+        for name, median in peers["median_us"].items()
+    ]
+    ratios = [[name.replace("_", " "), f"{value:,.2f}×"] for name, value in peers["ratios"].items()]
+    return [
+        "## The hot path and its peers, in one loop",
+        "",
+        f"{peers['residents']:,} residents in memory; {peers['requests']:,} requests, every contender's answers "
+        "checked against the data set first, then all of them taking turns on chunks of 100 requests "
+        f"({peers['repeat']} rounds; `benchmarks/bench_peers.py`, encodings in `peer.py`, `peer_cedar.py`, "
+        "`peer_oso.py`). Batch rows are per request, 100 a call.",
+        "",
+        *_table(["contender", "median", "min", "p99"], rows),
+        "",
+        *_table(["ratio", "value"], ratios),
+        "",
+    ]
 
 
 def write(results: Results, markdown: Path, assets: Path) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 import bench_aio
 import bench_identity
+import bench_peers
 import machine
 import report
 import targets
@@ -50,13 +51,20 @@ def _command(argv: list[str]) -> str:
 
 
 def run_store(
-    store: str, sizes: tuple[int, ...], work: Path, profiles: Path, *, quick: bool, timeout: float
+    store: str,
+    sizes: tuple[int, ...],
+    work: Path,
+    profiles: Path,
+    *,
+    quick: bool,
+    timeout: float,
+    script: str = "bench_stores.py",
 ) -> dict[str, Any]:
-    """Measure one store in a child process; returns what it wrote, even when cut short."""
-    out = work / f"{store}.json"
+    """Measure one store in a child process running *script*; returns what it wrote, even when cut short."""
+    out = work / f"{Path(script).stem}-{store}.json"
     command = [
         sys.executable,
-        str(HERE / "bench_stores.py"),
+        str(HERE / script),
         "--store",
         store,
         "--sizes",
@@ -129,13 +137,26 @@ def main(argv: list[str] | None = None) -> int:
         for store in args.stores.split(","):
             print(f"== {store}", file=sys.stderr, flush=True)
             results["stores"][store] = run_store(store, sizes, Path(work), profiles, quick=args.quick, timeout=timeout)
+        results["reach"] = {}
+        for store in args.stores.split(","):
+            print(f"== the resident's side: {store}", file=sys.stderr, flush=True)
+            results["reach"][store] = run_store(
+                store, sizes, Path(work), profiles, quick=args.quick, timeout=timeout, script="bench_reach.py"
+            )
     print("== identity numbers", file=sys.stderr, flush=True)
     results["identity"] = bench_identity.measure()
     print("== asyncio", file=sys.stderr, flush=True)
-    wanted = [name for name in args.stores.split(",") if name in bench_aio.STORES]
+    named = args.stores.split(",")
+    # each store through threads, and through its native asynchronous store where it has one
+    wanted = [name for name in bench_aio.STORES if name in named or name.removesuffix("-native") in named]
     results["asyncio"] = bench_aio.measure(wanted, quick=args.quick)
+    print("== peers, one interleaved loop", file=sys.stderr, flush=True)
+    peer_size = 10_000 if args.quick else 100_000
+    results["peers"] = bench_peers.measure(peer_size, 2000, 2 if args.quick else 5)
     results["seconds"] = round(time.perf_counter() - begin, 1)
-    results["targets"] = targets.judge(results["stores"])
+    results["targets"] = (
+        targets.judge(results["stores"]) + targets.judge_reach(results["reach"]) + targets.judge_peers(results["peers"])
+    )
     (assets / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     report.write(results, docs / "benchmarks.md", assets)
     print(f"wrote {docs / 'benchmarks.md'} and {assets}", file=sys.stderr)

@@ -15,10 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import unicodedata
 from typing import Final
 
 from careaccess.errors import InvalidIdentityNumber
+from careaccess.identity_errors import (
+    checksum_error,
+    coordination_error,
+    date_error,
+    format_error,
+    future_error,
+    not_text_error,
+    plus_error,
+    reserve_error,
+    serial_error,
+)
+from careaccess.redaction import redact
 
 __all__ = [
     "ERROR_CODES",
@@ -54,31 +65,18 @@ _INPUT: Final = re.compile(r"\s*([0-9]{2})?([0-9]{2})([0-9]{2})([0-9]{2})([-+]?)
 _RESERVE_SHAPE: Final = re.compile(r"\s*(?:[0-9]{2})?[0-9]{6}[-+]?([0-9A-Za-z]{4})\s*")
 _CANONICAL: Final = re.compile(r"[0-9]{12}")
 _CANONICAL_LENGTH: Final = 12
-# What other validators accept between the digits of a number, and people type: whitespace
-# (with the no-break and narrow no-break spaces), ':', '+', and every dash and minus sign
-# python-stdnum reads as '-' (its list, plus the rest of Unicode's dash punctuation).
-_DASH_NAMES: Final = (
-    "HYPHEN-MINUS, ARMENIAN HYPHEN, HEBREW PUNCTUATION MAQAF, CANADIAN SYLLABICS HYPHEN, MONGOLIAN TODO SOFT HYPHEN,"
-    " HYPHEN, NON-BREAKING HYPHEN, FIGURE DASH, EN DASH, EM DASH, HORIZONTAL BAR, DOUBLE OBLIQUE HYPHEN,"
-    " HYPHEN WITH DIAERESIS, TWO-EM DASH, THREE-EM DASH, DOUBLE HYPHEN, WAVE DASH, WAVY DASH,"
-    " KATAKANA-HIRAGANA DOUBLE HYPHEN, PRESENTATION FORM FOR VERTICAL EM DASH, PRESENTATION FORM FOR VERTICAL EN DASH,"
-    " SMALL EM DASH, SMALL HYPHEN-MINUS, FULLWIDTH HYPHEN-MINUS, MONGOLIAN NIRUGU, OVERLINE, HYPHEN BULLET, MACRON,"
-    " MODIFIER LETTER MINUS SIGN, FULLWIDTH MACRON, OGHAM SPACE MARK, SUPERSCRIPT MINUS, SUBSCRIPT MINUS, MINUS SIGN,"
-    " HORIZONTAL LINE EXTENSION, HORIZONTAL SCAN LINE-1, HORIZONTAL SCAN LINE-3, HORIZONTAL SCAN LINE-7,"
-    " HORIZONTAL SCAN LINE-9, STRAIGHTNESS"
-)
-_GAP: Final = "[" + re.escape("".join(unicodedata.lookup(n.strip()) for n in _DASH_NAMES.split(","))) + r"\s:+]"
-# A run of digits (any script: \d is Unicode's decimal digits) with gaps of at most three such characters.
-_DIGIT_RUN: Final = re.compile(rf"\d(?:{_GAP}{{0,3}}\d)*")
-# A date (6 or 8 digits) and four characters among which a letter: a reserve or interim number.
-_IN_TEXT: Final = re.compile(
-    rf"(?<!\d)(\d{{6}}(?:\d\d)?{_GAP}{{0,3}})(?=[0-9A-Za-z]{{0,3}}[A-Za-z])[0-9A-Za-z]{{4}}(?![0-9A-Za-z])"
-)
 _SHORT_LENGTH: Final = 10
+_CENTURY: Final = ("19", "20")
 
 # Luhn contributions of a digit in a doubled (even index) and a plain (odd index) position.
 _DOUBLED: Final = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
 _PLAIN: Final = {str(d): d for d in range(10)}
+# The Luhn contribution of a pair of digits (doubled, plain): five lookups check a 10-digit form.
+_PAIRS: Final = {f"{a}{b}": _DOUBLED[str(a)] + b for a in range(10) for b in range(10)}
+# The last day of each month as two digits; 29 February is left to the full path (a leap year?).
+_LAST_DAY: Final = {
+    f"{m:02d}": f"{(dt.date(2001, m % 12 + 1, 1) - dt.timedelta(days=1)).day:02d}" for m in range(1, 13)
+}
 # Centuries a living person's 12-digit number can carry; the reserve-number formats use the others.
 _MIN_CENTURY: Final = 18
 _MAX_CENTURY: Final = 21
@@ -95,48 +93,6 @@ def luhn_check_digit(nine: str) -> int:
     return (10 - total % 10) % 10
 
 
-def redact(text: str) -> str:
-    """Mask the last four digits of anything in *text* that may be an identity number.
-
-    Masks every written form other validators (personnummer, python-stdnum) accept and people
-    type: 10 or 12 digits of any script, with or without separators between any of them
-    (``-``, ``+``, en dash, minus sign, other dashes, ``:``, spaces including no-break and
-    narrow no-break spaces, ``450415 - 9874``, ``1945-04-15-9874``), alone or inside text. In a
-    longer run of digits, the four digits after every six that could be a date (month 00-12,
-    day 00-31 or 60-91) are masked. Reserve and interim numbers (a letter among the last four
-    characters) are masked too, so log lines and tracebacks are safe to keep. Each masked
-    character becomes ``*``; separators are kept.
-    """
-    return _IN_TEXT.sub(_mask_match, _DIGIT_RUN.sub(_mask_run, text))
-
-
-def _mask_run(match: re.Match[str]) -> str:
-    run = match.group()
-    positions = [i for i, char in enumerate(run) if char.isdecimal()]
-    count = len(positions)
-    if count < _SHORT_LENGTH:
-        return run
-    if count in (_SHORT_LENGTH, _SHORT_LENGTH + 2):
-        hidden = positions[-4:]
-    else:
-        # Every 12-digit number ends in a 10-digit one: look at each window of ten.
-        values = [int(run[i]) for i in positions]
-        hidden = []
-        for end in range(_SHORT_LENGTH, count + 1):
-            month = values[end - 8] * 10 + values[end - 7]
-            day = values[end - 6] * 10 + values[end - 5]
-            if month <= _MONTHS and (day <= _MAX_DAY or _COORDINATION_OFFSET <= day <= _COORDINATION_OFFSET + _MAX_DAY):
-                hidden += positions[end - 4 : end]
-    chars = list(run)
-    for i in hidden:
-        chars[i] = "*"
-    return "".join(chars)
-
-
-def _mask_match(match: re.Match[str]) -> str:
-    return match.group(1) + "****"
-
-
 def _host_today() -> dt.date:
     """The host's local date: the default of ``today``/``on`` for standalone callers only.
 
@@ -146,88 +102,12 @@ def _host_today() -> dt.date:
     return dt.date.today()  # noqa: DTZ011 -- the host's local date is exactly what is meant
 
 
-def _format_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_format",
-        "Give the identity number as YYYYMMDD-NNNN or YYMMDD-NNNN (digits only, '-' or '+' as separator).",
-        "Ange personnumret som ÅÅÅÅMMDD-NNNN eller ÅÅMMDD-NNNN (bara siffror, '-' eller '+' som skiljetecken).",
-    )
-
-
-def _reserve_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_reserve_number",
-        "This is a reserve or interim number, not a personal identity number; use the resident's "
-        "personal identity number or coordination number.",
-        "Det här är ett reservnummer eller interimsnummer, inte ett personnummer; ange invånarens "
-        "personnummer eller samordningsnummer.",
-    )
-
-
-def _date_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_date",
-        "The birth date in the number is not a real date; check the year, month and day "
-        "(a coordination number has 60 added to the day).",
-        "Födelsedatumet i numret är inte ett giltigt datum; kontrollera år, månad och dag "
-        "(i ett samordningsnummer är dagen ökad med 60).",
-    )
-
-
-def _serial_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_serial",
-        "The birth serial (the three digits after the date) cannot be 000; check the number.",
-        "Födelsenumret (de tre siffrorna efter datumet) kan inte vara 000; kontrollera numret.",
-    )
-
-
-def _checksum_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_checksum",
-        "The check digit (the last digit) does not match; check the number for typing errors.",
-        "Kontrollsiffran (den sista siffran) stämmer inte; kontrollera numret efter skrivfel.",
-    )
-
-
-def _future_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_future_birth_date",
-        "The birth date in the number lies in the future; check the year and century.",
-        "Födelsedatumet i numret ligger i framtiden; kontrollera år och århundrade.",
-    )
-
-
-def _plus_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_format",
-        "'+' is only for people who turn 100 this year or earlier; use '-' or no separator.",
-        "'+' används bara för den som fyller 100 i år eller tidigare; använd '-' eller inget skiljetecken.",
-    )
-
-
-def _coordination_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_coordination_refused",
-        "Coordination numbers are not accepted here; use the resident's personal identity number.",
-        "Samordningsnummer godtas inte här; ange invånarens personnummer.",
-    )
-
-
-def _not_text_error() -> InvalidIdentityNumber:
-    return InvalidIdentityNumber(
-        "pnr_format",
-        "An identity number must be given as text.",
-        "Personnumret måste anges som text.",
-    )
-
-
 def _shape_error(text: str) -> InvalidIdentityNumber:
     """The error for text that is not shaped like an identity number at all."""
     reserve = _RESERVE_SHAPE.fullmatch(text)
     if reserve is not None and not reserve.group(1).isdigit():
-        return _reserve_error()
-    return _format_error()
+        return reserve_error()
+    return format_error()
 
 
 class PersonalIdentityNumber:
@@ -247,7 +127,7 @@ class PersonalIdentityNumber:
         """Same as ``PersonalIdentityNumber.parse(text)``: judged against the host's local date."""
         parsed = type(self).parse(text)
         _set_digits(self, parsed._digits)
-        _set_birth_date(self, parsed._birth_date)
+        _set_birth_date(self, parsed.birth_date)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("PersonalIdentityNumber is immutable")
@@ -284,6 +164,8 @@ class PersonalIdentityNumber:
         :raises InvalidIdentityNumber: with ``.code`` naming the first rule that failed, in the
             order of :data:`ERROR_CODES`; the message never contains the input.
         """
+        if type(text) is str and text.isascii() and (common := _parse_common(cls, text, today)) is not None:
+            return common
         if type(text) is str and len(text) == _CANONICAL_LENGTH and text.isdigit() and text.isascii():
             return _parse_canonical(cls, text, today, allow_coordination=allow_coordination)
         match = _INPUT.fullmatch(text) if isinstance(text, str) else None
@@ -307,18 +189,18 @@ class PersonalIdentityNumber:
         else:
             hundreds = int(century)
             if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
-                raise _reserve_error()
+                raise reserve_error()
             year = hundreds * 100 + int(yy)
             birth, earliest = _birth(year, month, day)
             _check_serial_and_luhn(yy, mm, dd, serial, check)
             if today is None:
                 today = _host_today()
             if earliest > today:
-                raise _future_error()
+                raise future_error()
             if separator == "+" and today.year - year < 100:
-                raise _plus_error()
+                raise plus_error()
         if day >= _COORDINATION_OFFSET and not allow_coordination:
-            raise _coordination_error()
+            raise coordination_error()
         self = object.__new__(cls)
         _set_digits(self, f"{year}{mm}{dd}{serial}{check}")
         _set_birth_date(self, birth)
@@ -334,7 +216,7 @@ class PersonalIdentityNumber:
         :raises InvalidIdentityNumber: when *digits* is not a canonical number.
         """
         if type(digits) is not str or _CANONICAL.fullmatch(digits) is None:
-            raise _format_error()
+            raise format_error()
         return _from_canonical(cls, digits)[0]
 
     @property
@@ -349,7 +231,13 @@ class PersonalIdentityNumber:
         None for a coordination number whose birth month (``00``) or day (``60``) was never
         established: see :attr:`birth_year`.
         """
-        return self._birth_date
+        try:
+            return self._birth_date
+        except AttributeError:  # the common forms' parse leaves it to the first read
+            digits = self._digits
+            born = _birth(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))[0]
+            _set_birth_date(self, born)
+            return born
 
     @property
     def birth_year(self) -> int:
@@ -373,7 +261,7 @@ class PersonalIdentityNumber:
         Before the birth date the result is negative. None when :attr:`birth_date` is None
         (a coordination number whose birth month or day was never established).
         """
-        born = self._birth_date
+        born = self.birth_date
         if born is None:
             return None
         if on is None:
@@ -452,11 +340,52 @@ def _parse_other(value: object, *, allow_coordination: bool) -> PersonalIdentity
     """``parse`` for anything but a well-shaped string: an already parsed number, or an error."""
     if isinstance(value, PersonalIdentityNumber):
         if not allow_coordination and value.is_coordination_number:
-            raise _coordination_error()
+            raise coordination_error()
         return value
     if isinstance(value, str):
         raise _shape_error(value)
-    raise _not_text_error()
+    raise not_text_error()
+
+
+def _parse_common(cls: type[PersonalIdentityNumber], text: str, today: dt.date | None) -> PersonalIdentityNumber | None:
+    """``parse`` of the forms callers send most, or None to leave *text* to the full path.
+
+    Takes ``YYYYMMDDNNNC``, ``YYYYMMDD-NNNC``, ``YYMMDDNNNC`` and ``YYMMDD-NNNC`` (ASCII,
+    nothing around them) of someone born in 1900-2099 before *today*'s year, on a day that
+    every year has (not 29 February), with a serial other than 000 and the right check digit:
+    numbers the full path accepts as they are. Anything else (coordination numbers, ``+``,
+    leap days, births this year, every error) takes the full path, which owns every rule.
+    """
+    size = len(text)
+    if size == _CANONICAL_LENGTH or (size == _CANONICAL_LENGTH + 1 and text[8] == "-"):
+        digits = text if size == _CANONICAL_LENGTH else text[:8] + text[9:]
+        if not digits.isdigit() or digits[:2] not in ("19", "20"):
+            return None
+        year = int(digits[:4])
+        ten = digits[2:]
+    elif size == _SHORT_LENGTH or (size == _SHORT_LENGTH + 1 and text[6] == "-"):
+        ten = text if size == _SHORT_LENGTH else text[:6] + text[7:]
+        if not ten.isdigit():
+            return None
+        if today is None:
+            today = _host_today()
+        base = today.year
+        year = base - (base - int(ten[:2])) % 100  # the most recent such year; born before this one below
+        if not 1900 <= year < 2100:
+            return None
+        digits = _CENTURY[year >= 2000] + ten
+    else:
+        return None
+    mm, dd = ten[2:4], ten[4:6]
+    if not "01" <= dd <= _LAST_DAY.get(mm, "00") or ten[6:9] == "000":
+        return None
+    if (_PAIRS[ten[:2]] + _PAIRS[mm] + _PAIRS[dd] + _PAIRS[ten[6:8]] + _PAIRS[ten[8:]]) % 10:
+        return None
+    if year >= (today or _host_today()).year:
+        return None
+    self = object.__new__(cls)
+    _set_digits(self, digits)
+    return self
 
 
 def _parse_canonical(
@@ -465,9 +394,9 @@ def _parse_canonical(
     """``parse`` of the canonical 12 ASCII digits, as stored and serialized: no pattern match needed."""
     self, earliest = _from_canonical(cls, digits)
     if earliest > (today if today is not None else _host_today()):
-        raise _future_error()
+        raise future_error()
     if not allow_coordination and digits[6] in "6789":
-        raise _coordination_error()
+        raise coordination_error()
     return self
 
 
@@ -475,7 +404,7 @@ def _from_canonical(cls: type[PersonalIdentityNumber], digits: str) -> tuple[Per
     """The number of 12 ASCII *digits*, checked except against today, and its earliest birth date."""
     hundreds = int(digits[:2])
     if not _MIN_CENTURY <= hundreds <= _MAX_CENTURY:
-        raise _reserve_error()
+        raise reserve_error()
     yy, mm, dd = digits[2:4], digits[4:6], digits[6:8]
     birth, earliest = _birth(hundreds * 100 + int(yy), int(mm), int(dd))
     _check_serial_and_luhn(yy, mm, dd, digits[8:11], digits[11])
@@ -502,13 +431,13 @@ def _birth(year: int, month: int, day: int) -> tuple[dt.date | None, dt.date]:
     try:
         known = dt.date(year, month, day)
     except ValueError:
-        raise _date_error() from None
+        raise date_error() from None
     return known, known
 
 
 def _check_serial_and_luhn(yy: str, mm: str, dd: str, serial: str, check: str) -> None:
     if serial == "000":
-        raise _serial_error()
+        raise serial_error()
     # Unrolled: this runs on every decision, and a loop costs several times more.
     total = (
         _DOUBLED[yy[0]]
@@ -523,7 +452,7 @@ def _check_serial_and_luhn(yy: str, mm: str, dd: str, serial: str, check: str) -
         + _PLAIN[check]
     )
     if total % 10:
-        raise _checksum_error()
+        raise checksum_error()
 
 
 def as_pnr(value: str | PersonalIdentityNumber, *, today: dt.date | None = None) -> PersonalIdentityNumber:
