@@ -36,6 +36,7 @@ MODULES = (
     "src/careaccess/decision.py",
     "src/careaccess/memory.py",
     "src/careaccess/identity.py",
+    "src/careaccess/redaction.py",
     "src/careaccess/listing.py",
     "src/careaccess/planning.py",
 )
@@ -44,6 +45,8 @@ TESTS = (
     "tests/test_identity.py",
     "tests/test_identity_properties.py",
     "tests/test_identity_differential.py",
+    "tests/test_identity_common_forms.py",
+    "tests/test_identity_redact.py",
     "tests/test_decision_properties.py",
     "tests/test_conformance_memory.py",
     "tests/test_service_properties.py",
