@@ -106,7 +106,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def mutation(session: nox.Session) -> None:
-    """Mutation testing of the core's rules with mutmut (about 6 minutes on 2 cores with the machine idle, 14 at load 3-7; not run by default).
+    """Mutation testing of the core's rules with mutmut (not run by default; 6 to 14 minutes on 2 cores).
 
     ``nox -s mutation -- --workdir build/mutation`` keeps the run's copy of the tree;
     docs/testing.md explains the result. Only the core is installed: the run turns the
