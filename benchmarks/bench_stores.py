@@ -362,6 +362,8 @@ def measure_size(access: CareAccess, target: stores.Target, residents: int, sett
     log(f"{target.name} {residents}: bytes")
     gc.collect()
     result["stored"] = target.stored_bytes(access, residents)
+    if isinstance(target, stores.PostgresqlTarget):
+        result["explain_decide"] = target.explain_decide(access, requests[1].as_tuple())
     if target.name == "memory":
         log(f"{target.name} {residents}: pycasbin")
         result["casbin"] = measure_casbin(residents, requests, settings)

@@ -4,6 +4,7 @@
 
     python benchmarks/run.py            # full: 1,000, 100,000 and 1,000,000 residents
     python benchmarks/run.py --quick    # 1,000 and 10,000 residents, fewer repetitions
+    python benchmarks/run.py --country  # and the whole country: 10.5 million residents (bench_country.py)
 
 Each store is measured in a process of its own (``bench_stores.py``), one after the
 other, so no two measurements share a CPU or a process heap. The full run writes
@@ -105,6 +106,60 @@ def run_store(
     return result
 
 
+def run_script(command: list[str], out: Path, timeout: float) -> dict[str, Any]:
+    """Run one of our measuring scripts, which writes *out*; returns what it wrote, even when cut short."""
+    load = [round(x, 2) for x in os.getloadavg()]
+    begin = time.perf_counter()
+    note: str | None = None
+    child = subprocess.Popen([sys.executable, *command, "--out", str(out)])  # noqa: S603 -- our own script
+    try:
+        status = child.wait(timeout=timeout)
+        if status != 0:
+            note = f"the measuring process exited with status {status}"
+    except subprocess.TimeoutExpired:
+        note = f"stopped after the time limit of {timeout:.0f} s"
+        child.terminate()  # it removes its data on SIGTERM
+        try:
+            child.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    except BaseException:
+        child.terminate()
+        child.wait()
+        raise
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    result["seconds"] = round(time.perf_counter() - begin, 1)
+    result["load_average_before"] = load
+    if note:
+        result["stopped"] = note
+    return result
+
+
+def run_workers(stores: list[str], work: Path, *, quick: bool) -> dict[str, Any]:
+    """Decisions per second with 1 and 2 worker processes on each networked store (``bench_workers.py``)."""
+    results: dict[str, Any] = {}
+    for store in (name for name in stores if name in ("postgresql", "redis")):
+        print(f"== workers: {store}", file=sys.stderr, flush=True)
+        command = [str(HERE / "bench_workers.py"), "--store", store]
+        command += ["--residents", "10000", "--seconds", "3"] if quick else ["--residents", "100000", "--seconds", "10"]
+        results[store] = run_script(command, work / f"workers-{store}.json", timeout=900)
+    return results
+
+
+def run_country(stores: list[str], work: Path, residents: int, max_minutes: float | None) -> dict[str, Any]:
+    """The whole country on SQLite, PostgreSQL and Redis, and the in-memory store at 1M (``bench_country.py``)."""
+    results: dict[str, Any] = {}
+    for store in (name for name in ("memory", "sqlite", "postgresql", "redis") if name in stores):
+        size = min(residents, 1_000_000) if store == "memory" else residents
+        print(f"== the whole country: {store}, {size:,} residents", file=sys.stderr, flush=True)
+        command = [str(HERE / "bench_country.py"), "--store", store, "--residents", str(size)]
+        if max_minutes is not None:
+            command += ["--max-load-minutes", str(max_minutes)]
+        results[store] = run_script(command, work / f"country-{store}.json", timeout=4 * 3600)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -113,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated resident counts (default: by mode)")
     parser.add_argument("--docs", type=Path, help="folder for benchmarks.md and benchmarks/ (default: by mode)")
     parser.add_argument("--timeout", type=float, help="seconds each store may take (default: 240 quick, 1800 full)")
+    parser.add_argument("--country", action="store_true", help="also the whole country: 10.5M residents (hours)")
+    parser.add_argument("--country-residents", type=int, default=10_500_000, help="residents of --country")
+    parser.add_argument("--country-max-load-minutes", type=float, help="stop each country load after this long")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else QUICK_SIZES if args.quick else FULL_SIZES
     docs = args.docs or (HERE / "results" if args.quick else ROOT / "docs")
@@ -143,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
             results["reach"][store] = run_store(
                 store, sizes, Path(work), profiles, quick=args.quick, timeout=timeout, script="bench_reach.py"
             )
+        results["workers"] = run_workers(args.stores.split(","), Path(work), quick=args.quick)
+        if args.country:
+            results["country"] = run_country(
+                args.stores.split(","), Path(work), args.country_residents, args.country_max_load_minutes
+            )
     print("== identity numbers", file=sys.stderr, flush=True)
     results["identity"] = bench_identity.measure()
     print("== asyncio", file=sys.stderr, flush=True)
@@ -155,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     results["peers"] = bench_peers.measure(peer_size, 2000, 2 if args.quick else 5)
     results["seconds"] = round(time.perf_counter() - begin, 1)
     results["targets"] = (
-        targets.judge(results["stores"]) + targets.judge_reach(results["reach"]) + targets.judge_peers(results["peers"])
+        targets.judge(results["stores"])
+        + targets.judge_reach(results["reach"])
+        + targets.judge_peers(results["peers"])
+        + targets.judge_country(results.get("country", {}))
     )
     (assets / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     report.write(results, docs / "benchmarks.md", assets)

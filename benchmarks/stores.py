@@ -197,6 +197,31 @@ class PostgresqlTarget(Target):
 
         return lookup, connection.close
 
+    def explain_decide(self, access: CareAccess, request: tuple[str, str, str]) -> dict[str, str]:
+        """``EXPLAIN (ANALYZE, BUFFERS)`` of the store's decision statement for *request*, as the
+        store runs it (prepared: the generic plan) and with the values inlined (a custom plan)."""
+        from psycopg import sql as psycopg_sql  # noqa: PLC0415 -- only this target needs the driver
+
+        sql = access.store.driver_queries()[0].sql  # type: ignore[attr-defined]
+        pnr, clinic_id, case_type_id = request
+        values = {"pnr": pnr, "clinic_id": clinic_id, "case_type_id": case_type_id}
+        numbered = sql
+        for number, name in enumerate(values, start=1):
+            numbered = numbered.replace(f"%({name})s", f"${number}")
+        with self._connect() as connection:
+            connection.execute(f'SET search_path = "{self.schema}"')
+            custom = connection.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, values).fetchall()
+            connection.execute("SET plan_cache_mode = force_generic_plan")
+            connection.execute("PREPARE careaccess_facts AS " + numbered)
+            execute = psycopg_sql.SQL("EXPLAIN (ANALYZE, BUFFERS) EXECUTE careaccess_facts({}, {}, {})")
+            literals = [psycopg_sql.Literal(value) for value in values.values()]
+            generic = connection.execute(execute.format(*literals)).fetchall()
+        return {
+            "statement": sql,
+            "generic_plan": "\n".join(row[0] for row in generic),
+            "custom_plan": "\n".join(row[0] for row in custom),
+        }
+
     def stored_bytes(self, access: CareAccess, residents: int) -> dict[str, Any]:
         with self._connect() as connection:
             rows = connection.execute(

@@ -8,6 +8,13 @@ statement is built and compiled by SQLAlchemy once, connections come from the en
 pool (with its connect-time settings), and every result column is converted by the
 type processor SQLAlchemy itself would apply — and skips the rest.
 
+On PostgreSQL (psycopg) the statement is prepared on each pooled connection at its
+first run (``prepare=True``: parsed and planned once per connection instead of after
+psycopg's default five runs), and a query built with ``binary=True`` takes its rows in
+the binary format: the server sends timestamps and dates without formatting them as
+text and the driver reads them without parsing text (about 15 µs of a decision's
+100 µs, measured on loopback).
+
 Only single-statement reads use it; every write still runs through SQLAlchemy in one
 transaction.
 """
@@ -39,6 +46,8 @@ class DriverQuery:
     :param engine: the engine whose pool and dialect to use (reads: the autocommit one).
     :param statement: a SELECT whose bound parameters are all given by name at run time.
     :param lock: held around each run (in-memory SQLite shares one connection).
+    :param binary: on psycopg, rows come in the binary format (the columns' Python types
+        are the same in either format; only the wire and the parsing differ).
     """
 
     def __init__(
@@ -46,6 +55,8 @@ class DriverQuery:
         engine: sa.Engine,
         statement: sa.Select[Any],
         lock: contextlib.AbstractContextManager[object] | None = None,
+        *,
+        binary: bool = False,
     ) -> None:
         dialect = engine.dialect
         self._engine = engine
@@ -54,6 +65,10 @@ class DriverQuery:
         self._dialect = dialect
         self._dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
         self._lock = lock if lock is not None else contextlib.nullcontext()
+        psycopg = dialect.driver == "psycopg"
+        #: Keyword arguments of the driver's ``cursor()`` and ``execute()`` (psycopg's own).
+        self._cursor_options: dict[str, Any] = {"binary": True} if psycopg and binary else {}
+        self._execute_options: dict[str, Any] = {"prepare": True} if psycopg else {}
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         # Values the statement binds itself (literals such as JSON paths), by parameter name.
         self._fixed = {name: value for name, value in compiled.params.items() if value is not None}
@@ -90,8 +105,8 @@ class DriverQuery:
             connection = self._engine.pool.connect()
             cursor = None
             try:
-                cursor = connection.cursor()
-                cursor.execute(self.sql, arguments)
+                cursor = connection.cursor(**self._cursor_options)
+                cursor.execute(self.sql, arguments, **self._execute_options)
                 result = fetch(cursor)
                 cursor.close()
             except self._dbapi_error as error:

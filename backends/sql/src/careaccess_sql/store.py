@@ -75,8 +75,8 @@ class SqlStore:
         self._reach = SqlReach.of(self.tables, options.prefix, clinic_of)
         self._writes = ReachWriter(self._statements, self._reach)
         # The decision reads, the hot path, run on the driver directly (see driverquery).
-        self._facts_query = DriverQuery(self._reader, self._statements.load_facts, self._serial)
-        self._facts_many_query = DriverQuery(self._reader, self._statements.load_facts_many, self._serial)
+        self._facts_query = DriverQuery(self._reader, self._statements.load_facts, self._serial, binary=True)
+        self._facts_many_query = DriverQuery(self._reader, self._statements.load_facts_many, self._serial, binary=True)
         _forget_connections_in_forked_children(self)
 
     @classmethod
