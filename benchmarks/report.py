@@ -318,9 +318,12 @@ def session_summary(path: Path, function: str) -> tuple[list[tuple[str, float]],
     :returns: as :func:`profile_summary`: its direct callees with their share of its time, and
         its hot path (callees that each take at least 70 % of their caller's time).
     """
-    from pyinstrument.session import Session  # noqa: PLC0415 -- only where profiles were taken
+    from pyinstrument.renderers import ConsoleRenderer  # noqa: PLC0415 -- only where profiles were taken
+    from pyinstrument.session import Session  # noqa: PLC0415
 
-    frames = [Session.load(path).root_frame()]
+    # The frame tree as pyinstrument's own report shows it: one frame per function, its time
+    # outside callees as a [self] leaf.
+    frames = [ConsoleRenderer().preprocess(Session.load(path).root_frame())]
     found = None
     while frames and found is None:
         frame = frames.pop()
