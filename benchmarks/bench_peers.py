@@ -2,7 +2,8 @@
 
 ::
 
-    python benchmarks/bench_peers.py --residents 10000 --rounds 5 -o peers.json   # pyperf's own options apply
+    python benchmarks/bench_peers.py --residents 10000 --rounds 5 -o rounds.json  # one benchmark per round
+    python -c "import bench_peers; bench_peers.measure(10000, 2000, 5)"        # merged, with the check
 
 Why pyperf: it is the tool CPython's own benchmarks run on. It calibrates each
 contender's loop to a minimum time per value (so a 0.5 µs floor and a 500 µs oso call

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ import matplotlib as mpl
 mpl.use("Agg")
 import dataset
 import matplotlib.pyplot as plt
+import profiles
+import report_peers
 
 __all__ = ["write"]
 
@@ -257,110 +258,6 @@ def _plots(results: Results, assets: Path) -> dict[str, str]:
 
 # -- profiles ---------------------------------------------------------------------------
 
-_FRAME = re.compile(r"^(?P<indent>[\s│├└─]*)(?P<seconds>\d+\.\d+)\s+(?P<name>\S+)\s+(?P<where>.*)$")
-
-
-def _children(lines: list[re.Match[str]], at: int) -> list[int]:
-    """Indexes of the direct callees of frame *at* (frames under a hidden group included)."""
-    depth = len(lines[at].group("indent"))
-    below: list[int] = []
-    for n in range(at + 1, len(lines)):
-        if len(lines[n].group("indent")) <= depth:
-            break
-        below.append(n)
-    if not below:
-        return []
-    level = min(len(lines[n].group("indent")) for n in below)
-    return [n for n in below if len(lines[n].group("indent")) == level]
-
-
-def _label(match: re.Match[str], caller: str) -> str:
-    return f"{caller} itself" if match.group("name") == "[self]" else match.group("name")
-
-
-def profile_summary(text: str, function: str) -> tuple[list[tuple[str, float]], list[str]]:
-    """Where *function*'s time goes in a pyinstrument text profile.
-
-    :returns: its direct callees with their share of its time, and its hot path: the
-        chain of callees that each take at least 70 % of their caller's time, with their
-        share of *function*'s.
-    """
-    lines = [m for m in (_FRAME.match(line) for line in text.splitlines()) if m]
-    start = next((n for n, m in enumerate(lines) if m.group("name") == function), None)
-    if start is None:
-        return [], []
-    total = float(lines[start].group("seconds"))
-
-    def seconds(n: int) -> float:
-        return float(lines[n].group("seconds"))
-
-    shares = sorted(
-        ((_label(lines[n], function), seconds(n) / total) for n in _children(lines, start)), key=lambda x: -x[1]
-    )
-    chain: list[str] = []
-    node = start
-    while True:
-        heaviest = max(_children(lines, node), key=seconds, default=None)
-        if heaviest is None or lines[heaviest].group("name") == "[self]" or seconds(heaviest) < 0.7 * seconds(node):
-            break
-        node = heaviest
-        chain.append(f"{lines[node].group('name')} {seconds(node) / total:.0%}")
-    return shares, chain
-
-
-def _label_of(frame: Any) -> str:
-    return f"{frame.class_name}.{frame.function}" if frame.class_name else frame.function
-
-
-def session_summary(path: Path, function: str) -> tuple[list[tuple[str, float]], list[str]]:
-    """Where *function*'s time goes in a saved pyinstrument session, read through pyinstrument's API.
-
-    :returns: as :func:`profile_summary`: its direct callees with their share of its time, and
-        its hot path (callees that each take at least 70 % of their caller's time).
-    """
-    from pyinstrument.renderers import ConsoleRenderer  # noqa: PLC0415 -- only where profiles were taken
-    from pyinstrument.session import Session  # noqa: PLC0415
-
-    # The frame tree as pyinstrument's own report shows it: one frame per function, its time
-    # outside callees as a [self] leaf.
-    frames = [ConsoleRenderer().preprocess(Session.load(path).root_frame())]
-    found = None
-    while frames and found is None:
-        frame = frames.pop()
-        if frame is None:
-            continue
-        if _label_of(frame) == function:
-            found = frame
-        frames.extend(frame.children)
-    if found is None or not found.time:
-        return [], []
-    total = found.time
-
-    def label(child: Any) -> str:
-        return f"{function} itself" if child.is_synthetic_leaf else _label_of(child)
-
-    summed: dict[str, float] = {}
-    for child in found.children:  # one entry per function (pyinstrument keeps a frame per calling line)
-        summed[label(child)] = summed.get(label(child), 0.0) + child.time / total
-    shares = sorted(summed.items(), key=lambda x: -x[1])
-    chain: list[str] = []
-    node = found
-    while node.children:
-        heaviest = max(node.children, key=lambda c: c.time)
-        if heaviest.is_synthetic_leaf or heaviest.time < 0.7 * node.time:
-            break
-        node = heaviest
-        chain.append(f"{_label_of(node)} {node.time / total:.0%}")
-    return shares, chain
-
-
-def _summary(path: Path, function: str) -> tuple[list[tuple[str, float]], list[str]]:
-    """From the saved session where there is one (pyinstrument's API), else from the text report."""
-    session = path.with_suffix(".pyisession")
-    if session.exists():
-        return session_summary(session, function)
-    return profile_summary(path.read_text(encoding="utf-8"), function)
-
 
 def _profile_lines(results: Results, assets: Path) -> list[str]:
     lines: list[str] = []
@@ -369,7 +266,7 @@ def _profile_lines(results: Results, assets: Path) -> list[str]:
             path = assets / "profiles" / f"{call}-{name}.txt"
             if not path.exists():
                 continue
-            shares, chain = _summary(path, function)
+            shares, chain = profiles.summary(path, function)
             top = ", ".join(f"{label} {share:.0%}" for label, share in shares[:6] if share >= 0.02)
             hot = f"; hot path {' → '.join(chain)}" if len(chain) > 1 else ""
             link = f"{{download}}`profile <benchmarks/profiles/{path.name}>`"
@@ -781,7 +678,7 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
             ),
             "",
         ]
-    out += _peer_lines(results.get("peers"), assets)
+    out += report_peers.lines(results.get("peers"), assets)
     aio = results.get("asyncio")
     if aio:
         rows = [
@@ -857,74 +754,6 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         "",
     ]
     return "\n".join(out)
-
-
-def _peer_suite(peers: Results, assets: Path) -> Any:
-    """pyperf's JSON of the peers' run (one benchmark per contender), or None if it is not there."""
-    import pyperf  # noqa: PLC0415 -- only where peers were measured
-
-    path = Path(peers.get("pyperf_json", ""))
-    for candidate in (path, assets / path.name):
-        if path.name and candidate.exists():
-            return pyperf.BenchmarkSuite.load(str(candidate))
-    return None
-
-
-def _peer_lines(peers: Results | None, assets: Path) -> list[str]:
-    """The hot path against the floor and every peer, read from pyperf's JSON of ``bench_peers.py``."""
-    if not peers:
-        return []
-    suite = _peer_suite(peers, assets)
-    if suite is None:
-        return []
-    rows = []
-    for bench in suite.get_benchmarks():
-        values = bench.get_values()
-        rows.append(
-            [
-                bench.get_name(),
-                _us(bench.median() * 1e6),
-                _us(min(values) * 1e6),
-                _us(bench.percentile(90) * 1e6),
-                f"{bench.get_nrun()}",
-                f"{len(values)}",
-                f"{bench.get_runs()[-1].get_loops():,}",
-            ]
-        )
-    ratios = [[name.replace("_", " "), f"{value:,.2f}×"] for name, value in peers["ratios"].items()]
-    link = f"{{download}}`pyperf JSON <{assets.name}/{Path(peers['pyperf_json']).name}>`"
-    return [
-        "## The hot path and its peers, in one interleaved run",
-        "",
-        f"{peers['residents']:,} residents in memory; {peers['requests']:,} requests, every contender's answers "
-        "checked against the data set first (all 0 wrong), then timed by pyperf: each contender's worker "
-        f"processes take turns with every other's ({peers['rounds']} rounds; `benchmarks/bench_peers.py`, "
-        "encodings in `peer.py`, `peer_cedar.py`, `peer_oso.py`). A value is pyperf's calibrated loop over "
-        f"the requests divided by its length; batch rows are per request, 100 a call. Raw values: {link}.",
-        "",
-        *_table(["contender", "median", "min", "p90", "runs (with calibration)", "values", "loops per value"], rows),
-        "",
-        *_table(["ratio (medians, same run)", "value"], ratios),
-        "",
-        *_peer_profile_lines(peers, assets),
-    ]
-
-
-def _peer_profile_lines(peers: Results, assets: Path) -> list[str]:
-    """Where in-memory ``decide``'s time goes, from the saved pyinstrument sessions (pyinstrument's API)."""
-    lines = []
-    for name in peers.get("profiles", []):
-        path = assets / "profiles" / name
-        if not path.with_suffix(".pyisession").exists():
-            continue
-        shares, chain = session_summary(path.with_suffix(".pyisession"), "CareAccess.decide")
-        top = ", ".join(f"{label} {share:.0%}" for label, share in shares[:6] if share >= 0.02)
-        hot = f"; hot path {' → '.join(chain)}" if len(chain) > 1 else ""
-        link = f"{{download}}`profile <{assets.name}/profiles/{name}>`"
-        lines.append(f"- `{name.removesuffix('.txt')}`: {top or 'no samples'}{hot} ({link})")
-    if not lines:
-        return []
-    return ["pyinstrument's view of in-memory `decide` (shares of its time):", "", *lines, ""]
 
 
 def write(results: Results, markdown: Path, assets: Path) -> None:
