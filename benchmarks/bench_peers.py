@@ -171,11 +171,18 @@ class Contenders:
 
     def __init__(self, residents: int) -> None:
         self.residents = residents
-        self.access = load(residents)
-        self.day = self.access.today()
+        self.day = careaccess.connect("memory://").today()
         self.today = self.day.isoformat()
         self._built: dict[str, Any] = {}
         self._parsed: dict[str, Any] = {}
+
+    @property
+    def access(self) -> CareAccess:
+        """The in-memory service over the data set, loaded on first use (a peer's worker never loads it)."""
+        found: CareAccess | None = self._built.get("access")
+        if found is None:
+            found = self._built["access"] = load(self.residents)
+        return found
 
     def _get(self, what: str) -> Any:
         found = self._built.get(what)
