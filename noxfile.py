@@ -98,7 +98,9 @@ def bench(session: nox.Session) -> None:
     Needs the PostgreSQL and Redis servers of ``nox -s tests``. The full run writes
     docs/benchmarks.md and docs/benchmarks/; the quick run writes benchmarks/results/.
     """
-    install_all(session, "personnummer", "python-stdnum", "matplotlib", "casbin", "cedarpy", "oso", "pyinstrument")
+    install_all(
+        session, "personnummer", "python-stdnum", "matplotlib", "casbin", "cedarpy", "oso", "pyinstrument", "pyperf"
+    )
     command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])
     env = {"CAREACCESS_BENCH_COMMAND": command, "PYINSTRUMENT_IGNORE_OVERHEAD_WARNING": "1"}
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs, env={**os.environ, **env})

@@ -12,11 +12,21 @@ import gc
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from attrs import frozen
 
-__all__ = ["Timing", "batch_samples", "call_samples", "interleave", "time_batches", "time_calls", "time_rate"]
+__all__ = [
+    "Timing",
+    "batch_samples",
+    "call_samples",
+    "interleave",
+    "profile",
+    "time_batches",
+    "time_calls",
+    "time_rate",
+]
 
 
 @frozen
@@ -164,3 +174,23 @@ def time_rate(step: Callable[[], int | None], *, seconds: float, max_steps: int)
             break
     elapsed = (clock() - start) / 1e9
     return items, (items / elapsed if elapsed > 0 else 0.0)
+
+
+def profile(call: Callable[[], object], seconds: float, path: Path) -> None:
+    """Run *call* under pyinstrument for about *seconds*; save the session to *path* (``.pyisession``,
+    which the report reads through pyinstrument's API) and its text report beside it (``.txt``, for readers).
+    """
+    from pyinstrument import Profiler  # noqa: PLC0415 -- only for profiling runs
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profiler = Profiler(interval=0.0002)
+    deadline = time.perf_counter() + seconds
+    profiler.start()
+    while time.perf_counter() < deadline:
+        call()
+    profiler.stop()
+    session = profiler.last_session
+    if session is None:
+        return
+    session.save(path.with_suffix(".pyisession"))
+    path.with_suffix(".txt").write_text(profiler.output_text(unicode=True, color=False), encoding="utf-8")

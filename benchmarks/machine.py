@@ -27,6 +27,7 @@ PACKAGES = (
     "personnummer",
     "matplotlib",
     "pyinstrument",
+    "pyperf",
 )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ import matplotlib as mpl
 mpl.use("Agg")
 import dataset
 import matplotlib.pyplot as plt
+import profiles
+import report_peers
 
 __all__ = ["write"]
 
@@ -257,56 +258,6 @@ def _plots(results: Results, assets: Path) -> dict[str, str]:
 
 # -- profiles ---------------------------------------------------------------------------
 
-_FRAME = re.compile(r"^(?P<indent>[\s│├└─]*)(?P<seconds>\d+\.\d+)\s+(?P<name>\S+)\s+(?P<where>.*)$")
-
-
-def _children(lines: list[re.Match[str]], at: int) -> list[int]:
-    """Indexes of the direct callees of frame *at* (frames under a hidden group included)."""
-    depth = len(lines[at].group("indent"))
-    below: list[int] = []
-    for n in range(at + 1, len(lines)):
-        if len(lines[n].group("indent")) <= depth:
-            break
-        below.append(n)
-    if not below:
-        return []
-    level = min(len(lines[n].group("indent")) for n in below)
-    return [n for n in below if len(lines[n].group("indent")) == level]
-
-
-def _label(match: re.Match[str], caller: str) -> str:
-    return f"{caller} itself" if match.group("name") == "[self]" else match.group("name")
-
-
-def profile_summary(text: str, function: str) -> tuple[list[tuple[str, float]], list[str]]:
-    """Where *function*'s time goes in a pyinstrument text profile.
-
-    :returns: its direct callees with their share of its time, and its hot path: the
-        chain of callees that each take at least 70 % of their caller's time, with their
-        share of *function*'s.
-    """
-    lines = [m for m in (_FRAME.match(line) for line in text.splitlines()) if m]
-    start = next((n for n, m in enumerate(lines) if m.group("name") == function), None)
-    if start is None:
-        return [], []
-    total = float(lines[start].group("seconds"))
-
-    def seconds(n: int) -> float:
-        return float(lines[n].group("seconds"))
-
-    shares = sorted(
-        ((_label(lines[n], function), seconds(n) / total) for n in _children(lines, start)), key=lambda x: -x[1]
-    )
-    chain: list[str] = []
-    node = start
-    while True:
-        heaviest = max(_children(lines, node), key=seconds, default=None)
-        if heaviest is None or lines[heaviest].group("name") == "[self]" or seconds(heaviest) < 0.7 * seconds(node):
-            break
-        node = heaviest
-        chain.append(f"{lines[node].group('name')} {seconds(node) / total:.0%}")
-    return shares, chain
-
 
 def _profile_lines(results: Results, assets: Path) -> list[str]:
     lines: list[str] = []
@@ -315,7 +266,7 @@ def _profile_lines(results: Results, assets: Path) -> list[str]:
             path = assets / "profiles" / f"{call}-{name}.txt"
             if not path.exists():
                 continue
-            shares, chain = profile_summary(path.read_text(encoding="utf-8"), function)
+            shares, chain = profiles.summary(path, function)
             top = ", ".join(f"{label} {share:.0%}" for label, share in shares[:6] if share >= 0.02)
             hot = f"; hot path {' → '.join(chain)}" if len(chain) > 1 else ""
             link = f"{{download}}`profile <benchmarks/profiles/{path.name}>`"
@@ -727,7 +678,7 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
             ),
             "",
         ]
-    out += _peer_lines(results.get("peers"))
+    out += report_peers.lines(results.get("peers"), assets)
     aio = results.get("asyncio")
     if aio:
         rows = [
@@ -803,30 +754,6 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         "",
     ]
     return "\n".join(out)
-
-
-def _peer_lines(peers: Results | None) -> list[str]:
-    """The hot path against the floor and every peer, from ``bench_peers.py``'s one loop."""
-    if not peers:
-        return []
-    rows = [
-        [name, _us(median), _us(peers["timings"][name]["min_us"]), _us(peers["timings"][name]["p99_us"])]
-        for name, median in peers["median_us"].items()
-    ]
-    ratios = [[name.replace("_", " "), f"{value:,.2f}×"] for name, value in peers["ratios"].items()]
-    return [
-        "## The hot path and its peers, in one loop",
-        "",
-        f"{peers['residents']:,} residents in memory; {peers['requests']:,} requests, every contender's answers "
-        "checked against the data set first, then all of them taking turns on chunks of 100 requests "
-        f"({peers['repeat']} rounds; `benchmarks/bench_peers.py`, encodings in `peer.py`, `peer_cedar.py`, "
-        "`peer_oso.py`). Batch rows are per request, 100 a call.",
-        "",
-        *_table(["contender", "median", "min", "p99"], rows),
-        "",
-        *_table(["ratio", "value"], ratios),
-        "",
-    ]
 
 
 def write(results: Results, markdown: Path, assets: Path) -> None:

@@ -69,16 +69,24 @@ def local_date(at: dt.datetime, zone: ZoneInfo) -> dt.date:
         return dt.date.max if at.year > 1 else dt.date.min
 
 
+_MINUTE = dt.timedelta(minutes=1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+#: An interval no moment lies in: the first lookup always converts.
+_NEVER = (dt.datetime.max.replace(tzinfo=dt.UTC), dt.datetime.min.replace(tzinfo=dt.UTC), dt.date.min)
+
+
 class LocalDates:
     """The local date of aware moments in one zone, remembered for the last minute asked.
 
     A decision needs the local date of its moment (for a grant's end, an age, the
     century of a 10-digit number). Converting costs more than the rest of a cheap
     decision; consecutive decisions mostly fall in the same minute, so the date of the
-    last minute (as written in the moment's own zone) is kept. A minute is remembered
-    only when its first and last microsecond fall on the same local date, so offsets
-    with seconds (local mean time before 1900) and transitions inside a minute are
-    converted every time. Safe under threads: the memo is one tuple, replaced whole.
+    last UTC minute asked is kept, as an interval of absolute time: a moment in any
+    zone is compared with it exactly (aware comparison), and one in UTC, as the default
+    clock gives, by a comparison of its fields alone. A minute is remembered only when
+    its first and last microsecond fall on the same local date, so a minute with a
+    transition inside it is converted every time. Safe under threads: the memo is one
+    tuple, replaced whole.
 
     Out-of-range local dates are clamped as :func:`local_date` does.
     """
@@ -87,19 +95,19 @@ class LocalDates:
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
-        self._memo: tuple[object, dt.date] = ((), dt.date.min)
+        self._memo: tuple[dt.datetime, dt.datetime, dt.date] = _NEVER
 
     def of(self, at: dt.datetime) -> dt.date:
         """The local date of the aware moment *at* in :attr:`zone`."""
-        key = (at.minute, at.hour, at.day, at.month, at.year, at.tzinfo, at.fold)
         memo = self._memo
-        if memo[0] == key:
-            return memo[1]
-        day = self._convert(at)
-        first = at.replace(second=0, microsecond=0)
-        if self._convert(first) == day == self._convert(first.replace(second=59, microsecond=999999)):
-            self._memo = (key, day)
+        if memo[0] <= at < memo[1]:
+            return memo[2]
+        day = local_date(at, self.zone)
+        try:
+            first = at.astimezone(dt.UTC).replace(second=0, microsecond=0)
+            end = first + _MINUTE
+        except OverflowError:  # the first or last minute there is: converted every time
+            return day
+        if local_date(first, self.zone) == day == local_date(end - _MICROSECOND, self.zone):
+            self._memo = (first, end, day)
         return day
-
-    def _convert(self, at: dt.datetime) -> dt.date:
-        return local_date(at, self.zone)

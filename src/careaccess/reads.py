@@ -63,6 +63,7 @@ class Reads:
         self._clock = clock
         self._dates = LocalDates(timezone)
         self._local_date = self._dates.of  # bound once: decide passes it on every call
+        self._residence_of = self.residence_of  # likewise
         self._cursors: Cursors | None = None  # made on first use: the key is a store read
 
     def __repr__(self) -> str:
@@ -235,7 +236,9 @@ class Reads:
             when a service area could decide.
         """
         if at is None:
-            moment = self.now()
+            moment = self._clock()
+            if type(moment) is not dt.datetime or moment.utcoffset() is None:
+                moment = aware(moment, "clock")  # the checks of now(), the common case inlined
         elif type(at) is dt.datetime and at.utcoffset() is not None:
             moment = at  # the common case, checked inline: this is the hot path
         else:
@@ -243,7 +246,7 @@ class Reads:
         if type(pnr) is PersonalIdentityNumber:
             person, day = pnr, None
         else:
-            day = self._dates.of(moment)
+            day = self._local_date(moment)
             person = as_pnr(pnr, today=day)
         # is_id(clinic_id) and is_id(case_type_id), the known ids inlined: this is the hot path.
         if (
@@ -252,7 +255,9 @@ class Reads:
             and clinic_id in KNOWN_IDS
             and case_type_id in KNOWN_IDS
         ) or (is_id(clinic_id) and is_id(case_type_id)):
-            facts = self.store.load_facts(_new_tuple(FactsRequest, (person.digits, clinic_id, case_type_id, person)))
+            # The slot behind person.digits, read without the property's call: this is the hot path.
+            digits = person._digits
+            facts = self.store.load_facts(_new_tuple(FactsRequest, (digits, clinic_id, case_type_id, person)))
         else:
             facts = self._facts_of_malformed(clinic_id)
         return decision.decide(
@@ -263,7 +268,7 @@ class Reads:
             moment,
             self.timezone,
             residence,
-            self.residence_of,
+            self._residence_of,
             day,
             self._local_date,
         )
@@ -291,13 +296,17 @@ class Reads:
                 f"Pröva högst {MAX_DECIDE_MANY} frågor åt gången.",
             )
         shaped = [check_tuple(item, 3, "requests") for item in asked]
-        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in shaped]
-        wanted = [FactsRequest(p.digits, c, t, p) for p, c, t in parsed if is_id(c) and is_id(t)]
+        parsed = [
+            (p if type(p) is PersonalIdentityNumber else as_pnr(p, today=day), c, t, is_id(c) and is_id(t))
+            for p, c, t in shaped
+        ]
+        wanted = [_new_tuple(FactsRequest, (p.digits, c, t, p)) for p, c, t, known in parsed if known]
         loaded = iter(self.store.load_facts_many(wanted) if wanted else [])
-        facts = [next(loaded) if is_id(c) and is_id(t) else self._facts_of_malformed(c) for _, c, t in parsed]
+        decide, zone, residence_of = decision.decide, self.timezone, self._residence_of
+        malformed = self._facts_of_malformed
         return [
-            decision.decide(f, p, c, t, moment, self.timezone, None, self.residence_of, day=day)
-            for f, (p, c, t) in zip(facts, parsed, strict=True)
+            decide(next(loaded) if known else malformed(c), p, c, t, moment, zone, None, residence_of, day)
+            for p, c, t, known in parsed
         ]
 
     def _facts_of_malformed(self, clinic_id: object) -> DecisionFacts:
