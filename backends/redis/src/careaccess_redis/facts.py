@@ -62,11 +62,17 @@ def call_read_only(client: Client, call: Call) -> Any:
         try:
             cast(Any, connection).send_command("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
             return connection.read_response()
-        except (NoScriptError, ConnectionError, TimeoutError):
-            pass  # redis-py has dropped a broken connection; the client's way below loads or retries
+        except NoScriptError:
+            pass  # an error reply, read whole: the connection is clean; the client's way below loads the script
+        except (ConnectionError, TimeoutError):
+            # A reply may still be on its way: this connection must never serve another call.
+            cast(Any, connection).disconnect()
         except RedisError as error:
             if is_down(error):
                 raise unavailable(error) from error
+            raise
+        except BaseException:
+            cast(Any, connection).disconnect()  # interrupted mid-call (a signal): as a lost connection
             raise
         finally:
             pool.release(connection)
