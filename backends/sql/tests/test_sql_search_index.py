@@ -30,7 +30,7 @@ from careaccess.store import (
 )
 from careaccess.testing.conformance import make_pnr
 
-from careaccess_sql import SqlStore
+from careaccess_sql import SqlStore, head_revision
 from careaccess_sql.searchindex import name_grams, records_of
 
 AT = dt.datetime(2026, 1, 15, 8, 30, tzinfo=dt.UTC)
@@ -170,24 +170,24 @@ def test_every_write_keeps_the_trigrams_those_of_the_names_and_searches_agree(st
     _agree(store, memory, "c1")
 
 
-def test_search_indexes_are_rebuilt_by_the_migration(tmp_path: Path) -> None:
-    store = SqlStore.open(f"sqlite:///{tmp_path / 'care.db'}", create=True)
+def test_search_indexes_are_rebuilt_by_the_migration(store: SqlStore) -> None:
     memory = MemoryStore()
     _apply([store, memory], "c1", Put(Clinic("c1", "Vårdcentralen")))
     _apply([store, memory], "c1", Put(CaseType("c1", "kbt", "KBT", restricted=True)))
     _apply([store, memory], "c1", *(Put(_approval("c1", n, NAMES[n % len(NAMES)])) for n in range(1, 20)))
     _apply([store, memory], "c1", *(Put(_grant("c1", n, "kbt", NAMES[-n % len(NAMES)])) for n in range(15, 25)))
     before = _grams(store)
-    store.downgrade("0003")
-    store.upgrade()
-    try:
-        assert _grams(store) == before == _expected_grams(store)
-        with store.engine.connect() as connection:
-            tails = connection.execute(sa.select(store.tables.approvals.c.pnr, store.tables.approvals.c.pnr_tail))
+    assert store.downgrade("0003") == (head_revision(), "0003")
+    with store.engine.connect() as connection:
+        assert f"{store.options.prefix}name_grams" not in sa.inspect(connection).get_table_names()
+    assert store.upgrade() == ("0003", head_revision())
+    assert _grams(store) == before == _expected_grams(store)
+    with store.engine.connect() as connection:
+        for table in (store.tables.approvals, store.tables.grants):
+            tails = connection.execute(sa.select(table.c.pnr, table.c.pnr_tail)).all()
+            assert tails
             assert all(tail == pnr[-4:] for pnr, tail in tails)
-        _agree(store, memory, "c1")
-    finally:
-        store.close()
+    _agree(store, memory, "c1")
 
 
 def _plan_of(store: SqlStore, query: ResidentQuery) -> list[str]:
