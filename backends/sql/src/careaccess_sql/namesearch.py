@@ -3,7 +3,7 @@ writer that keeps ``name_grams`` in step with the names, in the same transaction
 
 A name search whose text has a trigram walks the rarest trigram's rows of the clinic in
 identity-number order, keeps a record only if its rows hold the text's other (rarest)
-trigrams too, and re-checks each resident's folded names exactly as the scan does: the
+trigrams too, and re-checks that record's folded name exactly as the scan does: the
 index narrows the candidates and never decides.
 """
 
@@ -27,9 +27,9 @@ from careaccess_sql.writes import Prepared
 __all__ = ["GramPlan", "IndexingWriter", "NameSearch"]
 
 #: How many of a text's trigrams are counted to choose the rarest (spread over the text).
-COUNTED = 12
+COUNTED = 8
 #: Counting a trigram's rows stops here: beyond it, which is rarer matters little.
-COUNT_BOUND = 2000
+COUNT_BOUND = 1000
 #: Trigrams besides the walked one that a candidate record must hold.
 CHECKED = 3
 
@@ -106,22 +106,31 @@ class NameSearch:
             where.append(g.c.pnr > bp("after"))
         if suffix:
             where.append(g.c.pnr.like(bp("suffix_pattern", type_=sa.String), escape="\\"))
-        for i in range(len(plan.checked)):
-            other = g.alias(f"checked_{i}")
-            where.append(
-                sa.exists().where(
+        if plan.checked:
+            # One scalar lookup of the record's rows per row walked: the planner keeps it a
+            # probe (an EXISTS per trigram would be turned into joins of whole posting lists).
+            other = g.alias("checked")
+            held = (
+                sa.select(sa.func.count())
+                .where(
                     other.c.clinic_id == clinic,
-                    other.c.gram == bp(f"gram_checked_{i}"),
                     other.c.pnr == g.c.pnr,
                     other.c.case_type_id == g.c.case_type_id,
+                    other.c.gram.in_([bp(f"gram_checked_{i}") for i in range(len(plan.checked))]),
                 )
+                .scalar_subquery()
             )
-        # The exact test, as the scan makes it: one of the resident's folded names holds the text.
-        named = [
-            sa.exists().where(table.c.clinic_id == clinic, table.c.pnr == g.c.pnr, self._s.name_matches(table))
-            for table in (a, t)
-        ]
-        where.append(sa.or_(*named))
+            where.append(held == len(plan.checked))
+        # The exact test, as the scan makes it, on the record the row is of: a resident
+        # matches through a record whose name holds the text, and that record's rows hold
+        # every trigram of the text. A lookup by key for each row walked (never a scan).
+        approval_name = sa.select(a.c.name_folded).where(a.c.clinic_id == clinic, a.c.pnr == g.c.pnr).scalar_subquery()
+        grant_name = (
+            sa.select(t.c.name_folded)
+            .where(t.c.clinic_id == clinic, t.c.pnr == g.c.pnr, t.c.case_type_id == g.c.case_type_id)
+            .scalar_subquery()
+        )
+        where.append(self._s.name_matches(sa.case((g.c.case_type_id == APPROVAL, approval_name), else_=grant_name)))
         limit = bp("limit", type_=sa.Integer)
         page = sa.select(g.c.pnr).distinct().where(*where).order_by(g.c.pnr).limit(limit).subquery("page")
         statement = self._s.page_rows(page)

@@ -7,8 +7,8 @@ Schema (added by revision 0004):
                            distinct trigram (three code points) of the folded name
                            (:func:`careaccess.names.fold`, stored as ``name_folded``) of
                            each approval (``case_type_id`` empty) and each grant; a
-                           second index ``(clinic_id, pnr, case_type_id)`` finds a
-                           record's rows when it changes
+                           second index ``(clinic_id, pnr, case_type_id, gram)`` finds
+                           a record's rows when it changes or is checked
 ``pnr_tail``               a column of approvals and grants: the last four digits,
                            indexed ``(clinic_id, pnr_tail, pnr)``
 =========================  ==========================================================
@@ -75,7 +75,7 @@ def add_search_schema(metadata: sa.MetaData, prefix: str, approvals: sa.Table, g
         sa.Column("gram", GRAM, primary_key=True),
         sa.Column("pnr", approvals.c.pnr.type, primary_key=True),
         sa.Column("case_type_id", approvals.c.clinic_id.type, primary_key=True),
-        sa.Index(f"{prefix}name_grams_record_idx", "clinic_id", "pnr", "case_type_id"),
+        sa.Index(f"{prefix}name_grams_record_idx", "clinic_id", "pnr", "case_type_id", "gram"),
         # SQLite: the key is the table, with no rowid table beside it.
         sqlite_with_rowid=False,
         **approvals.dialect_kwargs,

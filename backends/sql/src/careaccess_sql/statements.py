@@ -245,7 +245,7 @@ class Statements:
             if suffix:
                 where.append(table.c.pnr.like(bp("suffix_pattern", type_=sa.String), escape="\\"))
             if name:
-                where.append(self.name_matches(table))
+                where.append(self.name_matches(table.c.name_folded))
             # Each side is a keyset range scan of its (clinic_id, pnr) key, cut at the page size.
             return sa.select(table.c.pnr).distinct().where(*where).order_by(table.c.pnr).limit(limit).subquery()
 
@@ -259,12 +259,12 @@ class Statements:
             self._listings[key] = statement
         return statement
 
-    def name_matches(self, table: sa.Table) -> sa.ColumnElement[bool]:
-        """*table*'s folded name holds the search text: ``name_needle`` on SQLite, else ``name_pattern``."""
+    def name_matches(self, folded: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """The folded name *folded* holds the search text: ``name_needle`` on SQLite, else ``name_pattern``."""
         if self.flavour == "sqlite":
             # SQLite's LIKE ignores ASCII case; instr compares exactly, as the others' LIKE does.
-            return sa.func.instr(table.c.name_folded, sa.bindparam("name_needle", type_=sa.String)) > 0
-        return table.c.name_folded.like(sa.bindparam("name_pattern", type_=sa.String), escape="\\")
+            return sa.func.instr(folded, sa.bindparam("name_needle", type_=sa.String)) > 0
+        return folded.like(sa.bindparam("name_pattern", type_=sa.String), escape="\\")
 
     def page_rows(self, page: sa.Subquery) -> sa.Select[Any]:
         """The listing rows of the residents whose pnr *page* (a subquery of ``pnr``) holds."""

@@ -61,7 +61,7 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
         **TABLE,
     )
-    op.create_index(f"{p}name_grams_record_idx", f"{p}name_grams", ["clinic_id", "pnr", "case_type_id"])
+    op.create_index(f"{p}name_grams_record_idx", f"{p}name_grams", ["clinic_id", "pnr", "case_type_id", "gram"])
     approvals = sa.table(f"{p}approvals", sa.column("clinic_id"), sa.column("pnr"), sa.column("name_folded"))
     grants = sa.table(
         f"{p}grants", sa.column("clinic_id"), sa.column("pnr"), sa.column("case_type_id"), sa.column("name_folded")
