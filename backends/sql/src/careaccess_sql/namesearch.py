@@ -26,7 +26,7 @@ from careaccess_sql.writes import Prepared
 
 __all__ = ["GramPlan", "IndexingWriter", "NameSearch"]
 
-#: How many of a text's trigrams are counted to choose the rarest (spread over the text).
+#: How many of a text's trigrams (an even spread of them, in sorted order) are counted to find the rarest.
 COUNTED = 8
 #: Counting a trigram's rows stops here: beyond it, which is rarer matters little.
 COUNT_BOUND = 1000
