@@ -79,7 +79,8 @@ def test_an_import_takes_the_same_statements_whatever_its_size(store: SqlStore) 
     events = access.import_residents(ADMIN, "c1", large[0][2:], large[1][2:])
     assert seen == few
     statements = [s for s in seen if not s.startswith("BEGIN")]
-    assert len(statements) == 8  # clinic, case types, two key checks, two inserts, event ids, events
+    # clinic, case types, two key checks, two inserts, event ids, events, the names' trigrams
+    assert len(statements) == 9
     assert [int(e.id) for e in events] == list(range(int(events[0].id), int(events[0].id) + 3996))
     assert _counts(store) == (2000, 2000, 2 + 4 + 3996)
     # The counter goes on after the block: the next change takes the next id.

@@ -65,6 +65,7 @@ def test_migrations_create_exactly_the_schema_the_store_uses(database: str, pref
             "alembic_version",
             "clinic_places",
             "clinic_names",
+            "name_grams",
         }
         assert names == {prefix + name for name in expected}
     finally:

@@ -19,6 +19,8 @@ from careaccess.names import fold
 from careaccess.serialization import converter
 from careaccess.store import DecisionFacts, EventDraft, FactsRequest, Record
 
+from careaccess_sql.searchindex import pnr_tail
+
 __all__ = [
     "NO_FACTS",
     "approval_of",
@@ -87,6 +89,7 @@ def record_row(record: Record) -> dict[str, Any]:
             "name_folded": folded(record.name),
             "approved_at": record.approved_at,
             "approved_by": record.approved_by,
+            "pnr_tail": pnr_tail(record.pnr.digits),
         }
     return {
         "clinic_id": record.clinic_id,
@@ -99,6 +102,7 @@ def record_row(record: Record) -> dict[str, Any]:
         "changed_at": record.changed_at,
         "name": record.name,
         "name_folded": folded(record.name),
+        "pnr_tail": pnr_tail(record.pnr.digits),
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 
 from careaccess_sql.reach import add_reach_schema
+from careaccess_sql.searchindex import TAIL, add_search_schema
 
 __all__ = ["ID", "JSON_TEXT", "MARIADB_TABLE", "PNR", "Tables", "UtcDateTime", "make_tables"]
 
@@ -84,6 +85,7 @@ class Tables:
     events: sa.Table
     event_counter: sa.Table
     meta: sa.Table
+    name_grams: sa.Table
 
 
 def make_tables(prefix: str = "") -> Tables:
@@ -116,6 +118,8 @@ def make_tables(prefix: str = "") -> Tables:
         # The name folded (careaccess.names.fold), which name searches compare with.
         sa.Column("name_folded", sa.Text),
         sa.Column("approved_at", UtcDateTime, nullable=False),
+        # The last four digits of pnr, which a search by the last digits seeks (careaccess_sql.searchindex).
+        sa.Column("pnr_tail", TAIL),
         sa.Column("approved_by", ID, nullable=False),
         **MARIADB_TABLE,
     )
@@ -133,6 +137,7 @@ def make_tables(prefix: str = "") -> Tables:
         sa.Column("changed_at", UtcDateTime, nullable=False),
         sa.Column("name", sa.Text),
         sa.Column("name_folded", sa.Text),
+        sa.Column("pnr_tail", TAIL),
         # A grant can never outlive its case type, whatever races the application loses.
         # No foreign key to the case type: the store keeps what the core writes (the core's
         # plans lock the case type instead). A short name, so that a 30-character prefix
@@ -172,4 +177,5 @@ def make_tables(prefix: str = "") -> Tables:
         **MARIADB_TABLE,
     )
     add_reach_schema(metadata, prefix, clinics, approvals, grants)
-    return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter, meta)
+    name_grams = add_search_schema(metadata, prefix, approvals, grants)
+    return Tables(metadata, clinics, case_types, approvals, grants, events, event_counter, meta, name_grams)

@@ -93,7 +93,7 @@ class Statements:
                 sa.and_(g.c.clinic_id == req.c.clinic_id, g.c.pnr == req.c.pnr, g.c.case_type_id == req.c.case_type_id),
             )
         )
-        self._listings: dict[tuple[bool, bool, int, bool, bool], sa.Select[Any]] = {}
+        self._listings: dict[tuple[bool, bool, int, bool, bool, bool], sa.Select[Any]] = {}
 
         self.events_all = sa.select(e).where(e.c.id > bp("after")).order_by(e.c.id).limit(bp("limit"))
         self.events_of = (
@@ -207,17 +207,20 @@ class Statements:
             sa.func.json_extract(items.c.value, "$[2]").label("case_type_id"),
         ).subquery("req")
 
-    def listing(self, *, exact: bool, after: bool, prefixes: int, suffix: bool, name: bool) -> sa.Select[Any]:
+    def listing(
+        self, *, exact: bool, after: bool, prefixes: int, suffix: bool, name: bool, tail: bool = False
+    ) -> sa.Select[Any]:
         """Residents (approved or granted) of one clinic with their approval and grants, by pnr.
 
         Parameters: ``clinic_id``, ``limit``; with *exact* ``pnr``; with *after* ``after``;
         for each of *prefixes* (any may match) ``prefix_0`` ... (a LIKE pattern) with
         ``prefix_low_0``, ``prefix_high_0`` ... (its range, :func:`prefix_range`); with
-        *suffix* ``suffix_pattern``; with *name* ``name_pattern`` (SQLite: ``name_needle``,
-        the text itself), matched against the folded names.
+        *suffix* ``suffix_pattern``; with *tail* also ``suffix_tail`` (the suffix's last
+        four digits, a seek of ``(clinic_id, pnr_tail, pnr)``); with *name* ``name_pattern``
+        (SQLite: ``name_needle``, the text itself), matched against the folded names.
         Rows: ``pnr``, the approval columns, the grant columns; ordered by pnr, then case type.
         """
-        key = (exact, after, prefixes, suffix, name)
+        key = (exact, after, prefixes, suffix, name, tail)
         statement = self._listings.get(key)
         if statement is not None:
             return statement
@@ -236,13 +239,13 @@ class Statements:
                 low, high = bp(f"prefix_low_{prefix}", type_=sa.String), bp(f"prefix_high_{prefix}", type_=sa.String)
                 where.append(table.c.pnr.between(low, high))
                 where.append(table.c.pnr.like(bp(f"prefix_{prefix}", type_=sa.String), escape="\\"))
+            if tail:
+                # A seek of (clinic_id, pnr_tail, pnr): the residents ending so, in pnr order.
+                where.append(table.c.pnr_tail == bp("suffix_tail", type_=sa.String))
             if suffix:
                 where.append(table.c.pnr.like(bp("suffix_pattern", type_=sa.String), escape="\\"))
-            if name and self.flavour == "sqlite":
-                # SQLite's LIKE ignores ASCII case; instr compares exactly, as the others' LIKE does.
-                where.append(sa.func.instr(table.c.name_folded, bp("name_needle", type_=sa.String)) > 0)
-            elif name:
-                where.append(table.c.name_folded.like(bp("name_pattern", type_=sa.String), escape="\\"))
+            if name:
+                where.append(self.name_matches(table.c.name_folded))
             # Each side is a keyset range scan of its (clinic_id, pnr) key, cut at the page size.
             return sa.select(table.c.pnr).distinct().where(*where).order_by(table.c.pnr).limit(limit).subquery()
 
@@ -251,18 +254,31 @@ class Statements:
         sides = [candidates(table, prefix) for table in (a, g) for prefix in (range(prefixes) if prefixes else [None])]
         either = sa.union(*(sa.select(side.c.pnr) for side in sides)).subquery()
         page = sa.select(either.c.pnr).order_by(either.c.pnr).limit(limit).subquery("page")
-        statement = (
+        statement = self.page_rows(page)
+        if len(self._listings) < 256:  # a few shapes are ever used; the bound is for safety
+            self._listings[key] = statement
+        return statement
+
+    def name_matches(self, folded: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """The folded name *folded* holds the search text: ``name_needle`` on SQLite, else ``name_pattern``."""
+        if self.flavour == "sqlite":
+            # SQLite's LIKE ignores ASCII case; instr compares exactly, as the others' LIKE does.
+            return sa.func.instr(folded, sa.bindparam("name_needle", type_=sa.String)) > 0
+        return folded.like(sa.bindparam("name_pattern", type_=sa.String), escape="\\")
+
+    def page_rows(self, page: sa.Subquery) -> sa.Select[Any]:
+        """The listing rows of the residents whose pnr *page* (a subquery of ``pnr``) holds."""
+        a, g = self.tables.approvals, self.tables.grants
+        clinic: sa.BindParameter[Any] = sa.bindparam("clinic_id")
+        return (
             sa.select(page.c.pnr, *self.approval_cols, *self.grant_cols)
             .select_from(
-                page.outerjoin(a, sa.and_(a.c.clinic_id == bp("clinic_id"), a.c.pnr == page.c.pnr)).outerjoin(
-                    g, sa.and_(g.c.clinic_id == bp("clinic_id"), g.c.pnr == page.c.pnr)
+                page.outerjoin(a, sa.and_(a.c.clinic_id == clinic, a.c.pnr == page.c.pnr)).outerjoin(
+                    g, sa.and_(g.c.clinic_id == clinic, g.c.pnr == page.c.pnr)
                 )
             )
             .order_by(page.c.pnr, g.c.case_type_id)
         )
-        if len(self._listings) < 256:  # a few shapes are ever used; the bound is for safety
-            self._listings[key] = statement
-        return statement
 
 
 def prefix_range(prefix: str) -> tuple[str, str]:

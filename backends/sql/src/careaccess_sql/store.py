@@ -29,11 +29,12 @@ from careaccess.store import Changeset, DecisionFacts, FactsRequest, ResidentQue
 from careaccess_sql import migrate
 from careaccess_sql.driverquery import DriverQuery
 from careaccess_sql.engine import make_engines
+from careaccess_sql.namesearch import IndexingWriter, NameSearch
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.reach import SqlReach
-from careaccess_sql.reachwriter import ReachWriter
 from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, like_pattern, residents_of
 from careaccess_sql.schema import Tables, make_tables
+from careaccess_sql.searchindex import TAIL_SIZE
 from careaccess_sql.statements import Statements, prefix_range
 from careaccess_sql.transactions import Runner
 from careaccess_sql.writes import Prepared
@@ -73,7 +74,8 @@ class SqlStore:
         self._statements = Statements(self.tables, self.flavour, self._writer.dialect)
         self._runner = Runner(self._reader, self._writer, self._serial)
         self._reach = SqlReach.of(self.tables, options.prefix, clinic_of)
-        self._writes = ReachWriter(self._statements, self._reach)
+        self._writes = IndexingWriter(self._statements, self._reach, self.tables.name_grams)
+        self._names = NameSearch(self._statements, self.tables.name_grams)
         # The decision reads, the hot path, run on the driver directly (see driverquery).
         self._facts_query = DriverQuery(self._reader, self._statements.load_facts, self._serial, binary=True)
         self._facts_many_query = DriverQuery(self._reader, self._statements.load_facts_many, self._serial, binary=True)
@@ -194,31 +196,50 @@ class SqlStore:
 
         One statement: each of the approvals and the grants is range-scanned by
         ``(clinic_id, pnr)`` after ``query.after`` (and, once per digit prefix, within
-        the prefix's range), filtered with ``LIKE`` (prefixes, suffix, the folded name;
-        wildcards in the query match literally) and cut at the page size; the union's
-        first ``limit`` identity numbers are joined to their rows.
+        the prefix's range; for last digits, at least four, by ``(clinic_id, pnr_tail,
+        pnr)``), filtered with ``LIKE`` (prefixes, suffix, the folded name; wildcards in
+        the query match literally) and cut at the page size; the union's first ``limit``
+        identity numbers are joined to their rows. A name with a trigram and no digit
+        prefix is looked up in ``name_grams`` instead (:mod:`careaccess_sql.namesearch`),
+        one short statement choosing the rarest trigrams first.
         """
-        statement = self._statements.listing(
-            exact=False,
-            after=query.after is not None,
-            prefixes=len(query.digit_prefixes),
-            suffix=query.digit_suffix is not None,
-            name=query.name_contains is not None,
-        )
+        suffix = query.digit_suffix
+        tail = suffix is not None and len(suffix) >= TAIL_SIZE
         params: dict[str, Any] = {"clinic_id": query.clinic_id, "limit": query.limit}
         if query.after is not None:
             params["after"] = query.after
         for i, prefix in enumerate(query.digit_prefixes):
             params[f"prefix_{i}"] = like_pattern(prefix, at="start")
             params[f"prefix_low_{i}"], params[f"prefix_high_{i}"] = prefix_range(prefix)
-        if query.digit_suffix is not None:
-            params["suffix_pattern"] = like_pattern(query.digit_suffix, at="end")
+        if suffix is not None:
+            params["suffix_pattern"] = like_pattern(suffix, at="end")
+            if tail:
+                params["suffix_tail"] = suffix[-TAIL_SIZE:]
         if query.name_contains is not None and self.flavour == "sqlite":
             params["name_needle"] = query.name_contains
         elif query.name_contains is not None:
             params["name_pattern"] = like_pattern(query.name_contains, at="anywhere")
-        rows = self._runner.read(lambda connection: connection.execute(statement, params).all())
-        return residents_of(query.clinic_id, rows)
+
+        def read(connection: sa.Connection) -> Sequence[sa.Row[Any]]:
+            plan = None
+            if query.name_contains is not None and not query.digit_prefixes:
+                plan = self._names.plan(connection, query.clinic_id, query.name_contains)
+            if plan is None:
+                statement = self._statements.listing(
+                    exact=False,
+                    after=query.after is not None,
+                    prefixes=len(query.digit_prefixes),
+                    suffix=suffix is not None,
+                    name=query.name_contains is not None,
+                    tail=tail,
+                )
+            else:
+                statement = self._names.walk(plan, after=query.after is not None, suffix=suffix is not None)
+                params["gram_walked"] = plan.walked
+                params.update({f"gram_checked_{i}": gram for i, gram in enumerate(plan.checked)})
+            return connection.execute(statement, params).all()
+
+        return residents_of(query.clinic_id, self._runner.read(read))
 
     def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
         """Up to *limit* events after the event id *after*, oldest first.
