@@ -50,8 +50,9 @@ of an older version writing to the same store could leave records unindexed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, CaseType, Clinic, Grant
@@ -79,24 +80,34 @@ _BUILD_BATCH: Final = 1000
 _CLINICS_PER_CALL: Final = 200
 
 # Everything of some clinics a resident's decisions read, atomically (on a cluster, of
-# clinics in one hash slot). KEYS: clinic, types, resident hash, for each clinic in turn.
-# Returns, per clinic: clinic or false, types (flat), resident (flat).
+# clinics in one hash slot), as ONE string: the smallest reply to send and to parse.
+# KEYS: clinic, types, resident hash, for each clinic in turn. Per clinic one chunk,
+# chunks joined by RS (\30): the clinic's JSON, LF, its types hash (field, value, ...)
+# joined by US (\31), LF, the resident's ``a`` and ``g:*`` fields likewise; an empty
+# chunk for a clinic that does not exist. Stored JSON never holds a raw control
+# character and ids are printable, so the separators cannot occur inside a part.
 READ_CLINIC = lua.Script(
-    """
+    r"""
 local out = {}
 for i = 1, #KEYS, 3 do
   local clinic = redis.call('GET', KEYS[i])
   if clinic then
-    out[#out + 1] = clinic
-    out[#out + 1] = redis.call('HGETALL', KEYS[i + 1])
-    out[#out + 1] = redis.call('HGETALL', KEYS[i + 2])
+    local fields = redis.call('HGETALL', KEYS[i + 2])
+    local kept = {}
+    for j = 1, #fields, 2 do
+      local name = fields[j]
+      if name == 'a' or string.sub(name, 1, 2) == 'g:' then
+        kept[#kept + 1] = name
+        kept[#kept + 1] = fields[j + 1]
+      end
+    end
+    out[#out + 1] = clinic .. '\n' .. table.concat(redis.call('HGETALL', KEYS[i + 1]), '\31')
+      .. '\n' .. table.concat(kept, '\31')
   else
-    out[#out + 1] = false
-    out[#out + 1] = {}
-    out[#out + 1] = {}
+    out[#out + 1] = ''
   end
 end
-return out
+return table.concat(out, '\30')
 """
 )
 
@@ -236,25 +247,27 @@ class RedisReach:
             )
             for group in groups
         )
-        flat = (yield Batch(calls)) if calls else []
-        candidates = [clinic_id for group in groups for clinic_id in group]
-        replies = [reply[i : i + 3] for reply in flat for i in range(0, len(reply), 3)]
+        blobs = (yield Batch(calls)) if calls else []
         person = PersonalIdentityNumber.from_digits(request.digits)
         clinics: list[Clinic] = []
         case_types: list[CaseType] = []
         approvals: list[Approval] = []
         grants: list[Grant] = []
-        for clinic_id, reply in zip(candidates, replies, strict=True):
-            text, types, fields = reply[0], _pairs(reply[1]), _pairs(reply[2])
-            if not text:
-                continue  # an entry written before a change that failed, or of a removed clinic
-            clinics.append(load_clinic(clinic_id, text))
-            case_types.extend(load_case_type(clinic_id, type_id, body) for type_id, body in types)
-            for name, body in fields:
-                if name == "a":
-                    approvals.append(load_approval(clinic_id, person, body))
-                elif name.startswith("g:"):
-                    grants.append(load_grant(clinic_id, person, name[2:], body))
+        for group, blob in zip(groups, blobs, strict=True):
+            for clinic_id, chunk in zip(group, blob.split("\x1e"), strict=True):
+                if not chunk:
+                    continue  # an entry written before a change that failed, or of a removed clinic
+                text, types, fields = chunk.split("\n")
+                clinic, kinds = _clinic_entry(clinic_id, text, types)
+                clinics.append(clinic)
+                case_types += kinds
+                if fields:
+                    items = fields.split("\x1f")
+                    for name, body in zip(items[::2], items[1::2], strict=True):
+                        if name == "a":
+                            approvals.append(load_approval(clinic_id, person, body))
+                        else:  # "g:<case type id>"
+                            grants.append(load_grant(clinic_id, person, name[2:], body))
         return ReachFacts(clinics, case_types, approvals, grants)
 
     def _groups(self, clinic_ids: Sequence[str]) -> list[list[str]]:
@@ -315,7 +328,26 @@ class RedisReach:
         return [load_clinic(i, text) for i, text in zip(clinic_ids, texts, strict=True) if text]
 
 
-def _pairs(flat: Any) -> list[tuple[str, str]]:
-    """A flat HGETALL reply from a script (a list) as (field, value) pairs."""
-    items = list(flat or ())
-    return list(zip(items[::2], items[1::2], strict=True))
+#: Entries longer than this (ids and texts together) are structured on every read, not cached.
+_CACHED_CHARS: Final = 8192
+
+
+def _clinic_entry(clinic_id: str, text: str, types: str) -> tuple[Clinic, tuple[CaseType, ...]]:
+    """A clinic and its case types (by id) from their stored texts.
+
+    *types* is the types hash's fields and values, joined by US.
+    """
+    if len(clinic_id) + len(text) + len(types) <= _CACHED_CHARS:
+        return _cached_entry(clinic_id, text, types)
+    return _structure_entry(clinic_id, text, types)
+
+
+def _structure_entry(clinic_id: str, text: str, types: str) -> tuple[Clinic, tuple[CaseType, ...]]:
+    items = types.split("\x1f") if types else []
+    pairs = sorted(zip(items[::2], items[1::2], strict=True))
+    return load_clinic(clinic_id, text), tuple(load_case_type(clinic_id, type_id, body) for type_id, body in pairs)
+
+
+# Clinics and case types change rarely: each distinct stored text is structured once (the
+# text is the key, so a changed clinic is never served stale).
+_cached_entry = functools.lru_cache(maxsize=2048)(_structure_entry)
