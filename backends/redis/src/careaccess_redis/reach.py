@@ -27,17 +27,22 @@ The promise, and why it holds:
 - **Entries are never removed on the write path.** Removing one safely would need the
   clinic's slot and the index's slot in one step. A revoked approval, a removed grant
   or a narrowed service area leaves a stale entry: again an extra candidate.
-- **Every candidate is re-read from the clinic's own keys** (by one script for up to
-  200 clinics, on a cluster of clinics in one hash slot, so atomic per clinic) and
-  judged by :func:`careaccess.decision.decide`; the directory re-checks each clinic
-  with :func:`careaccess.reachstore.clinic_matches`. An extra
-  candidate costs one read and changes no answer.
+- **Every candidate is re-read from the clinic's own keys** and judged by
+  :func:`careaccess.decision.decide`; the directory re-checks each clinic with
+  :func:`careaccess.reachstore.clinic_matches`. An extra candidate costs one read
+  and changes no answer. On one server a single script (:data:`READ_REACH`) reads
+  the resident's index entries and up to 200 candidate clinics at one instant (one
+  round trip); candidates beyond 200, and every candidate on a cluster, are read by
+  one :data:`READ_CLINIC` call per group of up to 200 clinics of one hash slot, all
+  in one pipeline (on a cluster, after the indexes were read in one pipeline). Each
+  call is atomic, so each clinic is read at one instant.
 
 So after any crash and recovery, ``clinics_for`` never lets a resident reach a clinic
 that ``decide`` denies (every answer *is* ``decide`` on the clinic's facts) and never
 hides one it allows (every record that exists was indexed before it was written). What
 is not promised: one snapshot across clinics; each clinic is read at one instant (on
-one server, up to 200 clinics at the same instant), as separate ``decide`` calls would be.
+one server, the index and up to 200 clinics at the same instant), as separate
+``decide`` calls would be.
 Stale entries are bounded by the history of approvals, grants and service areas;
 :meth:`RedisReach.build` can be run again at any time (it only adds).
 

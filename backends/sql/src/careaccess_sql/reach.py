@@ -15,8 +15,11 @@ Schema (added by revision 0003):
 
 Both tables are written in the transaction that writes the clinic, so they agree with
 the clinics at every commit. A resident's candidates are read in one statement (one
-snapshot): the clinics, their case types and the resident's approvals and grants, as
-rows of four kinds.
+snapshot): one row per candidate clinic, with the clinic's case types aggregated by the
+database into one JSON array (``json_group_array`` on SQLite, ``json_agg`` on
+PostgreSQL, ``JSON_ARRAYAGG`` on MariaDB), and one row per approval and grant of the
+resident. A clinic row is structured once per distinct stored value (a cache keyed by
+the values themselves, so a changed clinic is never served stale).
 """
 
 from __future__ import annotations
