@@ -255,7 +255,8 @@ def run_all(sizes: str, out: Path, *, quick: bool, timeout: float) -> int:
         wrong = sum(item["wrong_answers"] for item in measured["sizes"].values())
         print(f"{name}: median ms {medians}, wrong answers {wrong}, load before {measured['load_average_before']}")
     for verdict in results["targets"]:
-        print(f"{'met' if verdict['met'] else 'MISSED' if verdict['met'] is False else 'not measured'}: {verdict['text']}")
+        state = {True: "met", False: "MISSED", None: "not measured"}[verdict["met"]]
+        print(f"{state}: {verdict['text']}")
     return 0
 
 
