@@ -4,6 +4,11 @@ Run by ``benchmarks/run.py`` once per store, each in a process of its own::
 
     python benchmarks/bench_reach.py --store sqlite --sizes 1000,100000,1000000 --out sqlite.json
 
+or for every store in one run (each still in a process of its own, one after the
+other), judged against the targets, without the rest of the benchmark::
+
+    python benchmarks/bench_reach.py --store all --sizes 1000,100000,1000000 --out reach.json
+
 The data follows the issue's workload, over the benchmark's 1,000 clinics
 (:func:`dataset.clinic_id`, each with :func:`dataset.case_types_of`'s two open and two
 restricted case types):
@@ -33,6 +38,7 @@ import json
 import random
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -220,15 +226,52 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _uptime() -> str:
+    return Path("/proc/loadavg").read_text(encoding="ascii").strip()
+
+
+def run_all(sizes: str, out: Path, *, quick: bool, timeout: float) -> int:
+    """Every store in a child process of its own, one after the other; the results and verdicts in *out*."""
+    import run  # noqa: PLC0415 -- only this mode needs the runner (and its imports)
+    import targets  # noqa: PLC0415
+
+    wanted = tuple(int(size) for size in sizes.split(","))
+    results: dict[str, Any] = {"command": " ".join(["python", "benchmarks/bench_reach.py", *sys.argv[1:]])}
+    results["reach"] = {}
+    with tempfile.TemporaryDirectory(prefix="careaccess-reach-") as work:
+        profiles = Path(work) / "profiles"
+        for name in run.STORES:
+            bench_stores.log(f"== the resident's side: {name} (load {_uptime()})")
+            measured = run.run_store(
+                name, wanted, Path(work), profiles, quick=quick, timeout=timeout, script="bench_reach.py"
+            )
+            measured["loadavg_after"] = _uptime()
+            results["reach"][name] = measured
+            out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    results["targets"] = targets.judge_reach(results["reach"])
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    for name, measured in results["reach"].items():
+        medians = {size: round(item["clinics_for"]["median_us"] / 1000, 3) for size, item in measured["sizes"].items()}
+        wrong = sum(item["wrong_answers"] for item in measured["sizes"].values())
+        print(f"{name}: median ms {medians}, wrong answers {wrong}, load before {measured['load_average_before']}")
+    for verdict in results["targets"]:
+        state = {True: "met", False: "MISSED", None: "not measured"}[verdict["met"]]
+        print(f"{state}: {verdict['text']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", required=True, choices=sorted(stores.TARGETS))
+    parser.add_argument("--store", required=True, choices=[*sorted(stores.TARGETS), "all"])
     parser.add_argument("--sizes", required=True, help="comma-separated resident counts, ascending")
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     parser.add_argument("--quick", action="store_true", help="fewer calls")
     parser.add_argument("--profile-dir", type=Path, help="write a pyinstrument profile of clinics_for here")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds each store may take (--store all)")
     args = parser.parse_args(argv)
+    if args.store == "all":
+        return run_all(args.sizes, args.out, quick=args.quick, timeout=args.timeout)
     sizes = [int(s) for s in args.sizes.split(",")]
     target = stores.TARGETS[args.store]()
     output: dict[str, Any] = {"store": target.name, "sizes": {}, "loads": {}}

@@ -16,6 +16,7 @@ than needed is still exactly right.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -128,8 +129,7 @@ def residence_keys(residence: Residence | None) -> tuple[AreaKey, ...]:
     return tuple(keys)
 
 
-def _case_type_order(case_type: CaseType) -> str:
-    return case_type.id
+_case_type_order = operator.attrgetter("id")
 
 
 def clinics_reachable(
@@ -173,7 +173,11 @@ def clinics_reachable(
     day = at.astimezone(zone).date()
     kinds: dict[str, list[CaseType]] = {}
     for case_type in facts.case_types:
-        kinds.setdefault(case_type.clinic_id, []).append(case_type)
+        listed_types = kinds.get(case_type.clinic_id)
+        if listed_types is None:
+            kinds[case_type.clinic_id] = [case_type]
+        else:
+            listed_types.append(case_type)
     approvals = {a.clinic_id: a for a in facts.approvals if a.pnr == pnr}
     grants = {(g.clinic_id, g.case_type_id): g for g in facts.grants if g.pnr == pnr}
     clinics = {clinic.id: clinic for clinic in facts.clinics}
@@ -186,15 +190,23 @@ def clinics_reachable(
             if clinic_id in listed or area_keys(clinic.service_area.rules) & places
         }
     result: list[ClinicAccess] = []
+    grant_of = grants.get
     for clinic_id in sorted(clinics):
+        types = kinds.get(clinic_id)
+        if not types:
+            continue  # nothing to contact
+        if len(types) > 1:
+            types.sort(key=_case_type_order)
         clinic = clinics[clinic_id]
         approval = approvals.get(clinic_id)
         decisions: list[Decision] = []
-        for case_type in sorted(kinds.get(clinic_id, ()), key=_case_type_order):
-            loaded = DecisionFacts(clinic, case_type, approval, grants.get((clinic_id, case_type.id)))
-            verdict = decide(loaded, pnr, clinic_id, case_type.id, at, zone, residence, lookup, day=day)
+        for case_type in types:
+            type_id = case_type.id
+            grant = grant_of((clinic_id, type_id)) if grants else None
+            loaded = DecisionFacts(clinic, case_type, approval, grant)
+            verdict = decide(loaded, pnr, clinic_id, type_id, at, zone, residence, lookup, day)
             if verdict.allowed or include_denied:
                 decisions.append(verdict)
-        if decisions and (include_denied or any(d.allowed for d in decisions)):
+        if decisions:
             result.append(ClinicAccess(clinic, decisions))
     return result

@@ -14,7 +14,7 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from careaccess import regions
 from careaccess.errors import InvalidRequest
@@ -40,18 +40,36 @@ _CURSOR_TAG = b"k1"
 _MAC_SIZE = 12
 
 
+#: Whether a store class implements :class:`ReachStore`, for classes whose members are their own.
+_NATIVE: dict[type, bool] = {}
+
+
+def _native(store: Store) -> bool:
+    """``isinstance(store, ReachStore)``, remembered per class (a runtime protocol check walks every member).
+
+    A class with ``__getattr__`` (a proxy) may differ from instance to instance: it is checked every time.
+    """
+    kind = type(store)
+    known = _NATIVE.get(kind)
+    if known is None:
+        known = isinstance(store, ReachStore)
+        if not hasattr(kind, "__getattr__"):
+            _NATIVE[kind] = known
+    return known
+
+
 def load_reach(store: Store, person: PersonalIdentityNumber, residence: Residence | None) -> ReachFacts:
     """The resident's candidate facts, natively or through the fallback."""
     request = ReachRequest(person.digits, residence_keys(residence))
-    if isinstance(store, ReachStore):
-        return store.load_reach(request)
+    if _native(store):
+        return cast("ReachStore", store).load_reach(request)
     return load_reach_fallback(store, request)
 
 
 def read_clinics(store: Store, query: ClinicQuery) -> list[Clinic]:
     """One page of clinics, natively or through the fallback."""
-    if isinstance(store, ReachStore):
-        return store.list_clinics(query)
+    if _native(store):
+        return cast("ReachStore", store).list_clinics(query)
     return list_clinics_fallback(store, query)
 
 

@@ -22,7 +22,7 @@ from careaccess.testing.clock import FrozenClock
 from careaccess.testing.conformance import make_pnr
 from careaccess.testing.conformance_reach import ReachConformance
 
-from careaccess_redis import RedisStore
+from careaccess_redis import RedisStore, reach
 from careaccess_redis.keys import glob_prefix
 from conftest import open_store
 
@@ -72,7 +72,7 @@ def _agrees(access: careaccess.CareAccess, clinic_ids: list[str]) -> list[str]:
 _CRASHING_WRITER = """
 import os, sys, datetime as dt
 import careaccess
-from careaccess_redis import RedisStore
+from careaccess_redis import RedisStore, reach
 from careaccess.testing.conformance import make_pnr
 
 store = RedisStore.from_url(sys.argv[1])
@@ -154,3 +154,42 @@ def test_a_store_without_indexes_answers_through_the_fallback_until_built(single
             assert fresh.client.smembers(fresh.reach.resident(ANNA.digits)) == {"c2"}
         finally:
             fresh.close()
+
+
+def test_clinic_ids_with_braces_and_percent_signs_are_read_by_their_own_keys(any_store: RedisStore) -> None:
+    # On one server the script names each clinic's keys itself (keys.hash_tag's escaping).
+    odd = ["a{b}", "100%", "%7B", "{", "}x", "%25{}"]
+    admin = Actor("admin", frozenset(odd))
+    access = careaccess.connect(any_store, clock=FrozenClock(NOW))
+    for clinic_id in odd:
+        access.put_clinic(admin, Clinic(clinic_id, clinic_id, ServiceArea([AreaRule("01")])))
+        access.put_case_type(admin, CaseType(clinic_id, "fraga", "Fråga"))
+        access.put_case_type(admin, CaseType(clinic_id, "kbt", "KBT", restricted=True))
+    access.approve_resident(admin, "100%", ANNA)
+    access.grant_case_type(admin, "a{b}", ANNA, "kbt")
+    found = {
+        a.clinic.id: [(d.case_type_id, d.reason) for d in a.decisions] for a in access.clinics_for(ANNA, residence=HOME)
+    }
+    assert found == {
+        clinic_id: [("fraga", "approved" if clinic_id == "100%" else "service_area")]
+        + ([("kbt", "granted")] if clinic_id == "a{b}" else [])
+        for clinic_id in odd
+    }
+
+
+def test_candidates_beyond_one_script_call_are_read_by_the_grouped_calls(
+    single_store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reach, "_CLINICS_PER_CALL", 2)
+    access = careaccess.connect(single_store, clock=FrozenClock(NOW))
+    ids = [f"c{i}" for i in range(7)]
+    admin = Actor("admin", frozenset(ids))
+    for clinic_id in ids:
+        area = ServiceArea([] if clinic_id == "c3" else [AreaRule("01")])
+        access.put_clinic(admin, Clinic(clinic_id, clinic_id, area))
+        access.put_case_type(admin, CaseType(clinic_id, "fraga", "Fråga"))
+    access.approve_resident(admin, "c3", ANNA)
+    found = access.clinics_for(ANNA, residence=HOME)
+    assert [a.clinic.id for a in found] == ids
+    for item in found:
+        assert [d.reason for d in item.decisions] == ["approved" if item.clinic.id == "c3" else "service_area"]

@@ -27,17 +27,22 @@ The promise, and why it holds:
 - **Entries are never removed on the write path.** Removing one safely would need the
   clinic's slot and the index's slot in one step. A revoked approval, a removed grant
   or a narrowed service area leaves a stale entry: again an extra candidate.
-- **Every candidate is re-read from the clinic's own keys** (by one script for up to
-  200 clinics, on a cluster of clinics in one hash slot, so atomic per clinic) and
-  judged by :func:`careaccess.decision.decide`; the directory re-checks each clinic
-  with :func:`careaccess.reachstore.clinic_matches`. An extra
-  candidate costs one read and changes no answer.
+- **Every candidate is re-read from the clinic's own keys** and judged by
+  :func:`careaccess.decision.decide`; the directory re-checks each clinic with
+  :func:`careaccess.reachstore.clinic_matches`. An extra candidate costs one read
+  and changes no answer. On one server a single script (:data:`READ_REACH`) reads
+  the resident's index entries and up to 200 candidate clinics at one instant (one
+  round trip); candidates beyond 200, and every candidate on a cluster, are read by
+  one :data:`READ_CLINIC` call per group of up to 200 clinics of one hash slot, all
+  in one pipeline (on a cluster, after the indexes were read in one pipeline). Each
+  call is atomic, so each clinic is read at one instant.
 
 So after any crash and recovery, ``clinics_for`` never lets a resident reach a clinic
 that ``decide`` denies (every answer *is* ``decide`` on the clinic's facts) and never
 hides one it allows (every record that exists was indexed before it was written). What
 is not promised: one snapshot across clinics; each clinic is read at one instant (on
-one server, up to 200 clinics at the same instant), as separate ``decide`` calls would be.
+one server, the index and up to 200 clinics at the same instant), as separate
+``decide`` calls would be.
 Stale entries are bounded by the history of approvals, grants and service areas;
 :meth:`RedisReach.build` can be run again at any time (it only adds).
 
@@ -50,8 +55,9 @@ of an older version writing to the same store could leave records unindexed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, CaseType, Clinic, Grant
@@ -68,7 +74,7 @@ from careaccess_redis.keys import KeySchema
 from careaccess_redis.records import load_approval, load_case_type, load_clinic, load_grant
 from careaccess_redis.steps import Batch, Call, Command, Steps, command, run
 
-__all__ = ["READ_CLINIC", "RedisReach"]
+__all__ = ["READ_CLINIC", "READ_REACH", "RedisReach"]
 
 #: Clinic ids read per round trip while paging the directory.
 _BATCH: Final = 500
@@ -79,24 +85,86 @@ _BUILD_BATCH: Final = 1000
 _CLINICS_PER_CALL: Final = 200
 
 # Everything of some clinics a resident's decisions read, atomically (on a cluster, of
-# clinics in one hash slot). KEYS: clinic, types, resident hash, for each clinic in turn.
-# Returns, per clinic: clinic or false, types (flat), resident (flat).
+# clinics in one hash slot), as ONE string: the smallest reply to send and to parse.
+# KEYS: clinic, types, resident hash, for each clinic in turn. Per clinic one chunk,
+# chunks joined by RS (\30): the clinic's JSON, LF, its types hash (field, value, ...)
+# joined by US (\31), LF, the resident's ``a`` and ``g:*`` fields likewise; an empty
+# chunk for a clinic that does not exist. Stored JSON never holds a raw control
+# character and ids are printable, so the separators cannot occur inside a part.
 READ_CLINIC = lua.Script(
-    """
+    r"""
 local out = {}
 for i = 1, #KEYS, 3 do
   local clinic = redis.call('GET', KEYS[i])
   if clinic then
-    out[#out + 1] = clinic
-    out[#out + 1] = redis.call('HGETALL', KEYS[i + 1])
-    out[#out + 1] = redis.call('HGETALL', KEYS[i + 2])
+    local fields = redis.call('HGETALL', KEYS[i + 2])
+    local kept = {}
+    for j = 1, #fields, 2 do
+      local name = fields[j]
+      if name == 'a' or string.sub(name, 1, 2) == 'g:' then
+        kept[#kept + 1] = name
+        kept[#kept + 1] = fields[j + 1]
+      end
+    end
+    out[#out + 1] = clinic .. '\n' .. table.concat(redis.call('HGETALL', KEYS[i + 1]), '\31')
+      .. '\n' .. table.concat(kept, '\31')
   else
-    out[#out + 1] = false
-    out[#out + 1] = {}
-    out[#out + 1] = {}
+    out[#out + 1] = ''
   end
 end
-return out
+return table.concat(out, '\30')
+"""
+)
+
+
+# One server only (see load_reach_steps): a resident's candidates from the indexes and,
+# for up to ARGV[3] of them, everything READ_CLINIC returns, at one instant.
+# KEYS: the resident's clinic set, then the area sets. ARGV: key prefix, 12 digits, limit.
+# The clinics' own keys are named here as KeySchema does (prefix, hash tag with %, { and }
+# escaped as in keys.hash_tag): they cannot be known before the sets are read, which is
+# why a cluster takes the two-step path. Returns the ids beyond the limit (joined by
+# US), GS, then a chunk per existing clinic read: its id, LF, READ_CLINIC's chunk;
+# chunks joined by RS.
+READ_REACH = lua.Script(
+    r"""
+local seen, ids = {}, {}
+for k = 1, #KEYS do
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[k])) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
+end
+table.sort(ids)
+local limit = tonumber(ARGV[3])
+local out, rest = {}, {}
+for n, id in ipairs(ids) do
+  if n > limit then
+    rest[#rest + 1] = id
+  else
+    local tag = '%'
+    if id ~= '' then
+      tag = (string.gsub((string.gsub((string.gsub(id, '%%', '%%25')), '{', '%%7B')), '}', '%%7D'))
+    end
+    local base = ARGV[1] .. '{' .. tag .. '}:'
+    local clinic = redis.call('GET', base .. 'clinic')
+    if clinic then
+      local fields = redis.call('HGETALL', base .. 'r:' .. ARGV[2])
+      local kept = {}
+      for j = 1, #fields, 2 do
+        local name = fields[j]
+        if name == 'a' or string.sub(name, 1, 2) == 'g:' then
+          kept[#kept + 1] = name
+          kept[#kept + 1] = fields[j + 1]
+        end
+      end
+      out[#out + 1] = id .. '\n' .. clinic .. '\n' .. table.concat(redis.call('HGETALL', base .. 'types'), '\31')
+        .. '\n' .. table.concat(kept, '\31')
+    end
+  end
+end
+return table.concat(rest, '\31') .. '\29' .. table.concat(out, '\30')
 """
 )
 
@@ -213,49 +281,53 @@ class RedisReach:
     # -- reads -------------------------------------------------------------------------
 
     def load_reach(self, request: ReachRequest) -> ReachFacts:
-        """Candidates from the indexes (one pipeline), then the clinics' keys (one script per group of clinics)."""
+        """The candidates and their clinics' keys: one script on one server, two pipelines on a cluster."""
         return run(self.client, self.load_reach_steps(request))
 
     def load_reach_steps(self, request: ReachRequest) -> Steps[ReachFacts]:
-        """The steps of :meth:`load_reach`."""
-        listed, placed = yield Batch(
-            (
-                command("SMEMBERS", self.resident(request.digits)),
-                command("SUNION", *(self.area(key) for key in request.area)),
+        """The steps of :meth:`load_reach`.
+
+        On one server a single script (:data:`READ_REACH`) reads the indexes and up to
+        ``_CLINICS_PER_CALL`` candidate clinics at one instant: one round trip. On a
+        cluster, where the indexes and the clinics lie in other slots, the indexes are
+        read first (one pipeline) and the clinics then by one :data:`READ_CLINIC` call
+        per slot and group (one pipeline, which redis-py sends per node).
+        """
+        facts = _Collected(request.digits)
+        if isinstance(self.client, (RedisCluster, AsyncRedisCluster)):
+            listed, placed = yield Batch(
+                (
+                    command("SMEMBERS", self.resident(request.digits)),
+                    command("SUNION", *(self.area(key) for key in request.area)),
+                )
             )
-        )
-        groups = self._groups(sorted(set(listed) | set(placed)))
-        calls = tuple(
-            Call(
-                READ_CLINIC,
-                tuple(
-                    key
-                    for keys in (self.schema.of(c) for c in group)
-                    for key in (keys.clinic, keys.types, keys.resident(request.digits))
-                ),
+            rest: list[str] = sorted(set(listed) | set(placed))
+        else:
+            keys = (self.resident(request.digits), *(self.area(key) for key in request.area))
+            blob = yield Call(READ_REACH, keys, (self.schema.prefix, request.digits, _CLINICS_PER_CALL))
+            head, _, body = cast("str", blob).partition("\x1d")
+            for entry in body.split("\x1e") if body else ():
+                clinic_id, _, chunk = entry.partition("\n")
+                facts.add(clinic_id, chunk)
+            rest = head.split("\x1f") if head else []
+        if rest:
+            groups = self._groups(rest)
+            calls = tuple(
+                Call(
+                    READ_CLINIC,
+                    tuple(
+                        key
+                        for keys in (self.schema.of(c) for c in group)
+                        for key in (keys.clinic, keys.types, keys.resident(request.digits))
+                    ),
+                )
+                for group in groups
             )
-            for group in groups
-        )
-        flat = (yield Batch(calls)) if calls else []
-        candidates = [clinic_id for group in groups for clinic_id in group]
-        replies = [reply[i : i + 3] for reply in flat for i in range(0, len(reply), 3)]
-        person = PersonalIdentityNumber.from_digits(request.digits)
-        clinics: list[Clinic] = []
-        case_types: list[CaseType] = []
-        approvals: list[Approval] = []
-        grants: list[Grant] = []
-        for clinic_id, reply in zip(candidates, replies, strict=True):
-            text, types, fields = reply[0], _pairs(reply[1]), _pairs(reply[2])
-            if not text:
-                continue  # an entry written before a change that failed, or of a removed clinic
-            clinics.append(load_clinic(clinic_id, text))
-            case_types.extend(load_case_type(clinic_id, type_id, body) for type_id, body in types)
-            for name, body in fields:
-                if name == "a":
-                    approvals.append(load_approval(clinic_id, person, body))
-                elif name.startswith("g:"):
-                    grants.append(load_grant(clinic_id, person, name[2:], body))
-        return ReachFacts(clinics, case_types, approvals, grants)
+            blobs = yield Batch(calls)
+            for group, blob in zip(groups, blobs, strict=True):
+                for clinic_id, chunk in zip(group, blob.split("\x1e"), strict=True):
+                    facts.add(clinic_id, chunk)
+        return facts.done()
 
     def _groups(self, clinic_ids: Sequence[str]) -> list[list[str]]:
         """The clinics in calls of at most ``_CLINICS_PER_CALL``, of one hash slot each on a cluster."""
@@ -315,7 +387,56 @@ class RedisReach:
         return [load_clinic(i, text) for i, text in zip(clinic_ids, texts, strict=True) if text]
 
 
-def _pairs(flat: Any) -> list[tuple[str, str]]:
-    """A flat HGETALL reply from a script (a list) as (field, value) pairs."""
-    items = list(flat or ())
-    return list(zip(items[::2], items[1::2], strict=True))
+class _Collected:
+    """A resident's facts, gathered from the scripts' chunks."""
+
+    def __init__(self, digits: str) -> None:
+        self.person = PersonalIdentityNumber.from_digits(digits)
+        self.clinics: list[Clinic] = []
+        self.case_types: list[CaseType] = []
+        self.approvals: list[Approval] = []
+        self.grants: list[Grant] = []
+
+    def add(self, clinic_id: str, chunk: str) -> None:
+        """One clinic's chunk (see :data:`READ_CLINIC`); an empty one for a clinic that does not exist."""
+        if not chunk:
+            return  # an entry written before a change that failed, or of a removed clinic
+        text, types, fields = chunk.split("\n")
+        clinic, kinds = _clinic_entry(clinic_id, text, types)
+        self.clinics.append(clinic)
+        self.case_types += kinds
+        if fields:
+            items = fields.split("\x1f")
+            for name, body in zip(items[::2], items[1::2], strict=True):
+                if name == "a":
+                    self.approvals.append(load_approval(clinic_id, self.person, body))
+                else:  # "g:<case type id>"
+                    self.grants.append(load_grant(clinic_id, self.person, name[2:], body))
+
+    def done(self) -> ReachFacts:
+        return ReachFacts(self.clinics, self.case_types, self.approvals, self.grants)
+
+
+#: Entries longer than this (ids and texts together) are structured on every read, not cached.
+_CACHED_CHARS: Final = 8192
+
+
+def _clinic_entry(clinic_id: str, text: str, types: str) -> tuple[Clinic, tuple[CaseType, ...]]:
+    """A clinic and its case types (by id) from their stored texts.
+
+    *types* is the types hash's fields and values, joined by US.
+    """
+    if len(clinic_id) + len(text) + len(types) <= _CACHED_CHARS:
+        return _cached_entry(clinic_id, text, types)
+    return _structure_entry(clinic_id, text, types)
+
+
+def _structure_entry(clinic_id: str, text: str, types: str) -> tuple[Clinic, tuple[CaseType, ...]]:
+    items = types.split("\x1f") if types else []
+    pairs = sorted(zip(items[::2], items[1::2], strict=True))
+    return load_clinic(clinic_id, text), tuple(load_case_type(clinic_id, type_id, body) for type_id, body in pairs)
+
+
+# Clinics and case types change rarely: each distinct stored text is structured once (the
+# text is the key, so a changed clinic is never served stale).
+_cached_entry = functools.lru_cache(maxsize=2048)(_structure_entry)

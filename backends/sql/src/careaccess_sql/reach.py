@@ -15,8 +15,11 @@ Schema (added by revision 0003):
 
 Both tables are written in the transaction that writes the clinic, so they agree with
 the clinics at every commit. A resident's candidates are read in one statement (one
-snapshot): the clinics, their case types and the resident's approvals and grants, as
-rows of four kinds.
+snapshot): one row per candidate clinic, with the clinic's case types aggregated by the
+database into one JSON array (``json_group_array`` on SQLite, ``json_agg`` on
+PostgreSQL, ``JSON_ARRAYAGG`` on MariaDB), and one row per approval and grant of the
+resident. A clinic row is structured once per distinct stored value (a cache keyed by
+the values themselves, so a changed clinic is never served stale).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +136,7 @@ class SqlReach:
         self.tables = tables
         self._clinics, self._case_types, self._approvals, self._grants = clinics, case_types, approvals, grants
         self._make_clinic = make_clinic
-        self._reach_statements: dict[int, sa.CompoundSelect[Any]] = {}
+        self._reach_statements: dict[tuple[str, int], sa.CompoundSelect[Any]] = {}
         self._reach_queries: dict[int, DriverQuery] = {}
 
     # -- writes (inside the store's transaction) ---------------------------------------
@@ -199,85 +203,95 @@ class SqlReach:
     def clinics_of(self, rows: Iterable[Sequence[Any]]) -> list[Clinic]:
         return [self._make_clinic(row[0], row[1], row[2]) for row in rows]
 
-    def reach_statement(self, request: ReachRequest) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
-        """One statement, one snapshot: rows ``(kind, clinic_id, s1, s2, s3, flag, day, t1, t2, number)``.
+    def reach_statement(
+        self, request: ReachRequest, dialect: str = "sqlite"
+    ) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
+        """One statement, one snapshot: rows ``(kind, clinic_id, s1, s2, s3, day, t1, t2, number)``.
 
-        Built once per number of area keys (its parameters carry the keys), so a call only binds.
+        A ``c`` row per candidate clinic carries its name, service area and case types
+        (one JSON array, aggregated by the database); ``a`` and ``g`` rows the
+        resident's approvals and grants. Built once per dialect and number of area keys
+        (its parameters carry the keys), so a call only binds.
         """
         params: dict[str, Any] = {"digits": request.digits}
         for i, key in enumerate(request.area):
             params[f"kind{i}"] = key[0]
             params[f"place{i}"] = key[1] if len(key) > 1 else ""
-        statement = self._reach_statements.get(len(request.area))
+        shape = (dialect, len(request.area))
+        statement = self._reach_statements.get(shape)
         if statement is None:
-            statement = self._reach_statements[len(request.area)] = self._build_reach(len(request.area))
+            statement = self._reach_statements[shape] = self._build_reach(dialect, len(request.area))
         return statement, params
 
     def reach_query(
         self, request: ReachRequest, engine: sa.Engine, lock: contextlib.AbstractContextManager[object]
     ) -> tuple[DriverQuery, dict[str, Any]]:
-        """:meth:`reach_statement` compiled once for *engine* and run on its driver (the hot path)."""
-        statement, params = self.reach_statement(request)
+        """:meth:`reach_statement` compiled once for *engine* and run on its driver (the hot path).
+
+        Its columns carry no result processors: :meth:`facts_of` converts the few
+        values that need it (times and dates of the resident's records) itself.
+        """
+        statement, params = self.reach_statement(request, engine.dialect.name)
         query = self._reach_queries.get(len(request.area))
         if query is None:
             query = self._reach_queries[len(request.area)] = DriverQuery(engine, statement, lock)  # type: ignore[arg-type]
         return query, params
 
-    def _build_reach(self, area_keys: int) -> sa.CompoundSelect[Any]:
-        c, ct, a, g, p = self._clinics, self._case_types, self._approvals, self._grants, self.tables.places
+    def _types_json(self, dialect: str) -> sa.ColumnElement[Any]:
+        """A clinic's case types as one JSON array of ``[id, name, restricted]`` (NULL or ``[]`` when none)."""
+        ct, c = self._case_types, self._clinics
+        if dialect == "postgresql":
+            items = sa.func.json_agg(sa.func.json_build_array(ct.c.id, ct.c.name, ct.c.restricted))
+            aggregated: sa.ColumnElement[Any] = sa.cast(items, sa.Text())
+        elif dialect in ("mysql", "mariadb"):
+            aggregated = sa.func.JSON_ARRAYAGG(sa.func.JSON_ARRAY(ct.c.id, ct.c.name, ct.c.restricted))
+        else:
+            aggregated = sa.func.json_group_array(sa.func.json_array(ct.c.id, ct.c.name, ct.c.restricted))
+        return sa.select(aggregated).where(ct.c.clinic_id == c.c.id).scalar_subquery()
+
+    def _build_reach(self, dialect: str, area_keys: int) -> sa.CompoundSelect[Any]:
+        c, a, g, p = self._clinics, self._approvals, self._grants, self.tables.places
         digits = sa.bindparam("digits", type_=sa.String)
         keys = [
             sa.and_(p.c.kind == sa.bindparam(f"kind{i}"), p.c.place == sa.bindparam(f"place{i}"))
             for i in range(area_keys)
         ]
-        # Computed once (a CTE named twice is materialized on every database) and joined:
-        # ``IN (subquery)`` made SQLite build the candidates twice and probe them per row.
         candidates = sa.union(
             sa.select(a.c.clinic_id).where(a.c.pnr == digits),
             sa.select(g.c.clinic_id).where(g.c.pnr == digits),
             sa.select(p.c.clinic_id).where(sa.or_(*keys)),
         ).cte("candidates")
-        text, flag, day, number = sa.Text(), sa.Integer(), sa.Date(), sa.BigInteger()
+        text, day, number = sa.Text(), sa.Date(), sa.BigInteger()
         time = a.c.approved_at.type
 
         def none(kind: sa.types.TypeEngine[Any]) -> sa.ColumnElement[Any]:
             return sa.cast(sa.null(), kind)
+
+        def raw(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[Any]:
+            # The driver's value as is: no result processor runs on the many clinic rows.
+            return sa.type_coerce(column, sa.types.NullType()).label(name)
 
         def as_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
             return sa.cast(column, text)
 
         statement: sa.CompoundSelect[Any] = sa.union_all(
             sa.select(
-                sa.literal("c", text).label("kind"),
-                as_text(c.c.id).label("clinic_id"),
-                as_text(c.c.name).label("s1"),
-                as_text(c.c.service_area).label("s2"),
-                none(text).label("s3"),
-                none(flag).label("flag"),
-                none(day).label("day"),
-                none(time).label("t1"),
-                none(time).label("t2"),
-                none(number).label("number"),
+                raw(sa.literal("c", text), "kind"),
+                raw(as_text(c.c.id), "clinic_id"),
+                raw(as_text(c.c.name), "s1"),
+                raw(as_text(c.c.service_area), "s2"),
+                raw(self._types_json(dialect), "s3"),
+                raw(none(day), "day"),
+                raw(none(time), "t1"),
+                raw(none(time), "t2"),
+                raw(none(number), "number"),
             ).select_from(candidates.join(c, c.c.id == candidates.c.clinic_id)),
-            sa.select(
-                sa.literal("t", text),
-                as_text(ct.c.clinic_id),
-                as_text(ct.c.id),
-                as_text(ct.c.name),
-                none(text),
-                sa.case((ct.c.restricted, 1), else_=0),  # an integer: MariaDB cannot CAST to a boolean
-                none(day),
-                none(time),
-                none(time),
-                none(number),
-            ).select_from(candidates.join(ct, ct.c.clinic_id == candidates.c.clinic_id)),
             sa.select(
                 sa.literal("a", text),
                 as_text(a.c.clinic_id),
                 as_text(a.c.name),
                 as_text(a.c.approved_by),
                 none(text),
-                none(flag),
                 none(day),
                 a.c.approved_at,
                 none(time),
@@ -289,7 +303,6 @@ class SqlReach:
                 as_text(g.c.case_type_id),
                 as_text(g.c.name),
                 as_text(g.c.granted_by),
-                none(flag),
                 g.c.until,
                 g.c.granted_at,
                 g.c.changed_at,
@@ -304,22 +317,46 @@ class SqlReach:
         case_types: list[CaseType] = []
         approvals: list[Approval] = []
         grants: list[Grant] = []
-        for kind, clinic_id, s1, s2, s3, flag, day, t1, t2, number in rows:
-            if kind == "t":
-                case_types.append(case_type_of(clinic_id, s1, s2, bool(flag)))
-            elif kind == "c":
-                clinics.append(_clinic(self._make_clinic, clinic_id, s1, s2))
+        make = self._make_clinic
+        for kind, clinic_id, s1, s2, s3, day, t1, t2, number in rows:
+            if kind == "c":
+                clinic, types = _clinic(make, clinic_id, s1, s2, s3)
+                clinics.append(clinic)
+                case_types += types
             elif kind == "a":
                 approvals.append(Approval(clinic_id, person, s1, _utc(t1), s2))
             else:
-                grants.append(Grant(clinic_id, person, s1, day, int(number), _utc(t1), s3, _utc(t2), s2))
+                grants.append(Grant(clinic_id, person, s1, _day(day), int(number), _utc(t1), s3, _utc(t2), s2))
         return ReachFacts(clinics, case_types, approvals, grants)
 
 
 @functools.lru_cache(maxsize=4096)
-def _clinic(make: Callable[[str, str, str], Clinic], clinic_id: str, name: str, service_area: str) -> Clinic:
-    """The (immutable) clinic of these stored values, built once per distinct value."""
-    return make(clinic_id, name, service_area)
+def _clinic(
+    make: Callable[[str, str, str], Clinic], clinic_id: str, name: str, service_area: str, types: str | None
+) -> tuple[Clinic, tuple[CaseType, ...]]:
+    """The (immutable) clinic and case types of these stored values, built once per distinct value.
+
+    *types* is the JSON array of ``[id, name, restricted]`` the statement aggregated
+    (``restricted`` a boolean or 0/1, by database); None when the clinic has none.
+    """
+    listed = sorted(json.loads(types) if types else (), key=_first)
+    return make(clinic_id, name, service_area), tuple(
+        case_type_of(clinic_id, str(type_id), str(type_name), bool(restricted))
+        for type_id, type_name, restricted in listed
+    )
+
+
+def _first(item: Sequence[Any]) -> Any:
+    return item[0]
+
+
+def _day(value: Any) -> dt.date | None:
+    """A UNION's date column (SQLite hands it back as text)."""
+    if value is None or type(value) is dt.date:
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise TypeError(f"expected a date from the database, got {type(value).__name__}")
 
 
 def _utc(value: Any) -> dt.datetime:
