@@ -65,7 +65,8 @@ class DriverQuery:
         self._dialect = dialect
         self._dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
         self._lock = lock if lock is not None else contextlib.nullcontext()
-        psycopg = dialect.driver == "psycopg"
+        # psycopg's own connection (not SQLAlchemy's adapter of its async one, whose cursor takes neither option).
+        psycopg = dialect.driver == "psycopg" and not dialect.is_async
         #: Keyword arguments of the driver's ``cursor()`` and ``execute()`` (psycopg's own).
         self._cursor_options: dict[str, Any] = {"binary": True} if psycopg and binary else {}
         self._execute_options: dict[str, Any] = {"prepare": True} if psycopg else {}
