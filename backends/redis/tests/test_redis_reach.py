@@ -43,7 +43,7 @@ class TestRedisReach(ReachConformance):
 
 class TestRedisClusterReach(ReachConformance):
     expects_reach_capability = True
-    directory_clinics = 2_000
+    directory_clinics = 10_000
 
     @pytest.fixture
     def store(self, cluster_url: str) -> Iterator[Store]:
