@@ -11,10 +11,21 @@ from hypothesis import settings
 
 from careaccess import Actor, Clinic, Store, connect
 from careaccess.testing.conformance import StoreConformance
+from careaccess.testing.conformance_reach import ReachConformance
 from careaccess.testing.stateful import CareAccessMachine
 
 
 class TestDictStore(StoreConformance):
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        store = DictStore()
+        yield store
+        store.close()
+
+
+class TestDictStoreReach(ReachConformance):
+    """The resident's side through the core's fallback: DictStore implements no ReachStore."""
+
     @pytest.fixture
     def store(self) -> Iterator[Store]:
         store = DictStore()
