@@ -97,6 +97,9 @@ def bench(session: nox.Session) -> None:
 
     Needs the PostgreSQL and Redis servers of ``nox -s tests``. The full run writes
     docs/benchmarks.md and docs/benchmarks/; the quick run writes benchmarks/results/.
+    ``nox -s bench -- --country`` adds the whole country (10.5M residents a store, hours);
+    a store measured alone by benchmarks/bench_country.py is merged into saved results by
+    ``python benchmarks/report.py RESULTS.json REPORT.md --country FILE...`` (see run.py).
     """
     install_all(
         session, "personnummer", "python-stdnum", "matplotlib", "casbin", "cedarpy", "oso", "pyinstrument", "pyperf"

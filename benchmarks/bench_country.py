@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import country
+import machine
 import stores
 
 import careaccess
@@ -290,7 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     place = Place(args.store)
-    output: dict[str, Any] = {"store": args.store, "requested_residents": args.residents, "loads": []}
+    output: dict[str, Any] = {
+        "store": args.store,
+        "requested_residents": args.residents,
+        # where it came from, for a report that merges it into another run's results
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "commit": machine.commit(),
+        "uncommitted_changes": machine.uncommitted(),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "loads": [],
+    }
 
     def save() -> None:
         args.out.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")

@@ -1,7 +1,15 @@
 """Turn a run's results (``results.json``) into ``benchmarks.md`` with its plots.
 
-``python benchmarks/report.py docs/benchmarks/results.json docs/benchmarks.md`` redraws
-the report from saved results; ``run.py`` calls :func:`write` at the end of a run.
+::
+
+    python benchmarks/report.py docs/benchmarks/results.json docs/benchmarks.md
+    python benchmarks/report.py docs/benchmarks/results.json docs/benchmarks.md --country country-sqlite.json
+
+The first redraws the report from saved results; ``run.py`` calls :func:`write` at the end
+of a run. The second first merges ``bench_country.py`` outputs, measured separately (the
+whole country takes hours a store), into the results (:func:`merge_country`: each file
+replaces its store's entry under ``"country"``, and every target is judged again), writes
+the results back and redraws the report: nothing else is run again.
 Every figure in the report is read from the results: nothing is estimated.
 """
 
@@ -13,15 +21,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import matplotlib as mpl
-
-mpl.use("Agg")
 import dataset
-import matplotlib.pyplot as plt
 import profiles
 import report_peers
+import targets
 
-__all__ = ["write"]
+__all__ = ["merge_country", "render", "write"]
 
 STORE_NAMES = {"memory": "in-memory", "sqlite": "SQLite", "postgresql": "PostgreSQL", "redis": "Redis"}
 COLOURS = {"memory": "#4c72b0", "sqlite": "#55a868", "postgresql": "#8172b2", "redis": "#c44e52", "casbin": "#937860"}
@@ -30,8 +35,8 @@ Results = dict[str, Any]
 
 def _n(residents: int | str) -> str:
     value = int(residents)
-    if value >= 1_000_000 and value % 1_000_000 == 0:
-        return f"{value // 1_000_000}M"
+    if value >= 1_000_000 and value % 100_000 == 0:
+        return f"{value / 1_000_000:g}M"  # 1M, 2.4M, 10.5M
     if value >= 1000 and value % 1000 == 0:
         return f"{value // 1000}k"
     return str(value)
@@ -119,8 +124,18 @@ def _storage(name: str, store: Results, size: str) -> tuple[str, str]:
 # -- plots ------------------------------------------------------------------------------
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported only to draw (rendering the text needs none)."""
+    import matplotlib as mpl  # noqa: PLC0415
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
 def _figure() -> tuple[Any, Any]:
-    figure, axes = plt.subplots(figsize=(8.5, 4.2), dpi=110)
+    figure, axes = _pyplot().subplots(figsize=(8.5, 4.2), dpi=110)
     axes.grid(True, which="both", alpha=0.3)
     return figure, axes
 
@@ -128,7 +143,7 @@ def _figure() -> tuple[Any, Any]:
 def _save(figure: Any, path: Path) -> str:
     figure.tight_layout()
     figure.savefig(path)
-    plt.close(figure)
+    _pyplot().close(figure)
     return path.name
 
 
@@ -253,7 +268,34 @@ def _plots(results: Results, assets: Path) -> dict[str, str]:
                 "pycasbin enforce": [memory["sizes"][s]["casbin"]["decide"]["median_us"] for s in sizes],
             },
         )
+    country = _country_plot(results, assets / "country_load.png")
+    if country:
+        plots["country_load"] = country
     return plots
+
+
+def _country_plot(results: Results, path: Path) -> str | None:
+    """Records per second of each load step of the whole country, against the residents it reached."""
+    country = {name: data for name, data in results.get("country", {}).items() if data.get("loads")}
+    if not country:
+        return None
+    figure, axes = _figure()
+    for name, data in country.items():
+        steps = [step for step in data["loads"] if step.get("records_per_second")]
+        axes.plot(
+            [step["to"] for step in steps],
+            [step["records_per_second"] for step in steps],
+            marker="o",
+            color=COLOURS.get(name),
+            label=STORE_NAMES.get(name, name),
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel("residents after the step")
+    axes.set_ylabel("records per second")
+    axes.set_ylim(bottom=0)
+    axes.set_title("the whole country: load rate of each step (import_residents)")
+    axes.legend(fontsize=7)
+    return _save(figure, path)
 
 
 # -- profiles ---------------------------------------------------------------------------
@@ -278,18 +320,33 @@ def _profile_lines(results: Results, assets: Path) -> list[str]:
 # -- the report -------------------------------------------------------------------------
 
 
+def _name(store: str) -> str:
+    return STORE_NAMES.get(store, store)
+
+
+def _verdict(target: Results) -> str:
+    """met, missed or not measured (with why, where the target says), and where it was not measured."""
+    if target["met"] is None:
+        why = target.get("unmeasured")
+        return f"not measured ({why})" if why else "not measured"
+    verdict = "**met**" if target["met"] else "**missed**"
+    if target.get("missing"):
+        verdict += " where measured (not measured: " + ", ".join(_name(s) for s in target["missing"]) + ")"
+    return verdict
+
+
 def _verdict_lines(results: Results) -> list[str]:
     rows = []
     for target in results["targets"]:
-        verdict = "not measured" if target["met"] is None else "**met**" if target["met"] else "**missed**"
         measured = "; ".join(
-            f"{STORE_NAMES[c['store']]} {_n(c['residents'])}"
+            f"{_name(c['store'])} {_n(c['residents'])}"
             + (f" vs {_n(c['compared_with'])}" if "compared_with" in c else "")
             + f": {c['measured']:,.2f} {c['unit']}"
             + ("" if c["met"] else " ✗")
+            + (f" ({c['note']})" if c.get("note") else "")
             for c in target["checks"]
         )
-        rows.append([target["text"], verdict, measured or "–"])
+        rows.append([target["text"], _verdict(target), measured or "–"])
     return _table(["target", "verdict", "measured (✗ = this check missed)"], rows)
 
 
@@ -500,6 +557,315 @@ def _reach_lines(results: Results) -> list[str]:
     ]
 
 
+# -- the whole country, workers, PostgreSQL's plan --------------------------------------
+
+
+def _load_average(values: list[float] | None) -> str:
+    return ", ".join(f"{x:g}" for x in values) if values else "–"
+
+
+def _reached(data: Results) -> int:
+    """Residents in the store when it was last measured (or loaded, if it stopped before)."""
+    if "reached" in data:
+        return int(data["reached"])
+    return int(data["loads"][-1]["to"]) if data.get("loads") else 0
+
+
+def _ended(data: Results) -> str:
+    """How one store's country run ended: every reason it gives, or that it reached its size."""
+    reasons = [data[key] for key in ("stopped_early", "stopped", "error") if data.get(key)]
+    if reasons:
+        return "; ".join(str(reason) for reason in reasons)
+    if "large" not in data:
+        return "not measured at the size reached"
+    return "reached the size asked for"
+
+
+def _timing_pair(small: Results | None, large: Results | None, part: str, key: str) -> str:
+    before = _us(small[part][key]) if small else "–"
+    after = _us(large[part][key]) if large else "–"
+    return f"{before} → {after}"
+
+
+def _country_lines(results: Results, plots: dict[str, str], folder: str) -> list[str]:
+    """The whole country per store (``bench_country.py``, run by ``run.py --country`` or merged)."""
+    country: dict[str, Results] = results.get("country") or {}
+    out = [
+        "## The whole country",
+        "",
+        "10.5 million residents over 1,200 clinics (`benchmarks/country.py`), one store at a time in a "
+        "process of its own (`benchmarks/bench_country.py`; the in-memory store up to 1M): every clinic "
+        "and case type is set up, 1,000 residents are loaded through `import_residents` and measured, then "
+        "the store grows through the same bulk path, 1.2 million residents a step, and is measured again at "
+        "the size it reached. `decide` is timed call by call on random requests, a page of 50 "
+        "(`list_residents`) at up to 40 positions of five clinics' lists; *wrong answers* compares every "
+        "request's answer with the data set.",
+        "",
+    ]
+    if not country:
+        return [
+            *out,
+            "Not measured in this run: run with `--country`, or merge separately run "
+            "`bench_country.py` outputs (see *How to rerun*).",
+            "",
+        ]
+    reached_rows: list[list[str]] = []
+    timing_rows: list[list[str]] = []
+    step_rows: list[list[str]] = []
+    how: list[str] = []
+    for name, data in country.items():
+        records = data.get("records", sum(step["records"] for step in data.get("loads", [])))
+        seconds = data.get("load_seconds", sum(step["seconds"] for step in data.get("loads", [])))
+        stored = data.get("stored", {})
+        reached_rows.append(
+            [
+                _name(name),
+                f"{_n(_reached(data))} of {_n(data.get('requested_residents', _reached(data)))}",
+                _num(records),
+                f"{seconds:,.1f} s" if seconds < 120 else f"{seconds / 60:,.1f} min",
+                _num(records / seconds) if seconds else "–",
+                _num(stored.get("per_resident"), 1),
+                _ended(data),
+                f"{_load_average(data.get('load_average_before'))} → {_load_average(data.get('load_average_after'))}",
+            ]
+        )
+        if stored:
+            how.append(f"- {_name(name)}: {stored['how']} ({stored['bytes']:,} bytes at {_n(_reached(data))}).")
+        small, large = data.get("small"), data.get("large")
+        wrong = [str(part["wrong_answers"]) for part in (small, large) if part]
+        timing_rows.append(
+            [
+                _name(name),
+                f"{_n(small['residents']) if small else '–'} → {_n(large['residents']) if large else '–'}",
+                _timing_pair(small, large, "decide", "median_us"),
+                f"{data['decide_growth']:,.2f}×" if "decide_growth" in data else "–",
+                _timing_pair(small, large, "decide", "p99_us"),
+                _timing_pair(small, large, "page_of_50", "median_us"),
+                f"{data['page_growth']:,.2f}×" if "page_growth" in data else "–",
+                _timing_pair(small, large, "page_of_50", "p99_us"),
+                " → ".join(wrong) or "–",
+                f"{large['decide']['samples']:,}" if large else "–",
+            ]
+        )
+        step_rows.extend(
+            [
+                _name(name),
+                f"{_n(step['from'])} → {_n(step['to'])}",
+                _num(step["records"]),
+                _num(step["calls"]),
+                f"{step['seconds']:,.1f} s",
+                _num(step.get("records_per_second")),
+            ]
+            for step in data.get("loads", [])
+        )
+    out += [
+        *_table(
+            [
+                "store",
+                "residents reached",
+                "records",
+                "load time",
+                "records/s",
+                "bytes per resident",
+                "ended",
+                "load average before → after",
+            ],
+            reached_rows,
+        ),
+        "",
+        *(["Bytes per resident, as measured:", "", *how, ""] if how else []),
+        *_table(
+            [
+                "store",
+                "residents",
+                "decide median",
+                "decide ÷ at 1k",
+                "decide p99",
+                "page of 50 median",
+                "page ÷ at 1k",
+                "page of 50 p99",
+                "wrong answers",
+                "decide requests",
+            ],
+            timing_rows,
+        ),
+        "",
+    ]
+    sources = [
+        f"- {_name(name)}: from `{data['merged_from']}`"
+        + (f", started {data['started']}" if data.get("started") else "")
+        + (f" on commit `{data['commit']}`" if data.get("commit") else "")
+        + (" (not this run's commit)" if data.get("commit") and data["commit"] != results.get("commit") else "")
+        + (
+            " with uncommitted changes in " + ", ".join(f"`{f}`" for f in data["uncommitted_changes"])
+            if data.get("uncommitted_changes")
+            else ""
+        )
+        + "."
+        for name, data in country.items()
+        if data.get("merged_from")
+    ]
+    if sources:
+        out += ["Measured separately and merged into these results:", "", *sources, ""]
+    if "country_load" in plots:
+        out += [f"![the whole country's load rate]({folder}/{plots['country_load']})", ""]
+    out += [
+        "Each load step (`import_residents`, one call per clinic and at most 1,000 residents):",
+        "",
+        *_table(["store", "residents", "records", "import calls", "time", "records/s"], step_rows),
+        "",
+    ]
+    return out
+
+
+def _per_workers(runs: list[Results], workers: int) -> float | None:
+    return next((run["per_second"] for run in runs if run["workers"] == workers), None)
+
+
+def _scaling(runs: list[Results]) -> str:
+    one, two = _per_workers(runs, 1), _per_workers(runs, 2)
+    return f"{two / one:,.2f}×" if one and two else "–"
+
+
+def _workers_lines(results: Results) -> list[str]:
+    """Decisions per second with 1 and 2 worker processes per networked store (``bench_workers.py``)."""
+    workers: dict[str, Results] = results.get("workers") or {}
+    if not workers:
+        return []
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    for name, data in workers.items():
+        if data.get("error") or data.get("stopped"):
+            notes.append(f"- {_name(name)}: {data.get('error') or data.get('stopped')}.")
+        if "decide" not in data:
+            continue
+        decide, many = data["decide"], data.get("decide_many_100", [])
+        after = (many or decide)[-1].get("load_average_after")
+        rows.append(
+            [
+                _name(name),
+                _n(data["residents"]),
+                _num(_per_workers(decide, 1)),
+                _num(_per_workers(decide, 2)),
+                _scaling(decide),
+                _num(_per_workers(many, 1)),
+                _num(_per_workers(many, 2)),
+                _scaling(many),
+                str(sum(run["wrong_answers"] for run in decide + many)),
+                f"{data.get('cpus', '–')}",
+                f"{_load_average(data.get('load_average_before'))} → {_load_average(after)}",
+            ]
+        )
+    seconds = {run["seconds"] for data in workers.values() for run in data.get("decide", [])}
+    return [
+        "## Throughput under concurrency",
+        "",
+        "A service runs several worker processes, each with its own connection: 1 and then 2 worker "
+        "processes (fresh, `spawn`) each open `careaccess.connect(url)` to the same store, check their "
+        "answers against the data set, start together and call `decide` on their own random requests one "
+        "after another — then `decide_many` of 100 requests — for "
+        + (f"about {max(seconds):,.0f} s" if seconds else "a fixed time")
+        + "; the figure is all workers' decisions over the wall time (`benchmarks/bench_workers.py`).",
+        "",
+        *_table(
+            [
+                "store",
+                "residents",
+                "decide, 1 worker (/s)",
+                "decide, 2 workers (/s)",
+                "2 ÷ 1",
+                "decide_many(100), 1 worker (/s)",
+                "decide_many(100), 2 workers (/s)",
+                "2 ÷ 1",
+                "wrong answers",
+                "CPUs",
+                "load average before → after",
+            ],
+            rows,
+        ),
+        "",
+        *notes,
+        *([""] if notes else []),
+    ]
+
+
+def _explain_lines(results: Results) -> list[str]:
+    """PostgreSQL's ``EXPLAIN (ANALYZE, BUFFERS)`` of the decision statement, per size (``bench_stores.py``)."""
+    out: list[str] = []
+    for name, store in _stores(results):
+        for size in _sizes(store):
+            explain = store["sizes"][size].get("explain_decide")
+            if not explain:
+                continue
+            if not out:
+                out += [
+                    f"### {_name(name)}'s decision statement",
+                    "",
+                    "`EXPLAIN (ANALYZE, BUFFERS)` of the statement the store runs for one decision, after the "
+                    "size's timings: as the store runs it (prepared, with the generic plan forced) and with the "
+                    "values inlined (a custom plan).",
+                    "",
+                    "```sql",
+                    explain["statement"].strip(),
+                    "```",
+                    "",
+                ]
+            out += [
+                f"At {_n(size)} residents, the generic plan (as run):",
+                "",
+                "```text",
+                explain["generic_plan"],
+                "```",
+                "",
+                "and the custom plan:",
+                "",
+                "```text",
+                explain["custom_plan"],
+                "```",
+                "",
+            ]
+    return out
+
+
+def _rerun_lines(results: Results) -> list[str]:
+    return [
+        "## How to rerun",
+        "",
+        "From the repository root, with the PostgreSQL and Redis servers of `nox -s tests`:",
+        "",
+        "```sh",
+        "nox -s bench                   # every part at 1k, 100k and 1M: writes docs/benchmarks.md",
+        "nox -s bench -- --quick        # 1k and 10k, fewer repetitions: writes benchmarks/results/",
+        "nox -s bench -- --country      # and the whole country, 10.5M residents a store (hours)",
+        "# the whole country, one store at a time, merged into saved results without rerunning the rest:",
+        "python benchmarks/bench_country.py --store sqlite --out country-sqlite.json",
+        "python benchmarks/report.py docs/benchmarks/results.json docs/benchmarks.md --country country-sqlite.json",
+        "```",
+        "",
+        f"This report came from `{results['command']}`.",
+        "",
+    ]
+
+
+def merge_country(results: Results, paths: Iterable[Path]) -> list[str]:
+    """Put ``bench_country.py`` outputs (JSON files) into *results* and judge every target again.
+
+    Each file replaces its store's entry under ``results["country"]`` and is marked with the
+    file's name (``merged_from``). Returns the stores merged. Raises ValueError for a file
+    that is not a ``bench_country.py`` output (no ``store`` and ``requested_residents``).
+    """
+    merged = []
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "store" not in data or "requested_residents" not in data:
+            raise ValueError(f"{path} is not an output of bench_country.py")
+        data["merged_from"] = Path(path).name
+        results.setdefault("country", {})[data["store"]] = data
+        merged.append(data["store"])
+    results["targets"] = targets.judge_all(results)
+    return merged
+
+
 def render(results: Results, plots: dict[str, str], assets: Path) -> str:
     meta = results["machine"]
     mode = results["mode"]
@@ -588,8 +954,11 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
         "",
         f"![decide_many against single calls]({folder}/{plots['many']})",
         "",
+        *_explain_lines(results),
     ]
     out += _reach_lines(results)
+    out += _country_lines(results, plots, folder)
+    out += _workers_lines(results)
     if "casbin" in plots:
         out += [
             "## Against pycasbin",
@@ -721,6 +1090,7 @@ def render(results: Results, plots: dict[str, str], assets: Path) -> str:
             ),
             "",
         ]
+    out += _rerun_lines(results)
     out += [
         "## Method",
         "",
@@ -771,8 +1141,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="results.json of a run")
     parser.add_argument("markdown", type=Path, help="where to write the report")
+    parser.add_argument(
+        "--country",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="bench_country.py outputs to merge into the results first (written back to RESULTS)",
+    )
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text(encoding="utf-8"))
+    if args.country:
+        merge_country(results, args.country)
+        args.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     write(results, args.markdown, args.results.parent)
     return 0
 

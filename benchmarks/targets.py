@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["judge", "judge_country", "judge_peers", "judge_reach"]
+__all__ = ["judge", "judge_all", "judge_country", "judge_peers", "judge_reach"]
 
 Results = dict[str, Any]
 #: The whole country's residents (``benchmarks/country.py``).
@@ -21,10 +21,23 @@ def _sizes(store: Results) -> list[str]:
     return sorted(store.get("sizes", {}), key=int)
 
 
-def _verdict(target: str, text: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
-    if not checks:
-        return {"id": target, "text": text, "met": None, "checks": []}
-    return {"id": target, "text": text, "met": all(c["met"] for c in checks), "checks": checks}
+def _verdict(
+    target: str, text: str, checks: list[dict[str, Any]], *, unmeasured: str = "", missing: list[str] | None = None
+) -> dict[str, Any]:
+    """A target's verdict: ``met`` is True or False over its *checks*, None when there are none.
+
+    *unmeasured* says why nothing was measured (shown with "not measured"); *missing* names
+    the stores the target covers that were not measured, so a verdict met on some stores
+    does not read as met on all.
+    """
+    verdict: dict[str, Any] = {"id": target, "text": text, "met": None, "checks": checks}
+    if checks:
+        verdict["met"] = all(c["met"] for c in checks)
+    elif unmeasured:
+        verdict["unmeasured"] = unmeasured
+    if missing:
+        verdict["missing"] = missing
+    return verdict
 
 
 def _per_size(
@@ -188,16 +201,29 @@ def judge_reach(reach: Results) -> list[dict[str, Any]]:
     return verdicts
 
 
-def judge_country(country: Results) -> list[dict[str, Any]]:
+#: The stores the whole country's targets cover.
+COUNTRY_STORES = ("sqlite", "postgresql", "redis")
+
+
+def judge_country(country: Results | None) -> list[dict[str, Any]]:
     """The whole country (``bench_country.py``): decide and a page of 50 at 10.5M against 1,000
-    residents, and the load time, on SQLite, PostgreSQL and Redis. Nothing judged without ``--country``."""
-    if not country:
-        return []
-    names = [name for name in ("sqlite", "postgresql", "redis") if "large" in country.get(name, {})]
+    residents, and the load time, on SQLite, PostgreSQL and Redis.
+
+    Always the three verdicts: without ``--country`` (or a merged ``bench_country.py`` output)
+    they are not measured ("run with --country"); a store that did not get to its final
+    measurement is named in ``missing``; a store stopped short of 10.5M residents is a check
+    that missed.
+    """
+    country = country or {}
+    names = [name for name in COUNTRY_STORES if "large" in country.get(name, {})]
+    missing = [name for name in COUNTRY_STORES if name not in names] if names else []
+    started = any(name in country for name in COUNTRY_STORES)
+    unmeasured = "" if names else "no store finished: see the whole country" if started else "run with --country"
 
     def check(name: str, key: str, limit: float, unit: str) -> dict[str, Any]:
         data = country[name]
         measured = data[key] if key != "load_minutes" else round(data["load_seconds"] / 60, 1)
+        short = data["reached"] < COUNTRY
         return {
             "store": name,
             "residents": data["reached"],
@@ -205,7 +231,8 @@ def judge_country(country: Results) -> list[dict[str, Any]]:
             "measured": measured,
             "unit": unit,
             # A verdict on 10.5M residents only: a run stopped short of that is reported, never met.
-            "met": measured <= limit and data["reached"] >= COUNTRY,
+            "met": measured <= limit and not short,
+            **({"note": f"stopped short of {COUNTRY:,} residents"} if short else {}),
         }
 
     return [
@@ -213,15 +240,32 @@ def judge_country(country: Results) -> list[dict[str, Any]]:
             "country-decide-1.3x",
             "`decide` at 10.5M residents ≤ 1.3× its time at 1,000, on SQLite, PostgreSQL and Redis",
             [check(name, "decide_growth", 1.3, "×") for name in names],
+            unmeasured=unmeasured,
+            missing=missing,
         ),
         _verdict(
             "country-page-2x",
-            "a resident page of 50 at 10.5M residents ≤ 2× its time at 1,000",
+            "a resident page of 50 at 10.5M residents ≤ 2× its time at 1,000, on SQLite, PostgreSQL and Redis",
             [check(name, "page_growth", 2.0, "×") for name in names],
+            unmeasured=unmeasured,
+            missing=missing,
         ),
         _verdict(
             "country-load-15min",
             "loading 10.5M residents through the bulk path in under 15 minutes per store",
             [check(name, "load_minutes", 15.0, "min") for name in names],
+            unmeasured=unmeasured,
+            missing=missing,
         ),
     ]
+
+
+def judge_all(results: Results) -> list[dict[str, Any]]:
+    """Every target of every part of a run (``run.py``'s results): the stores, the resident's
+    side, the peers and the whole country, in that order; a part not run is "not measured"."""
+    return (
+        judge(results.get("stores", {}))
+        + judge_reach(results.get("reach", {}))
+        + judge_peers(results.get("peers"))
+        + judge_country(results.get("country"))
+    )
