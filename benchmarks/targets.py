@@ -227,7 +227,8 @@ def judge_country(country: Results | None) -> list[dict[str, Any]]:
         return {
             "store": name,
             "residents": data["reached"],
-            "compared_with": data["small"]["residents"],
+            # the load time is of the whole load, the growths against the first 1,000 residents
+            **({"compared_with": data["small"]["residents"]} if unit == "×" else {}),
             "measured": measured,
             "unit": unit,
             # A verdict on 10.5M residents only: a run stopped short of that is reported, never met.
