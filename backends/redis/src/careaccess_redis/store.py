@@ -38,7 +38,7 @@ NAME_SEARCH_BUDGET: Final = 2000
 #: members together) when the zset is ready: each is a string search in a short string,
 #: far cheaper than reading a resident hash, so a call holds the server for a few
 #: milliseconds at most.
-INDEXED_NAME_BUDGET: Final = 5000
+INDEXED_NAME_BUDGET: Final = 10000
 
 
 class RedisStore:
