@@ -82,7 +82,7 @@ def list_residents(
         after = resume
 
 
-#: Residents a call of ``lua.INDEX_NAMES`` indexes (about a millisecond of the server's time).
+#: Residents a call of ``lua.INDEX_NAMES`` indexes (a few milliseconds of the server's time).
 INDEX_BATCH = 500
 
 
