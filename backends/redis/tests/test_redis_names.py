@@ -75,6 +75,7 @@ def test_filters_match_the_reference_store_whatever_the_budget(
     # A small budget makes every query resume many times, across prefix ranges too.
     with monkeypatch.context() as patch:
         patch.setattr(store_module, "NAME_SEARCH_BUDGET", budget)
+        patch.setattr(store_module, "INDEXED_NAME_BUDGET", budget)
         assert filled.list_residents(query) == reference.list_residents(query)
 
 
@@ -118,20 +119,31 @@ def test_the_name_migration_normalizes_and_folds_existing_names(any_store: Redis
 def test_the_migration_command_runs(single_store: RedisStore, capsys: pytest.CaptureFixture[str]) -> None:
     connect(single_store).put_clinic(ADMIN, Clinic("c1", "Ett"))
     _legacy_resident(single_store, Approval("c1", PEOPLE[0], "Ann", WHEN, "old"))
+    keys = single_store.keys.of("c1")
+    single_store.client.delete(keys.names_ready)  # as a version without the name index left it
     url = single_store.client.get_connection_kwargs()
     main([f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}?prefix={single_store.keys.prefix}"])
-    assert capsys.readouterr().out == "1 records rewritten\n"
+    assert capsys.readouterr().out == "1 records rewritten\n1 clinics indexed for the name search\n"
+    assert single_store.client.zrange(keys.names, 0, -1) == [f"{PEOPLE[0].digits}\x1fa\x1fann"]
+    assert [r.pnr for r in single_store.list_residents(ResidentQuery("c1", 10, name_contains="an"))] == [PEOPLE[0]]
 
 
-def test_a_search_holds_the_server_a_bounded_while(single_store: RedisStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    # 280 residents, none matching: with a budget of 50 the search takes six calls.
+@pytest.mark.parametrize("indexed", [True, False])
+def test_a_search_holds_the_server_a_bounded_while(
+    single_store: RedisStore, monkeypatch: pytest.MonkeyPatch, indexed: bool
+) -> None:
+    # 280 residents of one name each, none matching: with a budget of 50 residents (or
+    # names zset members) the search takes six calls, on the names zset or without it.
     access = connect(single_store)
     access.put_clinic(ADMIN, Clinic("c1", "Ett"))
     people = [make_pnr("19500101", n) for n in range(100, 380)]
     access.import_residents(ADMIN, "c1", [Approval("c1", p, "Namn", WHEN, "x") for p in people])
+    if not indexed:
+        single_store.client.delete(single_store.keys.of("c1").names_ready)
     calls = itertools.count()
     page = lua.PAGE
     monkeypatch.setattr(store_module, "NAME_SEARCH_BUDGET", 50)
+    monkeypatch.setattr(store_module, "INDEXED_NAME_BUDGET", 50)
 
     class Counting:
         def __call__(self, client: Client, keys: Sequence[str], args: Sequence[str | int]) -> Any:

@@ -108,7 +108,10 @@ def test_plugin_claims_only_its_schemes() -> None:
 
 def test_upgrade_loads_the_scripts(private_server: RedisServer) -> None:
     said = careaccess_upgrade_store(private_server.url)
-    assert said == "redis stores have no schema; scripts loaded; 0 clinics indexed for the resident's side"
+    assert said == (
+        "redis stores have no schema; scripts loaded; 0 clinics indexed for the resident's side; "
+        "0 clinics indexed for the name search"
+    )
     client = Redis(port=private_server.port)
     try:
         assert client.script_exists(*(script.sha for script in lua.SCRIPTS)) == [True] * len(lua.SCRIPTS)
@@ -145,6 +148,7 @@ def test_hash_tags_are_injective_and_brace_free(first: str, second: str) -> None
 def test_every_key_of_a_clinic_shares_one_slot(clinic_id: str, pnr: str, token: str) -> None:
     keys = KeySchema("app:").of(clinic_id)
     names = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, keys.resident(pnr)]
+    names += [keys.names, keys.names_ready]
     names.append(keys.replay_prefix + token)
     assert len({key_slot(name.encode()) for name in names}) == 1
 

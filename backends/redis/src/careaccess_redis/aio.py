@@ -45,7 +45,7 @@ from careaccess_redis.connection import Client, async_retry, flag, is_down, reac
 from careaccess_redis.keys import KeySchema
 from careaccess_redis.reach import RedisReach
 from careaccess_redis.steps import Steps, arun
-from careaccess_redis.store import NAME_SEARCH_BUDGET
+from careaccess_redis.store import INDEXED_NAME_BUDGET, NAME_SEARCH_BUDGET
 
 __all__ = ["AsyncClient", "AsyncRedisStore"]
 
@@ -137,7 +137,9 @@ class AsyncRedisStore:
 
     async def list_residents(self, query: ResidentQuery) -> list[ResidentAccess]:
         """Up to ``query.limit`` listed residents matching *query* (see :meth:`RedisStore.list_residents`)."""
-        return await self.run_steps(operations.list_residents(self.keys, query, NAME_SEARCH_BUDGET))
+        return await self.run_steps(
+            operations.list_residents(self.keys, query, NAME_SEARCH_BUDGET, INDEXED_NAME_BUDGET)
+        )
 
     async def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
         """Up to *limit* events after the event id *after*, oldest first (see :mod:`careaccess_redis.feed`)."""
@@ -168,6 +170,10 @@ class AsyncRedisStore:
         # Index entries first (as the synchronous store): a crash leaves extras, never gaps.
         await self.run_steps(self.reach.prepare_steps(changeset.writes))
         return await self.run_steps(operations.apply(self.keys, self.cluster, changeset))
+
+    async def build_name_index(self) -> int:
+        """Build the name search's index of older clinics (see :meth:`RedisStore.build_name_index`)."""
+        return await self.run_steps(operations.build_name_index(self.keys))
 
     # -- the resident's side (AsyncReachStore, see careaccess_redis.reach) ---------------
 

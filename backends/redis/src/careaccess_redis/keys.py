@@ -11,6 +11,12 @@ key                                    type      holds
 ``careaccess:{vc-ost}:r:<12 digits>``  hash      ``a`` -> approval, ``g:<case type id>`` -> grant,
                                                  ``n``, ``n:<case type id>`` -> their folded names
 ``careaccess:{vc-ost}:residents``      zset      identity numbers of listed residents (score 0)
+``careaccess:{vc-ost}:names``          zset      ``<12 digits>\\x1f<field>\\x1f<folded name>`` per named
+                                                 approval (field ``a``) or grant (``g:<case type
+                                                 id>``), score 0: the name search's index
+``careaccess:{vc-ost}:names:ready``    string    set once ``names`` covers every record of the
+                                                 clinic (a clinic made before it existed has
+                                                 none until ``build_name_index`` has run)
 ``careaccess:{vc-ost}:events``         stream    the clinic's events, ids ``<µs>-<seq>``
 ``careaccess:{vc-ost}:floor``          string    least stamp (µs) of the clinic's next event
 ``careaccess:{vc-ost}:replay:<token>`` string    event id of an applied changeset (expires)
@@ -61,6 +67,8 @@ class ClinicKeys:
     types: str
     uses: str
     residents: str
+    names: str  # the name search's index (see lua.APPLY and lua.PAGE)
+    names_ready: str  # set once `names` covers every record of the clinic
     events: str
     floor: str
     resident_prefix: str  # followed by 12 digits
@@ -96,6 +104,8 @@ class KeySchema:
             types=base + "types",
             uses=base + "uses",
             residents=base + "residents",
+            names=base + "names",
+            names_ready=base + "names:ready",
             events=base + "events",
             floor=base + "floor",
             resident_prefix=base + "r:",

@@ -5,13 +5,20 @@ searches: every approval's and grant's name in Unicode NFC
 (:func:`careaccess.names.normalize`), and its search form
 (:func:`careaccess.names.fold`) kept beside it in the resident hash (``n`` and
 ``n:<case type id>``). Data written before names were normalized and folded is not
-found by the name search until it has run once. Run it once after upgrading::
+found by the name search until it has run once.
+
+:meth:`RedisStore.build_name_index <careaccess_redis.RedisStore.build_name_index>`
+builds the name search's index (the names zset, see :mod:`careaccess_redis.keys`) of
+every clinic stored before it existed; until then a name search in such a clinic walks
+its residents, slowly. Run both once after upgrading::
 
     python -m careaccess_redis.migrate redis://127.0.0.1:6379/0
     python -m careaccess_redis.migrate "redis://127.0.0.1:7000/0?cluster=true&prefix=careaccess:"
 
-It is idempotent and safe while the store is in use: each record is rewritten only if
-it is still as read (a record written meanwhile is already in the new form).
+Both are idempotent and safe while the store is in use: each record is rewritten only
+if it is still as read (a record written meanwhile is already in the new form), its
+names zset member with it; every write keeps the names zset in step, so a clinic's
+index is exact once its build has walked it.
 """
 
 from __future__ import annotations
@@ -50,7 +57,9 @@ def normalize_names(store: RedisStore, *, count: int = 1000) -> int:
             fields = cast("dict[str, str]", store.client.hgetall(key))
             args = _rewrites(fields)
             if args:
-                rewritten += int(lua.REWRITE_NAMES(store.client, (key,), args))
+                # The names zset is a suffix of the resident hash's clinic: <base>r:<12 digits>.
+                names = key[: -len("r:000000000000")] + "names"
+                rewritten += int(lua.REWRITE_NAMES(store.client, (key, names), args))
     return rewritten
 
 
@@ -84,13 +93,14 @@ def _rewrites(fields: dict[str, str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m careaccess_redis.migrate URL``: run :func:`normalize_names` and report."""
+    """``python -m careaccess_redis.migrate URL``: :func:`normalize_names`, then the name index; report both."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url", help="store URL, e.g. redis://127.0.0.1:6379/0 (?cluster=true&prefix=... as usual)")
     arguments = parser.parse_args(argv)
     store = RedisStore.from_url(arguments.url)
     try:
         print(f"{normalize_names(store)} records rewritten")
+        print(f"{store.build_name_index()} clinics indexed for the name search")
     finally:
         store.close()
 

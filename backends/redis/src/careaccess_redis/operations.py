@@ -23,6 +23,7 @@ from careaccess_redis.steps import Call, Steps, command
 
 __all__ = [
     "apply",
+    "build_name_index",
     "cursor_key",
     "get_clinic",
     "get_resident_access",
@@ -46,11 +47,15 @@ def get_resident_access(schema: KeySchema, clinic_id: str, digits: str) -> Steps
     return load_resident(clinic_id, digits, fields)
 
 
-def list_residents(schema: KeySchema, query: ResidentQuery, budget: int) -> Steps[list[ResidentAccess]]:
+def list_residents(
+    schema: KeySchema, query: ResidentQuery, budget: int, names_budget: int
+) -> Steps[list[ResidentAccess]]:
     """Up to ``query.limit`` listed residents matching *query*, by identity number.
 
-    The filters are applied on the server (``lua.PAGE``), at most *budget* residents
-    per call; the name against the folded names stored beside each approval and grant.
+    The filters are applied on the server (``lua.PAGE``), in calls that each examine at
+    most *budget* residents or, for a name search in a clinic whose names zset is ready,
+    at most about *names_budget* of its members (a number's members are examined
+    together); the name against the folded names stored beside each approval and grant.
     """
     keys = schema.of(query.clinic_id)
     ranges = prefix_ranges(query.digit_prefixes)
@@ -64,7 +69,9 @@ def list_residents(schema: KeySchema, query: ResidentQuery, budget: int) -> Step
             return page
         want = query.limit - len(page)
         flat, resume = yield Call(
-            lua.PAGE, (keys.residents,), (keys.resident_prefix, want, budget, suffix, needle, *bounds)
+            lua.PAGE,
+            (keys.residents, keys.names, keys.names_ready),
+            (keys.resident_prefix, want, budget, names_budget, suffix, needle, *bounds),
         )
         for digits, pairs in zip(flat[::2], flat[1::2], strict=True):
             access = load_resident(query.clinic_id, digits, dict(zip(pairs[::2], pairs[1::2], strict=True)))
@@ -73,6 +80,44 @@ def list_residents(schema: KeySchema, query: ResidentQuery, budget: int) -> Step
         if not resume or len(page) >= query.limit:
             return page
         after = resume
+
+
+#: Residents a call of ``lua.INDEX_NAMES`` indexes (a few milliseconds of the server's time).
+INDEX_BATCH = 500
+
+
+def build_name_index(schema: KeySchema, batch: int = INDEX_BATCH) -> Steps[int]:
+    """Build the names zset of every clinic that lacks its ready marker, and mark it.
+
+    For clinics stored by a version without the index (see ``lua.INDEX_NAMES``): the
+    clinics of the feed index, each walked in batches of *batch* residents, one
+    atomic script call per batch. Safe while the store is in use (every write keeps the
+    zset in step, ready or not) and idempotent (a ready clinic is skipped).
+
+    :returns: how many clinics were indexed and marked now.
+    """
+    clinic_ids = sorted(cast("set[str]", (yield command("SMEMBERS", schema.clinics))))
+    built = 0
+    for clinic_id in clinic_ids:
+        keys = schema.of(clinic_id)
+        if (yield command("EXISTS", keys.names_ready)):
+            continue
+        after = ""
+        while True:
+            after = cast(
+                str,
+                (
+                    yield Call(
+                        lua.INDEX_NAMES,
+                        (keys.residents, keys.names, keys.clinic, keys.names_ready),
+                        (keys.resident_prefix, after, batch),
+                    )
+                ),
+            )
+            if after in ("", "+"):
+                break
+        built += after == "+"
+    return built
 
 
 def cursor_key(schema: KeySchema) -> Steps[bytes]:

@@ -53,6 +53,7 @@ class ApplyPlan:
 
     def __init__(self, changeset: Changeset, keys: ClinicKeys, floor: str) -> None:
         self.keys = [keys.clinic, keys.types, keys.uses, keys.residents, keys.events, "", floor]
+        self.keys += [keys.names, keys.names_ready]
         positions: dict[str, int] = {}
         names = self.keys
 

@@ -39,13 +39,17 @@ def careaccess_store_schemes() -> list[str]:
 
 @hookimpl
 def careaccess_upgrade_store(url: str) -> str | None:
-    """Redis has no schema: load the scripts so the first requests need not."""
+    """Redis has no schema: load the scripts so the first requests need not, and build the indexes older data lacks."""
     if not _ours(url):
         return None
     store = RedisStore.from_url(url)
     try:
         store.load_scripts()
         clinics = store.build_reach_index()
+        named = store.build_name_index()
     finally:
         store.close()
-    return f"redis stores have no schema; scripts loaded; {clinics} clinics indexed for the resident's side"
+    return (
+        f"redis stores have no schema; scripts loaded; {clinics} clinics indexed for the resident's side; "
+        f"{named} clinics indexed for the name search"
+    )

@@ -26,13 +26,19 @@ from careaccess_redis.plan import REPLAY_SECONDS
 from careaccess_redis.reach import RedisReach
 from careaccess_redis.steps import run
 
-__all__ = ["NAME_SEARCH_BUDGET", "REPLAY_SECONDS", "RedisStore", "split_url"]
+__all__ = ["INDEXED_NAME_BUDGET", "NAME_SEARCH_BUDGET", "REPLAY_SECONDS", "RedisStore", "split_url"]
 
 #: Residents one list call examines at most on the server (``lua.PAGE``) before it
 #: hands back what it found and where to go on: a search that matches few residents
 #: of a large clinic holds the server for about a millisecond per call, not for the
 #: whole clinic at once.
 NAME_SEARCH_BUDGET: Final = 2000
+
+#: Members of a clinic's names zset one name search call examines at most (a number's
+#: members together) when the zset is ready: each is one plain string search in a short
+#: string, about 0.3 µs of the server's time, far cheaper than reading a resident hash;
+#: a call holds the server for 3 to 4 ms (measured at 100,000 residents).
+INDEXED_NAME_BUDGET: Final = 10000
 
 
 class RedisStore:
@@ -109,9 +115,11 @@ class RedisStore:
 
         The filters are applied on the server (``lua.PAGE``), at most
         :data:`NAME_SEARCH_BUDGET` residents per call; the name against the folded
-        names stored beside each approval and grant.
+        names stored beside each approval and grant. A name search in a clinic whose
+        names zset is ready walks that zset instead, at most about
+        :data:`INDEXED_NAME_BUDGET` members per call.
         """
-        return run(self.client, operations.list_residents(self.keys, query, NAME_SEARCH_BUDGET))
+        return run(self.client, operations.list_residents(self.keys, query, NAME_SEARCH_BUDGET, INDEXED_NAME_BUDGET))
 
     def read_events(self, after: str | None, limit: int, clinic_id: str | None) -> list[Event]:
         """Up to *limit* events after the event id *after*, oldest first (see :mod:`.feed`)."""
@@ -150,6 +158,18 @@ class RedisStore:
         if self.reach.is_ready():
             return self.reach.load_reach(request)
         return load_reach_fallback(self, request)
+
+    def build_name_index(self) -> int:
+        """Build the name search's index of every clinic stored before it existed, and mark each ready.
+
+        Until then a name search in such a clinic walks its residents (slowly, and with
+        the same results). Idempotent and safe while the store is in use
+        (see :func:`careaccess_redis.operations.build_name_index`).
+
+        :returns: how many clinics were indexed now (0 when all were ready).
+        :raises StoreUnavailable: when Redis cannot be reached.
+        """
+        return run(self.client, operations.build_name_index(self.keys))
 
     def build_reach_index(self) -> int:
         """Index a store written before the resident's-side indexes existed; returns the clinics indexed."""
