@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from careaccess_redis import AsyncRedisStore, RedisStore, operations
 from careaccess_redis import store as store_module
-from careaccess_redis.steps import _send
+from careaccess_redis.steps import Op, _send, run
 from conftest import delete_prefix, fresh_prefix
 
 WHEN = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
@@ -371,3 +371,85 @@ def test_the_async_client_searches_and_builds_the_index(url: str, reference: Mem
         assert _members(blocking, "c1") == _implied(blocking, "c1")
     finally:
         blocking.close()
+
+
+def test_the_build_drops_members_an_older_writer_left_behind(single_store: RedisStore, reference: MemoryStore) -> None:
+    # During an upgrade, this version renames a resident of an older clinic (its member
+    # added), then a process of the older version, which knows no names zset, puts the
+    # record back as it was, and revokes another resident whose name this version wrote.
+    _fill(single_store)
+    _forget_index(single_store, "c1")
+    keys = single_store.keys.of("c1")
+    before = cast("dict[str, str]", single_store.client.hgetall(keys.resident(PEOPLE[1].digits)))
+    _rename(single_store, "c1", 1, "Xyz Qvist")
+    for field, value in before.items():
+        single_store.client.hset(keys.resident(PEOPLE[1].digits), field, value)
+    _rename(single_store, "c1", 4, "Ytterst Ensam")
+    single_store.client.delete(keys.resident(PEOPLE[4].digits))
+    single_store.client.zrem(keys.residents, PEOPLE[4].digits)
+    reference_now = MemoryStore()
+    _fill(reference_now)
+    connect(reference_now, clock=lambda: WHEN).revoke_approval(_admin("c1"), "c1", PEOPLE[4])
+    assert single_store.build_name_index() == 1
+    assert _members(single_store, "c1") == _implied(single_store, "c1")
+    for text in ("xyz", "qvist", "ensam", "a", "åsa"):
+        query = ResidentQuery("c1", 10, name_contains=text)
+        assert single_store.list_residents(query) == reference_now.list_residents(query), text
+
+
+@pytest.mark.parametrize("text", ["kbt", "diet", "ie", "g:"])
+def test_a_text_found_only_in_a_grants_case_type_id_matches_nothing(
+    single_store: RedisStore, reference: MemoryStore, text: str
+) -> None:
+    _fill(single_store)
+    assert _is_ready(single_store, "c1")
+    query = ResidentQuery("c1", 10, name_contains=text)
+    assert single_store.list_residents(query) == reference.list_residents(query) == []
+
+
+def test_each_batch_of_the_build_drops_the_members_no_hash_implies_in_its_range(single_store: RedisStore) -> None:
+    # Members of numbers below, between and above the listed residents, more than one
+    # script call removes at once, and a stale name of a listed resident.
+    _fill(single_store)
+    _forget_index(single_store, "c1")
+    keys = single_store.keys.of("c1")
+    digits = sorted(p.digits for p in PEOPLE)
+    junk = [f"{n:012d}\x1fa\x1fgone" for n in range(1200)]
+    junk += [f"{d[:-1]}{'5' if d[-1] != '5' else '6'}\x1fg:kbt\x1fgone {n}" for n, d in enumerate(digits)]
+    junk += [f"{digits[3]}\x1fa\x1fold name", f"{digits[3]}\x1fg:none\x1fx"]
+    junk += [f"9{n:011d}\x1fa\x1fgone" for n in range(1500)]
+    single_store.client.zadd(keys.names, dict.fromkeys(junk, 0))
+    assert run(single_store.client, operations.build_name_index(single_store.keys, batch=3)) == 1
+    assert _members(single_store, "c1") == _implied(single_store, "c1")
+    assert _members(single_store, "c1")
+
+
+def test_two_builds_at_once_leave_the_index_exact(single_store: RedisStore) -> None:
+    # The second build starts when the first has walked eight residents, and ends after it.
+    _fill(single_store)
+    _forget_index(single_store, "c1")
+    builds = [operations.build_name_index(single_store.keys, batch=2) for _ in range(2)]
+    ops: list[Op | None] = [next(build) for build in builds]
+    done: list[int] = []
+    renames = iter([(8, "Nytt"), (0, "Först"), (5, None), (2, "Mitt")])
+    rounds = 0
+    while len(done) < len(builds):
+        rounds += 1
+        for n, build in enumerate(builds):
+            op = ops[n]
+            if op is None or (n == 1 and rounds <= 4):
+                continue
+            reply = _send(single_store.client, op)
+            step = next(renames, None)
+            if step is not None:
+                _rename(single_store, "c1", *step)
+            try:
+                ops[n] = build.send(reply)
+            except StopIteration as stop:
+                done.append(cast(int, stop.value))
+                ops[n] = None
+                # Marked ready: exact from now on, whatever the other build still does.
+                assert _members(single_store, "c1") == _implied(single_store, "c1")
+    assert done == [1, 1]
+    assert _is_ready(single_store, "c1")
+    assert _members(single_store, "c1") == _implied(single_store, "c1")

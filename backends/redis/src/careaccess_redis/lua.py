@@ -563,18 +563,26 @@ return done
 # stored by a version without it; see operations.build_name_index). KEYS: residents
 # zset, names zset, clinic, the names zset's ready marker. ARGV: resident key prefix,
 # the identity number the batch starts after ("" for the first), how many residents.
-# Adds the member of every folded name ("n", "n:<case type id>") of each resident. When
-# the residents are read to their end it marks the names zset ready and returns "+", or
+# Adds the member of every folded name ("n", "n:<case type id>") of each resident, and
+# removes every other member of the numbers the batch covers (after ARGV[2] up to its
+# last resident, or to the end for the last batch): members a writer that does not keep
+# the zset left behind (a process of an earlier version, during an upgrade, after one
+# of this version had written). So each batch leaves its range exact, whatever the
+# zset held, and builds running at once cannot spoil each other's work. When the
+# residents are read to their end it marks the names zset ready and returns "+", or
 # returns "" if the clinic no longer exists; else it returns the last identity number
 # read. lua.APPLY keeps the zset in step with every write meanwhile, so once marked it
 # is exact.
 INDEX_NAMES = Script(
     """#!lua
-local from = "-"
-if ARGV[2] ~= "" then from = "(" .. ARGV[2] end
+local from, low = "-", "-"
+if ARGV[2] ~= "" then from, low = "(" .. ARGV[2], "[" .. ARGV[2] .. " " end
 local count = tonumber(ARGV[3])
 local found = redis.call("ZRANGEBYLEX", KEYS[1], from, "+", "LIMIT", 0, count)
-local members = {}
+-- Every member of number P sorts below "P " (\\31 < " " < the digits).
+local high = "+"
+if #found == count then high = "(" .. found[#found] .. " " end
+local implied, members = {}, {}
 for _, pnr in ipairs(found) do
   local fields = redis.call("HGETALL", ARGV[1] .. pnr)
   for f = 1, #fields, 2 do
@@ -583,8 +591,10 @@ for _, pnr in ipairs(found) do
     if name == "n" then field = "a"
     elseif string.sub(name, 1, 2) == "n:" then field = "g:" .. string.sub(name, 3) end
     if field then
+      local member = pnr .. "\\31" .. field .. "\\31" .. fields[f + 1]
+      implied[member] = true
       members[#members + 1] = 0
-      members[#members + 1] = pnr .. "\\31" .. field .. "\\31" .. fields[f + 1]
+      members[#members + 1] = member
     end
   end
   if #members >= 2000 then
@@ -593,6 +603,21 @@ for _, pnr in ipairs(found) do
   end
 end
 if #members > 0 then redis.call("ZADD", KEYS[2], unpack(members)) end
+-- (unpack is bounded by Lua's C stack: the stale members go in chunks.)
+local stale, start = {}, low
+while true do
+  local held = redis.call("ZRANGEBYLEX", KEYS[2], start, high, "LIMIT", 0, 1000)
+  for _, member in ipairs(held) do
+    if not implied[member] then stale[#stale + 1] = member end
+  end
+  if #stale >= 1000 then
+    redis.call("ZREM", KEYS[2], unpack(stale))
+    stale = {}
+  end
+  if #held < 1000 then break end
+  start = "(" .. held[#held]
+end
+if #stale > 0 then redis.call("ZREM", KEYS[2], unpack(stale)) end
 if #found < count then
   if redis.call("EXISTS", KEYS[3]) == 0 then return "" end
   redis.call("SET", KEYS[4], "1")

@@ -17,8 +17,10 @@ its residents, slowly. Run both once after upgrading::
 
 Both are idempotent and safe while the store is in use: each record is rewritten only
 if it is still as read (a record written meanwhile is already in the new form), its
-names zset member with it; every write keeps the names zset in step, so a clinic's
-index is exact once its build has walked it.
+names zset member with it; every write keeps the names zset in step, and each batch of
+the build removes the members of its range that no record implies (left by a process of
+an earlier version), so a clinic's index is exact once its build has walked it. Run
+them after the last process of an earlier version has stopped.
 """
 
 from __future__ import annotations

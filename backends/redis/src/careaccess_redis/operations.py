@@ -91,8 +91,10 @@ def build_name_index(schema: KeySchema, batch: int = INDEX_BATCH) -> Steps[int]:
 
     For clinics stored by a version without the index (see ``lua.INDEX_NAMES``): the
     clinics of the feed index, each walked in batches of *batch* residents, one
-    atomic script call per batch. Safe while the store is in use (every write keeps the
-    zset in step, ready or not) and idempotent (a ready clinic is skipped).
+    atomic script call per batch that also removes the members of its range of numbers
+    no record implies (left by a writer of an earlier version). Safe while the store is
+    in use (every write keeps the zset in step, ready or not), beside another build, and
+    idempotent (a ready clinic is skipped).
 
     :returns: how many clinics were indexed and marked now.
     """
