@@ -153,3 +153,15 @@ def test_a_search_holds_the_server_a_bounded_while(
     monkeypatch.setattr(lua, "PAGE", Counting())
     assert single_store.list_residents(ResidentQuery("c1", 10, name_contains="nobody")) == []
     assert next(calls) == 6
+
+
+def test_the_name_migration_replaces_an_outdated_folded_name_in_the_name_index(single_store: RedisStore) -> None:
+    # A folded name from an earlier fold (dashes kept) and its names zset member, in a ready clinic.
+    connect(single_store).put_clinic(ADMIN, Clinic("c1", "Ett"))
+    _legacy_resident(single_store, Approval("c1", PEOPLE[0], "Per-Erik", WHEN, "old"))
+    keys = single_store.keys.of("c1")
+    single_store.client.hset(keys.resident(PEOPLE[0].digits), "n", "per-erik")
+    single_store.client.zadd(keys.names, {f"{PEOPLE[0].digits}\x1fa\x1fper-erik": 0})
+    assert normalize_names(single_store) == 1
+    assert single_store.client.zrange(keys.names, 0, -1) == [f"{PEOPLE[0].digits}\x1fa\x1fper erik"]
+    assert single_store.list_residents(ResidentQuery("c1", 10, name_contains="-")) == []
