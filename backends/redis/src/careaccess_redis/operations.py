@@ -79,6 +79,9 @@ def list_residents(
                 page.append(access)
         if not resume or len(page) >= query.limit:
             return page
+        if after is not None and resume <= after:
+            # Each call examines at least one resident past *after*: never loop in place.
+            raise RuntimeError("the resident list script did not advance past its resume point")
         after = resume
 
 
