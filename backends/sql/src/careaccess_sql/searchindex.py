@@ -29,7 +29,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["APPROVAL", "GRAM", "TAIL", "add_search_schema", "gram_rows", "name_grams", "pnr_tail", "records_of"]
+__all__ = [
+    "APPROVAL",
+    "GRAM",
+    "GRAM_COLUMNS",
+    "TAIL",
+    "add_search_schema",
+    "gram_rows",
+    "name_grams",
+    "pnr_tail",
+    "records_of",
+]
 
 #: Code points per gram.
 GRAM_SIZE = 3
@@ -39,6 +49,8 @@ GRAM = sa.String(GRAM_SIZE).with_variant(sa.String(GRAM_SIZE, collation="C"), "p
 TAIL = sa.String(TAIL_SIZE).with_variant(sa.String(TAIL_SIZE, collation="C"), "postgresql")
 #: ``case_type_id`` of an approval's rows (case type ids are never empty).
 APPROVAL = ""
+#: The columns of ``name_grams``, in the order of its key: rows as tuples come so.
+GRAM_COLUMNS = ("clinic_id", "gram", "pnr", "case_type_id")
 
 
 def name_grams(folded: str | None) -> set[str]:
