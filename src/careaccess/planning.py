@@ -458,7 +458,9 @@ def plan_import(
                 raise refusals.unknown_case_type()
             if not restricted[record.case_type_id]:
                 raise refusals.case_type_not_restricted()
-        checked.append(record if record.name is None else attrs.evolve(record, name=normalize(record.name)))
+        name = None if record.name is None else normalize(record.name)
+        # A name already in NFC comes back as the very same object: the record is then stored as is.
+        checked.append(record if name is record.name else attrs.evolve(record, name=name))
     if not checked:
         return None
     granted = sorted({r.case_type_id for r in checked if isinstance(r, Grant)})

@@ -327,7 +327,7 @@ class DriverInsert:
         columns: list[list[Any]] = []
         for name, process in zip(self.names, self.processors, strict=True):
             values = [row[name] for row in rows]
-            columns.append(values if process is None else [process(value) for value in values])
+            columns.append(values if process is None else _processed(values, process))
         if self.positional:
             return list(zip(*columns, strict=True))
         return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
@@ -344,10 +344,26 @@ class DriverInsert:
         for name, process in zip(self.names, self.processors, strict=True):
             i = at[name]
             values = [row[i] for row in rows]
-            columns.append(values if process is None else [process(value) for value in values])
+            columns.append(values if process is None else _processed(values, process))
         if self.positional:
             return list(zip(*columns, strict=True))
         return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """*process* of each of *values*, run once per distinct object (a batch's rows mostly share
+    their times): by identity, which *values* keeps alive meanwhile, so equal values that
+    differ (an instant in two time zones) are each processed."""
+    done: dict[int, Any] = {}
+    processed: list[Any] = []
+    for value in values:
+        key = id(value)
+        if key in done:
+            processed.append(done[key])
+        else:
+            done[key] = result = process(value)
+            processed.append(result)
+    return processed
 
 
 def _plain_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
