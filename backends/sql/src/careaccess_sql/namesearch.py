@@ -19,12 +19,14 @@ from sqlalchemy.dialects import postgresql
 
 from careaccess_sql.reach import SqlReach
 from careaccess_sql.reachwriter import ReachWriter
-from careaccess_sql.searchindex import APPROVAL, GRAM_COLUMNS, name_grams
+from careaccess_sql.searchindex import APPROVAL, GRAM_COLUMNS, name_grams, sorted_gram_rows
 from careaccess_sql.statements import DriverInsert, Statements
 from careaccess_sql.writes import Prepared
 
 __all__ = ["GramPlan", "IndexingWriter", "NameSearch"]
 
+#: The rows as one JSON parameter (PostgreSQL), as ``json.dumps`` with these options writes them.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: How many of a text's trigrams (an even spread of them, in sorted order) are counted to find the rarest.
 COUNTED = 8
 #: Counting a trigram's rows stops here: beyond it, which is rarer matters little.
@@ -193,24 +195,21 @@ class IndexingWriter(ReachWriter):
         ]
         if stale:
             connection.execute(self._delete_record_grams, stale)
-        rows: list[tuple[str, str, str, str]] = []
-        for (c, p, t), row in final.items():
-            if row is not None:
-                rows += [(c, gram, p, t) for gram in name_grams(row["name_folded"])]
-        self.insert_grams(connection, rows)
+        named = ((c, p, t, row["name_folded"]) for (c, p, t), row in final.items() if row is not None)
+        self.insert_grams(connection, sorted_gram_rows(named))
 
     def insert_grams(self, connection: sa.Connection, rows: list[tuple[str, str, str, str]]) -> None:
         """Insert ``name_grams`` rows, each ``(clinic_id, gram, pnr, case_type_id)`` (:data:`GRAM_COLUMNS`).
 
-        Sorted by the table's key first (in place), so the B-tree takes them in order.
-        PostgreSQL: one statement, the rows as one JSON parameter; SQLite and MariaDB: the
-        driver's own executemany, without SQLAlchemy's per-row work.
+        Given in the table's key order (:func:`~careaccess_sql.searchindex.sorted_gram_rows`),
+        so the B-tree takes them in order. PostgreSQL: one statement, the rows as one JSON
+        parameter; SQLite and MariaDB: the driver's own executemany, without SQLAlchemy's
+        per-row work.
         """
         if not rows:
             return
-        rows.sort()
         if self._insert_grams is not None:
-            text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+            text = _JSON.encode(rows)
             connection.execute(self._insert_grams, {"rows": text})
         else:
             assert self._driver_grams is not None
