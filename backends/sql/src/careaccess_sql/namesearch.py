@@ -152,13 +152,15 @@ class IndexingWriter(ReachWriter):
             g.c.clinic_id == bp("k_clinic"), g.c.pnr == bp("k_pnr"), g.c.case_type_id == bp("k_case_type")
         )
         self._delete_clinic_grams = g.delete().where(g.c.clinic_id == bp("k_clinic"))
-        #: PostgreSQL: ``INSERT ... SELECT`` from a JSON array of ``[clinic_id, gram, pnr, case_type_id]``.
+        #: PostgreSQL: ``INSERT ... SELECT`` from a JSONB array of ``[clinic_id, gram, pnr, case_type_id]``.
         self._insert_grams: sa.Insert | None = None
         #: SQLite and MariaDB: the driver's executemany of tuples in :data:`GRAM_COLUMNS` order.
         self._driver_grams: DriverInsert | None = None
         if statements.flavour == "postgresql":
-            items = sa.func.json_array_elements(sa.cast(bp("rows", type_=sa.Text), postgresql.JSON))
-            item = sa.type_coerce(items.table_valued("value").render_derived(name="batch").c.value, postgresql.JSON)
+            # JSONB: parsed once, each element's values then read directly (measured faster
+            # on the server than JSON, whose ``->>`` parses the element again for each value).
+            items = sa.func.jsonb_array_elements(sa.cast(bp("rows", type_=sa.Text), postgresql.JSONB))
+            item = sa.type_coerce(items.table_valued("value").render_derived(name="batch").c.value, postgresql.JSONB)
             values = [item[i].astext for i in range(len(GRAM_COLUMNS))]
             self._insert_grams = g.insert().from_select(list(GRAM_COLUMNS), sa.select(*values))
         else:
