@@ -15,6 +15,7 @@ from a resident's index, so every store (and pycasbin) holds exactly the same fa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Iterator
 
@@ -101,13 +102,18 @@ def case_types_of(clinic: str) -> list[CaseType]:
     return [CaseType(clinic, ident, name, restricted=restricted) for ident, name, restricted in CASE_TYPES]
 
 
+@functools.cache
+def _birth_digits(day: int) -> str:
+    """The eight date digits (YYYYMMDD) of birth day *day* after 1930-01-01, formatted once per day."""
+    return f"{_BIRTH_START + dt.timedelta(days=day):%Y%m%d}"
+
+
 def pnr_of(index: int) -> PersonalIdentityNumber:
     """The identity number of resident *index* (any index below 29,970,000 is distinct)."""
     slot = (index * _STRIDE + _OFFSET) % _SPACE
-    birth = _BIRTH_START + dt.timedelta(days=slot // _SERIALS)
-    serial = slot % _SERIALS + 1
-    nine = f"{birth:%y%m%d}{serial:03d}"
-    return PersonalIdentityNumber.from_digits(f"{birth:%Y%m%d}{serial:03d}{luhn_check_digit(nine)}")
+    birth = _birth_digits(slot // _SERIALS)
+    nine = f"{birth[2:]}{slot % _SERIALS + 1:03d}"
+    return PersonalIdentityNumber.from_digits(f"{birth[:2]}{nine}{luhn_check_digit(nine)}")
 
 
 def name_of(index: int) -> str:

@@ -1,5 +1,10 @@
 """How fast ``import_residents`` loads a SQL store: ``python sql_import_rate.py [sqlite|postgresql|mariadb] ...``.
 
+With ``--country N`` it loads the first *N* residents of the whole-country data set
+(:mod:`country`, as ``bench_country.py`` loads it: 1,200 clinics, their case types, then
+every import call of :func:`country.records`) and prints records per second over the
+whole load, the data set's generation included, and within ``import_residents``.
+
 Imports ``--batches`` batches of ``--size`` records (each resident approved and granted
 one restricted case type, so half the records are approvals, half grants) spread over
 ``--clinics`` clinics, into a new SQLite file, a new schema on the test PostgreSQL
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import secrets
 import sys
 import tempfile
@@ -22,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import country
 import sqlalchemy as sa
 from careaccess_sql import SqlStore
 
@@ -115,13 +122,47 @@ def measure(access: CareAccess, batches: int, size: int, clinics: int) -> tuple[
     return total, in_store, records
 
 
+def measure_country(access: CareAccess, residents: int, calls: int = 0) -> tuple[float, float, int]:
+    """Load the first *residents* of the country (only the first *calls* import calls, if given);
+    returns (seconds in all, in import_residents, records)."""
+    for clinic in country.clinics():
+        access.put_clinic(country.ADMIN, clinic)
+        for case_type in country.case_types_of(clinic.id):
+            access.put_case_type(country.ADMIN, case_type)
+    records = 0
+    in_import = 0.0
+    started = time.perf_counter()
+    for call, (clinic_id, approvals, grants) in enumerate(country.records(0, residents)):
+        if call == calls > 0:
+            break
+        begun = time.perf_counter()
+        records += len(access.import_residents(country.ADMIN, clinic_id, approvals, grants))
+        in_import += time.perf_counter() - begun
+    total = time.perf_counter() - started
+    if not calls and records != country.record_counts(residents)["records"]:  # pragma: no cover - a broken load
+        raise AssertionError(f"loaded {records} records, expected {country.record_counts(residents)}")
+    return total, in_import, records
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("kind", choices=["sqlite", "postgresql", "mariadb"])
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--clinics", type=int, default=10)
+    parser.add_argument("--country", type=int, default=0, metavar="RESIDENTS", help="load the country data set")
+    parser.add_argument("--calls", type=int, default=0, help="with --country: stop after this many import calls")
     args = parser.parse_args(argv)
+    if args.country:
+        with store_url(args.kind) as url, careaccess.connect(url) as access:
+            total, in_import, records = measure_country(access, args.country, args.calls)
+        calls = f" ({args.calls} calls)" if args.calls else ""
+        print(
+            f"{args.kind}: country of {args.country} residents{calls}, {records} records: {total:.2f} s, "
+            f"{records / total:,.0f} records/s in all; {in_import:.2f} s, {records / in_import:,.0f} records/s "
+            f"in import_residents; load {os.getloadavg()[0]:.2f}"
+        )
+        return
     with store_url(args.kind) as url, careaccess.connect(url) as access:
         total, in_store, records = measure(access, args.batches, args.size, args.clinics)
         assert len(access.events(limit=1000)) == min(1000, 2 * args.clinics + records)

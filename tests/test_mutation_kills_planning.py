@@ -12,11 +12,14 @@ import datetime as dt
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from careaccess import Approval, CaseType, Clinic, Grant, InvalidRequest
 from careaccess import planning as p
 from careaccess.store import MAX_VERSION
 from careaccess.testing.conformance import make_pnr
+from careaccess.testing.strategies import records
 
 NOW = dt.datetime(2026, 3, 1, 11, 0, tzinfo=dt.UTC)
 PERSON = make_pnr("19800314", 242)
@@ -65,3 +68,23 @@ def test_each_imported_record_has_an_event_at_the_moment_given_with_the_record_a
     assert [e.before for e in planned.events] == [None, None, None]
     assert [e.after for e in planned.events] == [p.snapshot(r) for r in records]
     assert all(e.after is not None and "pnr" not in e.after for e in planned.events)
+
+
+@given(record=st.one_of(records.approvals(), records.grants()))
+def test_an_imported_records_event_data_is_its_snapshot_key_for_key_in_order(record: Approval | Grant) -> None:
+    direct = p._imported_snapshot(record)
+    assert direct == p.snapshot(record)
+    assert direct is not None
+    assert list(direct) == list(p.snapshot(record) or {})
+    assert [type(value) for value in direct.values()] == [type(value) for value in (p.snapshot(record) or {}).values()]
+
+
+def test_an_imported_subclass_of_a_record_keeps_its_own_fields_in_the_event() -> None:
+    @attrs.frozen
+    class Noted(Approval):
+        note: str = "moved"
+
+    record = Noted(APPROVAL.clinic_id, APPROVAL.pnr, APPROVAL.name, APPROVAL.approved_at, APPROVAL.approved_by)
+    planned = p.plan_import("admin", CLINIC, [KBT], [record], NOW)
+    assert planned is not None
+    assert planned.events[0].after == {**(p.snapshot(APPROVAL) or {}), "note": "moved"}

@@ -31,7 +31,7 @@ from careaccess.store import (
 from careaccess.testing.conformance import make_pnr
 
 from careaccess_sql import SqlStore, head_revision
-from careaccess_sql.searchindex import name_grams, records_of
+from careaccess_sql.searchindex import gram_rows, name_grams, records_of, sorted_gram_rows
 
 AT = dt.datetime(2026, 1, 15, 8, 30, tzinfo=dt.UTC)
 NAMES = [
@@ -129,6 +129,27 @@ def _agree(store: SqlStore, memory: MemoryStore, clinic_id: str) -> None:
                 assert store.list_residents(query) == memory.list_residents(query), (suffix, limit)
                 both = ResidentQuery(clinic_id, limit, digit_suffix=suffix, name_contains="ann")
                 assert store.list_residents(both) == memory.list_residents(both), (suffix, limit)
+
+
+def test_sorted_gram_rows_are_the_gram_rows_in_key_order() -> None:
+    records = [
+        ("k2", "197001010008", "", fold("Åsa Öberg")),
+        ("k1", "197001010016", "kbt", fold("Anna-Anna")),
+        ("k1", "197001010016", "", fold("Anna-Anna")),
+        ("k1", "197001010008", "kbt", "😀 e😀😀"),
+        ("k1", "197001010024", "diabetes", "ab"),
+        ("k10", "197001010008", "", None),
+        ("k1", "197001010008", "", fold("Anna Andersson")),
+    ]
+    expected = [
+        (row["clinic_id"], row["gram"], row["pnr"], row["case_type_id"]) for r in records for row in gram_rows(*r)
+    ]
+    rows = sorted_gram_rows(records)
+    assert rows == sorted(expected)
+    assert len(rows) == len(set(rows)) == 7 + 5 + 5 + 3 + 12
+    assert sorted_gram_rows([]) == []
+    with pytest.raises(ValueError, match="12 canonical digits"):
+        sorted_gram_rows([("k1", "7001010008", "", "anna")])
 
 
 def test_name_grams_are_the_distinct_trigrams_of_the_folded_name() -> None:

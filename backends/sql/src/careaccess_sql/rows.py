@@ -39,13 +39,15 @@ __all__ = [
 ]
 
 NO_FACTS = DecisionFacts(None, None, None, None)
+#: :func:`json_text`'s encoder, as ``json.dumps`` with these options builds it, built once.
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def json_text(data: Any) -> str | None:
     """Canonical JSON text (sorted keys, no spaces, UTF-8 as is), or None for None."""
     if data is None:
         return None
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _CANONICAL_JSON.encode(data)
 
 
 def iso(value: object) -> str:

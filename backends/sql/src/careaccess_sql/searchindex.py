@@ -29,7 +29,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["APPROVAL", "GRAM", "TAIL", "add_search_schema", "gram_rows", "name_grams", "pnr_tail", "records_of"]
+__all__ = [
+    "APPROVAL",
+    "GRAM",
+    "GRAM_COLUMNS",
+    "TAIL",
+    "add_search_schema",
+    "gram_rows",
+    "name_grams",
+    "pnr_tail",
+    "records_of",
+    "sorted_gram_rows",
+]
 
 #: Code points per gram.
 GRAM_SIZE = 3
@@ -39,6 +50,8 @@ GRAM = sa.String(GRAM_SIZE).with_variant(sa.String(GRAM_SIZE, collation="C"), "p
 TAIL = sa.String(TAIL_SIZE).with_variant(sa.String(TAIL_SIZE, collation="C"), "postgresql")
 #: ``case_type_id`` of an approval's rows (case type ids are never empty).
 APPROVAL = ""
+#: The columns of ``name_grams``, in the order of its key: rows as tuples come so.
+GRAM_COLUMNS = ("clinic_id", "gram", "pnr", "case_type_id")
 
 
 def name_grams(folded: str | None) -> set[str]:
@@ -59,6 +72,38 @@ def gram_rows(clinic_id: str, pnr: str, case_type_id: str, folded: str | None) -
         {"clinic_id": clinic_id, "gram": gram, "pnr": pnr, "case_type_id": case_type_id}
         for gram in sorted(name_grams(folded))
     ]
+
+
+#: Characters of ``pnr`` in ``name_grams``: the 12 canonical digits.
+PNR_DIGITS = 12
+
+
+def sorted_gram_rows(records: Iterable[tuple[str, str, str, str | None]]) -> list[tuple[str, str, str, str]]:
+    """The ``name_grams`` rows ``(clinic_id, gram, pnr, case_type_id)`` of *records*, in key order.
+
+    *records*: ``(clinic_id, pnr, case_type_id, folded name)`` (``case_type_id`` empty for an
+    approval), each record once. The rows are those of :func:`gram_rows`, sorted as tuples
+    are: a gram is three code points and a pnr twelve, so within a clinic the text
+    ``gram + pnr + case_type_id`` sorts as the row does, and strings sort faster than tuples.
+
+    :raises ValueError: a pnr that is not twelve characters long.
+    """
+    by_clinic: dict[str, list[str]] = {}
+    for clinic_id, pnr, case_type_id, folded in records:
+        if len(pnr) != PNR_DIGITS:
+            raise ValueError(f"expected the {PNR_DIGITS} canonical digits, got {pnr!r}")
+        tail = pnr + case_type_id
+        keys = by_clinic.get(clinic_id)
+        if keys is None:
+            keys = by_clinic[clinic_id] = []
+        keys += [gram + tail for gram in name_grams(folded)]
+    rows: list[tuple[str, str, str, str]] = []
+    end = GRAM_SIZE + PNR_DIGITS
+    for clinic_id in sorted(by_clinic):
+        keys = by_clinic[clinic_id]
+        keys.sort()
+        rows += [(clinic_id, key[:GRAM_SIZE], key[GRAM_SIZE:end], key[end:]) for key in keys]
+    return rows
 
 
 def add_search_schema(metadata: sa.MetaData, prefix: str, approvals: sa.Table, grants: sa.Table) -> sa.Table:

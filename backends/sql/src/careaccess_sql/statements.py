@@ -8,7 +8,7 @@ meaning is the same on each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +47,7 @@ class Statements:
     def __init__(self, tables: Tables, flavour: str, dialect: sa.Dialect) -> None:
         self.tables = tables
         self.flavour = flavour
+        self.dialect = dialect
         t = tables
         c, ct, a, g, e = t.clinics, t.case_types, t.approvals, t.grants, t.events
         bp = sa.bindparam
@@ -305,25 +306,64 @@ class DriverInsert:
     processors: tuple[Callable[[Any], Any] | None, ...]
     #: The driver takes tuples (SQLite's ``?``) rather than mappings (PyMySQL's ``%(name)s``).
     positional: bool
+    #: The order of the values of rows given as tuples (:meth:`tuples`).
+    order: tuple[str, ...]
 
     @classmethod
-    def of(cls, table: sa.Table, dialect: sa.Dialect) -> DriverInsert:
+    def of(cls, table: sa.Table, dialect: sa.Dialect, *, order: Sequence[str] | None = None) -> DriverInsert:
+        """The INSERT of every column of *table*; rows given as tuples come in *order* (default: the columns')."""
         compiled = table.insert().compile(dialect=dialect)
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
         if sorted(names) != sorted(table.columns.keys()):  # pragma: no cover - an INSERT binds every column
             raise TypeError(f"expected an INSERT of every column of {table.name}, got {compiled}")
+        given = tuple(table.columns.keys()) if order is None else tuple(order)
+        if sorted(given) != sorted(names):
+            raise ValueError(f"{given} are not the columns of {table.name}")
         processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-        return cls(str(compiled), names, processors, compiled.positional)
+        return cls(str(compiled), names, processors, compiled.positional, given)
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
         """The rows as the driver's executemany takes them, every value bind-processed."""
         columns: list[list[Any]] = []
         for name, process in zip(self.names, self.processors, strict=True):
             values = [row[name] for row in rows]
-            columns.append(values if process is None else [process(value) for value in values])
+            columns.append(values if process is None else _processed(values, process))
         if self.positional:
             return list(zip(*columns, strict=True))
         return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+    def tuples(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
+        """:meth:`parameters` of rows given as tuples in the ``order`` of :meth:`of`.
+
+        Rows already in the driver's order with no value to process are passed as they are.
+        """
+        if self.positional and self.names == self.order and not any(self.processors):
+            return rows
+        at = {name: i for i, name in enumerate(self.order)}
+        columns: list[list[Any]] = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            i = at[name]
+            values = [row[i] for row in rows]
+            columns.append(values if process is None else _processed(values, process))
+        if self.positional:
+            return list(zip(*columns, strict=True))
+        return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """*process* of each of *values*, run once per distinct object (a batch's rows mostly share
+    their times): by identity, which *values* keeps alive meanwhile, so equal values that
+    differ (an instant in two time zones) are each processed."""
+    done: dict[int, Any] = {}
+    processed: list[Any] = []
+    for value in values:
+        key = id(value)
+        if key in done:
+            processed.append(done[key])
+        else:
+            done[key] = result = process(value)
+            processed.append(result)
+    return processed
 
 
 def _plain_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:

@@ -46,6 +46,8 @@ from careaccess_sql.statements import Statements
 __all__ = ["Prepared", "Writer"]
 
 _MISSING: Any = object()
+#: Rows as one JSON parameter (PostgreSQL): as ``json.dumps`` with these options writes them, built once.
+_ROWS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=iso)
 #: A changeset of up to this many preconditions and writes is handled one at a time, a
 #: statement each, as a single change always was; a larger one is grouped by kind.
 SMALL = 4
@@ -76,6 +78,7 @@ class Writer:
         self._s = statements
         self.tables = statements.tables
         self.flavour = statements.flavour
+        self._lock_statements: dict[tuple[type[Key], str, bool], sa.Select[Any]] = {}
 
     def apply(self, connection: sa.Connection, prepared: Prepared) -> int:
         """Check, write and append the changeset's events; returns the last event id.
@@ -119,10 +122,32 @@ class Writer:
 
     def _locked(self, connection: sa.Connection, key: Key, column: str, *, exclusive: bool) -> Any:
         """The *column* of the row under *key*, locked until commit; ``_MISSING`` when absent."""
-        table, where = self._where(key)
-        statement = sa.select(table.c[column]).where(where).with_for_update(read=not exclusive)
-        row = connection.execute(statement).first()
+        shape = (type(key), column, exclusive)
+        statement = self._lock_statements.get(shape)
+        if statement is None:
+            table, where = self._where_bound(type(key))
+            statement = sa.select(table.c[column]).where(where).with_for_update(read=not exclusive)
+            self._lock_statements[shape] = statement
+        row = connection.execute(statement, _key_params(key)).first()
         return _MISSING if row is None else row[0]
+
+    def _where_bound(self, kind: type[Key]) -> tuple[sa.Table, sa.ColumnElement[bool]]:
+        """As :meth:`_where`, for any key of *kind*: its values bound as :func:`_key_params` gives them."""
+        t, bp = self.tables, sa.bindparam
+        if issubclass(kind, ClinicKey):
+            return t.clinics, t.clinics.c.id == bp("k_clinic")
+        if issubclass(kind, CaseTypeKey):
+            table = t.case_types
+            return table, sa.and_(table.c.clinic_id == bp("k_clinic"), table.c.id == bp("k_case_type"))
+        if issubclass(kind, ApprovalKey):
+            table = t.approvals
+            return table, sa.and_(table.c.clinic_id == bp("k_clinic"), table.c.pnr == bp("k_pnr"))
+        table = t.grants
+        return table, sa.and_(
+            table.c.clinic_id == bp("k_clinic"),
+            table.c.pnr == bp("k_pnr"),
+            table.c.case_type_id == bp("k_case_type"),
+        )
 
     def _holds(self, connection: sa.Connection, precondition: Precondition, written: set[Key]) -> bool:
         key = precondition.key
@@ -305,7 +330,7 @@ class Writer:
         """Insert every row with one statement (a racing insert of the same key fails on it)."""
         statement = self._s.bulk_inserts.get(table.name)
         if statement is not None:
-            text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=iso)
+            text = _ROWS_JSON.encode(rows)
             connection.execute(statement, {"rows": text})
             return
         driver = self._s.driver_inserts.get(table.name)
@@ -313,6 +338,17 @@ class Writer:
             connection.execute(table.insert(), rows)
             return
         connection.exec_driver_sql(driver.sql, driver.parameters(rows))
+
+
+def _key_params(key: Key) -> dict[str, str]:
+    """The parameters of :meth:`Writer._where_bound` for *key*."""
+    if isinstance(key, ClinicKey):
+        return {"k_clinic": key.clinic_id}
+    if isinstance(key, CaseTypeKey):
+        return {"k_clinic": key.clinic_id, "k_case_type": key.case_type_id}
+    if isinstance(key, ApprovalKey):
+        return {"k_clinic": key.clinic_id, "k_pnr": key.digits}
+    return {"k_clinic": key.clinic_id, "k_pnr": key.digits, "k_case_type": key.case_type_id}
 
 
 def _by_kind(keys: Iterable[Key]) -> tuple[bool, set[str], set[str], set[str]]:
