@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -1137,8 +1138,15 @@ def write(results: Results, markdown: Path, assets: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="results.json of a run")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=(
+            "Merge a whole-country run measured on its own into the published report: "
+            "python benchmarks/report.py docs/benchmarks/results.json docs/benchmarks.md --country country-sqlite.json "
+            "(needs matplotlib; the plots, profiles and diagnosis beside results.json are reused)"
+        ),
+    )
+    parser.add_argument("results", type=Path, help="results.json of a run (its folder holds the plots and profiles)")
     parser.add_argument("markdown", type=Path, help="where to write the report")
     parser.add_argument(
         "--country",
@@ -1146,14 +1154,17 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=[],
         metavar="FILE",
-        help="bench_country.py outputs to merge into the results first (written back to RESULTS)",
+        help="bench_country.py outputs to merge into the results first (written back to the results file)",
     )
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text(encoding="utf-8"))
     if args.country:
         merge_country(results, args.country)
-        args.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    # The report first: a failure while drawing leaves the results file as it was.
     write(results, args.markdown, args.results.parent)
+    if args.country:
+        args.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.markdown}" + (f" and {args.results}" if args.country else ""), file=sys.stderr)
     return 0
 
 

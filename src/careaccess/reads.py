@@ -186,8 +186,9 @@ class Reads:
             between pages never make a page repeat or skip anyone listed throughout.
         :param search: digits (with optional ``-``/``+``) match the start of the 12- or
             10-digit identity number; ``-1212`` matches its last digits; anything else
-            matches part of a name, ignoring case, accents' encoding and separators
-            (see :func:`careaccess.listing.parse_search`).
+            matches part of a name, ignoring case, how a letter is composed (Å typed
+            as one character or as A and a ring) and separators; å, ä, ö and other
+            accented letters must be typed as such (see :func:`careaccess.listing.parse_search`).
         :raises InvalidRequest: ``invalid_limit``, ``invalid_cursor``.
         :raises NotFound: ``unknown_clinic``.
         """

@@ -22,6 +22,7 @@ from careaccess_redis import RedisStore, lua
 from careaccess_redis import store as store_module
 from careaccess_redis.connection import Client
 from careaccess_redis.migrate import main, normalize_names
+from careaccess_redis.plugin import careaccess_upgrade_store
 from careaccess_redis.records import dump_record
 
 ADMIN = Actor("admin", frozenset({"c1"}))
@@ -123,7 +124,7 @@ def test_the_migration_command_runs(single_store: RedisStore, capsys: pytest.Cap
     single_store.client.delete(keys.names_ready)  # as a version without the name index left it
     url = single_store.client.get_connection_kwargs()
     main([f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}?prefix={single_store.keys.prefix}"])
-    assert capsys.readouterr().out == "1 records rewritten\n1 clinics indexed for the name search\n"
+    assert capsys.readouterr().out == "1 record rewritten\n1 clinic indexed for the name search\n"
     assert single_store.client.zrange(keys.names, 0, -1) == [f"{PEOPLE[0].digits}\x1fa\x1fann"]
     assert [r.pnr for r in single_store.list_residents(ResidentQuery("c1", 10, name_contains="an"))] == [PEOPLE[0]]
 
@@ -165,3 +166,26 @@ def test_the_name_migration_replaces_an_outdated_folded_name_in_the_name_index(s
     assert normalize_names(single_store) == 1
     assert single_store.client.zrange(keys.names, 0, -1) == [f"{PEOPLE[0].digits}\x1fa\x1fper erik"]
     assert single_store.list_residents(ResidentQuery("c1", 10, name_contains="-")) == []
+
+
+def test_the_upgrade_hook_makes_older_names_searchable_and_then_does_nothing(single_store: RedisStore) -> None:
+    """``careaccess db upgrade`` alone brings names stored before folding into the search (and its index)."""
+    connect(single_store).put_clinic(ADMIN, Clinic("c1", "Ett"))
+    _legacy_resident(single_store, Approval("c1", PEOPLE[0], "Ängström", WHEN, "old"))
+    keys = single_store.keys.of("c1")
+    single_store.client.delete(keys.names_ready)  # as a version without the name index left it
+    assert single_store.name_index_pending()
+    kwargs = single_store.client.get_connection_kwargs()
+    url = f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}?prefix={single_store.keys.prefix}"
+
+    said = careaccess_upgrade_store(url)
+
+    assert said is not None
+    assert said.endswith("; 1 name rewritten; 1 clinic indexed for the name search")
+    assert not single_store.name_index_pending()
+    query = ResidentQuery("c1", 10, name_contains=fold("ÄNGSTRÖM"))
+    assert [r.pnr for r in single_store.list_residents(query)] == [PEOPLE[0]]
+    assert careaccess_upgrade_store(url) == (
+        "redis stores have no schema; scripts loaded; 0 clinics indexed for the resident's side; "
+        "0 names rewritten; 0 clinics indexed for the name search"
+    )

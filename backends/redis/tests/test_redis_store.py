@@ -110,7 +110,7 @@ def test_upgrade_loads_the_scripts(private_server: RedisServer) -> None:
     said = careaccess_upgrade_store(private_server.url)
     assert said == (
         "redis stores have no schema; scripts loaded; 0 clinics indexed for the resident's side; "
-        "0 clinics indexed for the name search"
+        "0 names rewritten; 0 clinics indexed for the name search"
     )
     client = Redis(port=private_server.port)
     try:

@@ -40,7 +40,7 @@ from careaccess_redis.plan import folded_field
 from careaccess_redis.records import dumps
 from careaccess_redis.store import RedisStore
 
-__all__ = ["main", "normalize_names"]
+__all__ = ["counted", "main", "normalize_names"]
 
 
 def normalize_names(store: RedisStore, *, count: int = 1000) -> int:
@@ -94,6 +94,11 @@ def _rewrites(fields: dict[str, str]) -> list[str]:
     return args
 
 
+def counted(number: int, noun: str) -> str:
+    """*number* and *noun*, plural unless one: ``counted(1, "clinic")`` is ``"1 clinic"``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m careaccess_redis.migrate URL``: :func:`normalize_names`, then the name index; report both."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -101,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     store = RedisStore.from_url(arguments.url)
     try:
-        print(f"{normalize_names(store)} records rewritten")
-        print(f"{store.build_name_index()} clinics indexed for the name search")
+        print(f"{counted(normalize_names(store), 'record')} rewritten")
+        print(f"{counted(store.build_name_index(), 'clinic')} indexed for the name search")
     finally:
         store.close()
 

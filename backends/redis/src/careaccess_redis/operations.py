@@ -19,7 +19,7 @@ from careaccess_redis.feed import event_ids
 from careaccess_redis.keys import KeySchema
 from careaccess_redis.plan import clip, plan_changeset, prefix_ranges
 from careaccess_redis.records import load_case_type, load_clinic, load_resident
-from careaccess_redis.steps import Call, Steps, command
+from careaccess_redis.steps import Batch, Call, Steps, command
 
 __all__ = [
     "apply",
@@ -29,6 +29,7 @@ __all__ = [
     "get_resident_access",
     "list_case_types",
     "list_residents",
+    "name_index_pending",
 ]
 
 
@@ -123,6 +124,15 @@ def build_name_index(schema: KeySchema, batch: int = INDEX_BATCH) -> Steps[int]:
                 break
         built += after == "+"
     return built
+
+
+def name_index_pending(schema: KeySchema) -> Steps[bool]:
+    """Whether a clinic of the feed index lacks the name index's ready marker (one pipeline)."""
+    clinic_ids = sorted(cast("set[str]", (yield command("SMEMBERS", schema.clinics))))
+    if not clinic_ids:
+        return False
+    marked = yield Batch(tuple(command("EXISTS", schema.of(clinic_id).names_ready) for clinic_id in clinic_ids))
+    return not all(marked)
 
 
 def cursor_key(schema: KeySchema) -> Steps[bytes]:

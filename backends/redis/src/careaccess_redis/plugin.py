@@ -6,6 +6,7 @@ from careaccess import hookimpl
 
 from careaccess_redis import SCHEMES
 from careaccess_redis.aio import AsyncRedisStore
+from careaccess_redis.migrate import counted, normalize_names
 from careaccess_redis.store import RedisStore
 
 __all__ = [
@@ -39,17 +40,25 @@ def careaccess_store_schemes() -> list[str]:
 
 @hookimpl
 def careaccess_upgrade_store(url: str) -> str | None:
-    """Redis has no schema: load the scripts so the first requests need not, and build the indexes older data lacks."""
+    """Redis has no schema: load the scripts, and bring data stored by older versions up to date.
+
+    Only what is missing is done, so running it at every deployment is cheap: the
+    resident's-side indexes unless marked ready; where a clinic lacks its name index,
+    first every name rewritten to the form this version searches
+    (:func:`careaccess_redis.migrate.normalize_names`), then the name index of each
+    such clinic built.
+    """
     if not _ours(url):
         return None
     store = RedisStore.from_url(url)
     try:
         store.load_scripts()
-        clinics = store.build_reach_index()
+        clinics = 0 if store.reach.is_ready() else store.build_reach_index()
+        rewritten = normalize_names(store) if store.name_index_pending() else 0
         named = store.build_name_index()
     finally:
         store.close()
     return (
-        f"redis stores have no schema; scripts loaded; {clinics} clinics indexed for the resident's side; "
-        f"{named} clinics indexed for the name search"
+        f"redis stores have no schema; scripts loaded; {counted(clinics, 'clinic')} indexed for the resident's side; "
+        f"{counted(rewritten, 'name')} rewritten; {counted(named, 'clinic')} indexed for the name search"
     )

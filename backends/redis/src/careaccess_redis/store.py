@@ -171,6 +171,13 @@ class RedisStore:
         """
         return run(self.client, operations.build_name_index(self.keys))
 
+    def name_index_pending(self) -> bool:
+        """Whether some clinic still lacks its name index (stored by a version without it).
+
+        :raises StoreUnavailable: when Redis cannot be reached.
+        """
+        return run(self.client, operations.name_index_pending(self.keys))
+
     def build_reach_index(self) -> int:
         """Index a store written before the resident's-side indexes existed; returns the clinics indexed."""
         return self.reach.build()
