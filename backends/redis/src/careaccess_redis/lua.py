@@ -220,6 +220,16 @@ local want, suffix = tonumber(ARGV[2]), ARGV[5]
 local needle = string.sub(ARGV[6], 2)
 local seek, cut = ARGV[6] ~= "", -string.len(suffix)
 local out, last = {}, ""
+-- Adds a resident's number and hash fields to the reply (a hash emptied meanwhile is
+-- skipped); true once the page is full.
+local function take(pnr)
+  local fields = redis.call("HGETALL", ARGV[1] .. pnr)
+  if #fields == 0 then return false end
+  out[#out + 1] = pnr
+  out[#out + 1] = fields
+  want = want - 1
+  return want == 0
+end
 if seek and redis.call("EXISTS", KEYS[3]) == 1 then
   -- Most members do not hold the text anywhere past their number: one plain find from
   -- byte 16 (where the name of an "a" member starts) rules them out. A hit is checked
@@ -238,13 +248,7 @@ if seek and redis.call("EXISTS", KEYS[3]) == 1 then
           if pnr ~= matched and (suffix == "" or string.sub(pnr, cut) == suffix)
             and string.find(member, needle, string.find(member, "\\31", 15, true) + 1, true) then
             matched = pnr
-            local fields = redis.call("HGETALL", ARGV[1] .. pnr)
-            if #fields > 0 then
-              out[#out + 1] = pnr
-              out[#out + 1] = fields
-              want = want - 1
-              if want == 0 then return {out, ""} end
-            end
+            if take(pnr) then return {out, ""} end
           end
         end
         budget = budget - 1
@@ -267,9 +271,10 @@ for i = 7, #ARGV, 2 do
       budget = budget - 1
       last = pnr
       if suffix == "" or string.sub(pnr, cut) == suffix then
-        local fields = redis.call("HGETALL", ARGV[1] .. pnr)
         local hit = not seek
         if seek then
+          -- A clinic without the name index: the folded names in the resident's hash.
+          local fields = redis.call("HGETALL", ARGV[1] .. pnr)
           for f = 1, #fields, 2 do
             local name = fields[f]
             if (name == "n" or string.sub(name, 1, 2) == "n:") and string.find(fields[f + 1], needle, 1, true) then
@@ -278,12 +283,7 @@ for i = 7, #ARGV, 2 do
             end
           end
         end
-        if hit and #fields > 0 then
-          out[#out + 1] = pnr
-          out[#out + 1] = fields
-          want = want - 1
-          if want == 0 then return {out, ""} end
-        end
+        if hit and take(pnr) then return {out, ""} end
       end
     end
     if #found < chunk then break end
