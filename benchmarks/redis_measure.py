@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from attrs import asdict, frozen
 from careaccess_redis.keys import glob_prefix
-from careaccess_redis.lua import execute
+from careaccess_redis.scripting import execute
 from careaccess_redis.store import RedisStore
 from redis.cluster import RedisCluster
 

@@ -15,7 +15,7 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
-from careaccess_redis.lua import execute
+from careaccess_redis.scripting import execute
 
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 

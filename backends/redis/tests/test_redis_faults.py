@@ -36,7 +36,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from careaccess_redis import RedisStore
-from careaccess_redis.lua import execute
+from careaccess_redis.scripting import execute
 from redis_servers import RedisServer
 
 CLINICS = ("c-0", "c-1", "c-2", "c-3")

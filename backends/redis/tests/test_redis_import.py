@@ -27,7 +27,7 @@ from careaccess.store import (
 from careaccess.testing.conformance import make_pnr
 from redis.cluster import RedisCluster
 
-from careaccess_redis import RedisStore, lua
+from careaccess_redis import RedisStore, lua, scripting
 from careaccess_redis.plan import plan_changeset
 from test_redis_memory import run_measure
 
@@ -158,7 +158,7 @@ def test_imports_survive_a_script_flush(any_store: RedisStore) -> None:
     access = _world(any_store)
     for n in range(3):
         if isinstance(any_store.client, RedisCluster):
-            for node in lua.primaries(any_store.client):
+            for node in scripting.primaries(any_store.client):
                 node.redis_connection.script_flush()
         else:
             any_store.client.script_flush()

@@ -19,7 +19,7 @@ from careaccess.testing.conformance import make_pnr
 from redis import Redis
 
 from careaccess_redis import RedisStore
-from careaccess_redis.lua import execute
+from careaccess_redis.scripting import execute
 from redis_servers import RedisServer
 
 TIMEOUT = 0.5

@@ -42,7 +42,7 @@ from redis import Redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from careaccess_redis import KeySchema, RedisStore, lua
+from careaccess_redis import KeySchema, RedisStore, lua, scripting
 from careaccess_redis.feed import event_id, parse_event_id
 from careaccess_redis.keys import hash_tag
 from careaccess_redis.plan import plan_changeset
@@ -199,8 +199,8 @@ def test_decide_many_is_one_round_trip_per_node(cluster_store: RedisStore) -> No
     requests = [(PERSON, clinic, "open") for clinic in clinics]
     access.decide_many(requests)
     client = cast(RedisCluster, cluster_store.client)
-    nodes = lua.primaries(client)
-    slots = {lua.node_of(client, cluster_store.keys.of(c).clinic).name for c in clinics}
+    nodes = scripting.primaries(client)
+    slots = {scripting.node_of(client, cluster_store.keys.of(c).clinic).name for c in clinics}
     assert len(slots) == 3, "the clinics should spread over all three masters"
     monitors = [Redis(host=node.host, port=node.port) for node in nodes]
     try:
@@ -219,7 +219,7 @@ def test_decide_many_is_one_round_trip_per_node(cluster_store: RedisStore) -> No
 
 def _flush_scripts(store: RedisStore) -> None:
     if isinstance(store.client, RedisCluster):
-        for node in lua.primaries(store.client):
+        for node in scripting.primaries(store.client):
             node.redis_connection.script_flush()
     else:
         store.client.script_flush()
@@ -293,7 +293,7 @@ def test_a_stalled_server_is_store_unavailable(private_server: RedisServer) -> N
     staller = Redis(port=private_server.port)
     try:
         access = _world(store)
-        stall = threading.Thread(target=lambda: lua.execute(staller, "DEBUG", "SLEEP", "4"))
+        stall = threading.Thread(target=lambda: scripting.execute(staller, "DEBUG", "SLEEP", "4"))
         stall.start()
         time.sleep(0.2)  # the server is asleep now
         try:

@@ -68,7 +68,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from careaccess_redis import lua
+from careaccess_redis import scripting
 from careaccess_redis.connection import Client, reachable
 from careaccess_redis.keys import KeySchema
 from careaccess_redis.records import load_approval, load_case_type, load_clinic, load_grant
@@ -91,7 +91,7 @@ _CLINICS_PER_CALL: Final = 200
 # joined by US (\31), LF, the resident's ``a`` and ``g:*`` fields likewise; an empty
 # chunk for a clinic that does not exist. Stored JSON never holds a raw control
 # character and ids are printable, so the separators cannot occur inside a part.
-READ_CLINIC = lua.Script(
+READ_CLINIC = scripting.Script(
     r"""
 local out = {}
 for i = 1, #KEYS, 3 do
@@ -125,7 +125,7 @@ return table.concat(out, '\30')
 # why a cluster takes the two-step path. Returns the ids beyond the limit (joined by
 # US), GS, then a chunk per existing clinic read: its id, LF, READ_CLINIC's chunk;
 # chunks joined by RS.
-READ_REACH = lua.Script(
+READ_REACH = scripting.Script(
     r"""
 local seen, ids = {}, {}
 for k = 1, #KEYS do
@@ -223,7 +223,7 @@ class RedisReach:
         pipe = self.client.pipeline(transaction=False)
         queued = 0
         for args in commands:
-            lua.execute(pipe, *args)
+            scripting.execute(pipe, *args)
             queued += 1
         if queued:
             with reachable():

@@ -10,7 +10,7 @@ are shared by :class:`~careaccess_redis.RedisStore` and
 :class:`~careaccess_redis.aio.AsyncRedisStore`, and only the sending differs.
 
 Both drivers load a script and repeat the call when a server answers NOSCRIPT (its
-script cache lost), at most :data:`careaccess_redis.lua.LOAD_ATTEMPTS` times, and turn
+script cache lost), at most :data:`careaccess_redis.scripting.LOAD_ATTEMPTS` times, and turn
 down-errors into :class:`~careaccess.errors.StoreUnavailable`.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 from attrs import frozen
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
-from careaccess_redis import lua
+from careaccess_redis import scripting
 from careaccess_redis.connection import Client, is_down, reachable, unavailable
 
 __all__ = ["Batch", "Call", "Command", "Op", "Steps", "arun", "command", "run"]
@@ -39,9 +39,9 @@ class Command:
 
 @frozen
 class Call:
-    """One call of a :class:`~careaccess_redis.lua.Script` by SHA; the reply is the script's."""
+    """One call of a :class:`~careaccess_redis.scripting.Script` by SHA; the reply is the script's."""
 
-    script: lua.Script
+    script: scripting.Script
     keys: Sequence[str]
     args: Sequence[str | int] = ()
 
@@ -71,7 +71,7 @@ def _redis_error(error: BaseException) -> BaseException:
     return unavailable(error) if is_down(error) else error
 
 
-def _scripts(batch: Batch) -> list[lua.Script]:
+def _scripts(batch: Batch) -> list[scripting.Script]:
     return list({op.script.sha: op.script for op in batch.ops if isinstance(op, Call)}.values())
 
 
@@ -100,19 +100,19 @@ def run(client: Client, steps: Steps[T]) -> T:
 
 def _send(client: Client, op: Op) -> Any:
     if isinstance(op, Command):
-        return lua.execute(client, *op.args)
+        return scripting.execute(client, *op.args)
     if isinstance(op, Call):
         return op.script(client, op.keys, op.args)
     results: list[Any] = []
-    for attempt in range(lua.LOAD_ATTEMPTS):
+    for attempt in range(scripting.LOAD_ATTEMPTS):
         pipe = client.pipeline(transaction=False)
         for queued in op.ops:
             if isinstance(queued, Call):
                 queued.script.queue(pipe, queued.keys, queued.args)
             else:
-                lua.execute(pipe, *queued.args)
+                scripting.execute(pipe, *queued.args)
         results = pipe.execute(raise_on_error=False)
-        if attempt == lua.LOAD_ATTEMPTS - 1 or not lua.needs_load(results):
+        if attempt == scripting.LOAD_ATTEMPTS - 1 or not scripting.needs_load(results):
             break
         for script in _scripts(op):
             script.load(client)
@@ -144,7 +144,7 @@ async def _asend(client: Any, op: Op) -> Any:
     if isinstance(op, Call):
         return await _acall(client, op)
     results: list[Any] = []
-    for attempt in range(lua.LOAD_ATTEMPTS):
+    for attempt in range(scripting.LOAD_ATTEMPTS):
         pipe = client.pipeline(transaction=False)
         for queued in op.ops:
             if isinstance(queued, Call):
@@ -152,7 +152,7 @@ async def _asend(client: Any, op: Op) -> Any:
             else:
                 pipe.execute_command(*queued.args)
         results = await pipe.execute(raise_on_error=False)
-        if attempt == lua.LOAD_ATTEMPTS - 1 or not lua.needs_load(results):
+        if attempt == scripting.LOAD_ATTEMPTS - 1 or not scripting.needs_load(results):
             break
         for script in _scripts(op):
             await client.script_load(script.source)
@@ -161,7 +161,7 @@ async def _asend(client: Any, op: Op) -> Any:
 
 async def _acall(client: Any, call: Call) -> Any:
     args = ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
-    for _ in range(lua.LOAD_ATTEMPTS - 1):
+    for _ in range(scripting.LOAD_ATTEMPTS - 1):
         try:
             return await client.execute_command(*args)
         except NoScriptError:
@@ -174,7 +174,7 @@ def _aqueue(pipe: Any, call: Call) -> None:
     args = ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
     cluster = getattr(pipe, "cluster_client", None)
     if cluster is not None and call.keys:
-        # Routed by its first key, as the blocking cluster pipeline is (see lua.Script.queue).
+        # Routed by its first key, as the blocking cluster pipeline is (see scripting.Script.queue).
         pipe.execute_command(*args, target_nodes=cluster.get_node_from_key(call.keys[0]))
     else:
         pipe.execute_command(*args)
