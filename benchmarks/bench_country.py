@@ -24,6 +24,8 @@ its own in database 15 (its keys unlinked).
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures
 import gc
 import json
 import os
@@ -155,27 +157,54 @@ def _glob(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
-def load(access: CareAccess, start: int, stop: int) -> dict[str, Any]:
-    """Grow the store from *start* to *stop* residents through ``import_residents``."""
+def load(access: CareAccess, start: int, stop: int, threads: int = 1) -> dict[str, Any]:
+    """Grow the store from *start* to *stop* residents through ``import_residents``.
+
+    With *threads* > 1, that many import calls (each one clinic's, atomic on its own) run at
+    once from a pool of threads, as a loader of many clinics would run them: while one call
+    waits for the store, the next is planned. At most twice *threads* calls are generated
+    ahead, so memory stays bounded.
+    """
     calls = records = 0
     importing = 0.0
     begin = time.perf_counter()
     last = begin
-    for clinic_id, approvals, grants in country.records(start, stop):
+
+    def one(clinic_id: str, approvals: Any, grants: Any) -> float:
         started = time.perf_counter()
         access.import_residents(country.ADMIN, clinic_id, approvals, grants)
-        importing += time.perf_counter() - started
+        return time.perf_counter() - started
+
+    def done(seconds: float, size: int) -> None:
+        nonlocal calls, records, importing, last
+        importing += seconds
         calls += 1
-        records += len(approvals) + len(grants)
+        records += size
         if time.perf_counter() - last > 60:
             last = time.perf_counter()
             log(f"  {records:,} records in {last - begin:.0f} s")
+
+    if threads <= 1:
+        for clinic_id, approvals, grants in country.records(start, stop):
+            done(one(clinic_id, approvals, grants), len(approvals) + len(grants))
+    else:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            running: collections.deque[tuple[concurrent.futures.Future[float], int]] = collections.deque()
+            for clinic_id, approvals, grants in country.records(start, stop):
+                running.append((pool.submit(one, clinic_id, approvals, grants), len(approvals) + len(grants)))
+                if len(running) >= 2 * threads:
+                    future, size = running.popleft()
+                    done(future.result(), size)
+            while running:
+                future, size = running.popleft()
+                done(future.result(), size)
     total = time.perf_counter() - begin
     return {
         "from": start,
         "to": stop,
         "records": records,
         "calls": calls,
+        "threads": threads,
         "seconds": round(total, 1),
         "import_seconds": round(importing, 1),
         "records_per_second": round(records / total, 1) if total else None,
@@ -256,7 +285,7 @@ def run(
             break
         step_to = min(args.residents, (reached // STEP + 1) * STEP)
         log(f"{args.store}: loading {reached:,} -> {step_to:,}")
-        output["loads"].append(load(access, reached, step_to))
+        output["loads"].append(load(access, reached, step_to, args.threads))
         reached = output["reached"] = step_to
         save()
     output["reached"] = reached
@@ -288,12 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--residents", type=int, default=country.COUNTRY)
     parser.add_argument("--requests", type=int, default=2000, help="decide requests at each size")
     parser.add_argument("--max-load-minutes", type=float, help="stop growing after this long; measure there")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="import calls (one clinic each) run at once while growing (default 1)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     place = Place(args.store)
     output: dict[str, Any] = {
         "store": args.store,
         "requested_residents": args.residents,
+        "threads": args.threads,
         # where it came from, for a report that merges it into another run's results
         "started": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
         "commit": machine.commit(),

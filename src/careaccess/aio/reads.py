@@ -8,7 +8,6 @@ resident list, decisions and the change feed, awaitable (the twin of
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
@@ -28,9 +27,9 @@ from careaccess.listing import Cursors, check_limit, parse_search
 from careaccess.models import Actor, CaseType, Clinic, Decision, Event, Page, Residence, Resident, ResidentAccess
 from careaccess.plugins import Hooks
 from careaccess.reach import ClinicAccess, clinics_reachable
-from careaccess.reads import VIEW
+from careaccess.reads import VIEW, parse_requests
 from careaccess.store import DecisionFacts, FactsRequest, ResidentQuery
-from careaccess.validation import MAX_DECIDE_MANY, check_id, check_instance, check_search, check_tuple, is_id
+from careaccess.validation import check_id, check_instance, check_search, is_id
 
 __all__ = ["AsyncReads", "PnrLike"]
 
@@ -252,19 +251,12 @@ class AsyncReads:
         """Decide many requests with one store round trip (see :meth:`CareAccess.decide_many`)."""
         moment = self.now() if at is None else aware(at, "at")
         day = self._dates.of(moment)
-        asked = list(itertools.islice(requests, MAX_DECIDE_MANY + 1))
-        if len(asked) > MAX_DECIDE_MANY:
-            raise InvalidRequest(
-                "too_many_requests",
-                f"Decide at most {MAX_DECIDE_MANY} requests at a time.",
-                f"Pröva högst {MAX_DECIDE_MANY} frågor åt gången.",
-            )
-        shaped = [check_tuple(item, 3, "requests") for item in asked]
-        parsed = [(self._person(pnr, day), clinic_id, case_type_id) for pnr, clinic_id, case_type_id in shaped]
-        wanted = [FactsRequest(p.digits, c, t, p) for p, c, t in parsed if is_id(c) and is_id(t)]
+        parsed, wanted = parse_requests(requests, day)
         loaded = iter(await self.store.load_facts_many(wanted) if wanted else [])
-        facts = [next(loaded) if is_id(c) and is_id(t) else await self._facts_of_malformed(c) for _, c, t in parsed]
-        return [await self._decide(f, p, c, t, moment, day, None) for f, (p, c, t) in zip(facts, parsed, strict=True)]
+        facts = [next(loaded) if known else await self._facts_of_malformed(c) for _, c, _, known in parsed]
+        return [
+            await self._decide(f, p, c, t, moment, day, None) for f, (p, c, t, _) in zip(facts, parsed, strict=True)
+        ]
 
     async def _facts_of_malformed(self, clinic_id: object) -> DecisionFacts:
         clinic = await self.store.get_clinic(clinic_id) if is_id(clinic_id) else None
