@@ -74,7 +74,7 @@ from careaccess_redis.keys import KeySchema
 from careaccess_redis.records import load_approval, load_case_type, load_clinic, load_grant
 from careaccess_redis.steps import Batch, Call, Command, Steps, command, run
 
-__all__ = ["READ_CLINIC", "READ_REACH", "RedisReach"]
+__all__ = ["ADD_TO_SETS", "READ_CLINIC", "READ_REACH", "RedisReach"]
 
 #: Clinic ids read per round trip while paging the directory.
 _BATCH: Final = 500
@@ -169,6 +169,19 @@ return table.concat(rest, '\31') .. '\29' .. table.concat(out, '\30')
 )
 
 
+# Adds one member to each of many sets: the resident-side entries of a write, in one call
+# on one server instead of a command each (a bulk import adds about a thousand). KEYS: the
+# sets. ARGV: the member of each, in order. Reply: how many sets were given.
+ADD_TO_SETS = scripting.Script(
+    r"""
+for i, key in ipairs(KEYS) do
+  redis.call('SADD', key, ARGV[i])
+end
+return #KEYS
+"""
+)
+
+
 def _place_keys(clinic: Clinic) -> list[AreaKey]:
     keys = list(area_keys(clinic.service_area.rules))
     keys += [("touches", region) for region in sorted({r.region for r in clinic.service_area.rules if r.region})]
@@ -206,18 +219,26 @@ class RedisReach:
     def prepare_steps(self, writes: Sequence[Write]) -> Steps[None]:
         """The steps of :meth:`prepare` (see :mod:`careaccess_redis.steps`)."""
         yield from self.is_ready_steps()  # the first write to an empty store marks the indexes ready before writing
-        commands: list[tuple[str, ...]] = []
+        commands: dict[tuple[str, ...], None] = {}  # in order, each once
+        residents: dict[tuple[str, str], None] = {}  # (a resident's set, the clinic id)
         for write in writes:
             if not isinstance(write, Put):
                 continue
             record = write.record
             if isinstance(record, Clinic):
-                commands.append(("ZADD", self.all, "0", record.id))
-                commands.extend(("SADD", self.area(key), record.id) for key in _place_keys(record))
+                commands["ZADD", self.all, "0", record.id] = None
+                commands.update((("SADD", self.area(key), record.id), None) for key in _place_keys(record))
             elif isinstance(record, Approval | Grant):
-                commands.append(("SADD", self.resident(record.pnr.digits), record.clinic_id))
-        if commands:
-            yield Batch(tuple(Command(c) for c in dict.fromkeys(commands)))
+                residents[self.resident(record.pnr.digits), record.clinic_id] = None
+        ops: list[Command | Call] = [Command(c) for c in commands]
+        if residents and isinstance(self.client, (RedisCluster, AsyncRedisCluster)):
+            # Each resident's set has a hash slot of its own: a command each, routed by the pipeline.
+            ops.extend(Command(("SADD", key, clinic_id)) for key, clinic_id in residents)
+        elif residents:
+            # One server: the residents' entries (a bulk import brings about a thousand) in one call.
+            ops.append(Call(ADD_TO_SETS, [key for key, _ in residents], [clinic_id for _, clinic_id in residents]))
+        if ops:
+            yield Batch(tuple(ops))
 
     def _send(self, commands: Iterable[tuple[str, ...]]) -> None:
         pipe = self.client.pipeline(transaction=False)
