@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from careaccess import Actor, CaseType, Clinic, Reason, connect
@@ -94,8 +95,8 @@ def test_the_connection_kept_aside_comes_back_after_a_close_and_a_kill(private_s
         _world(store, "c1")
         access = connect(store)
         assert access.decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
-        assert scripting._reserved[id(store.client.connection_pool)] is not None
-        store.client.close()  # the pool closes every connection, the one kept aside too
+        assert scripting._reserved[id(cast(Redis, store.client).connection_pool)] is not None
+        cast(Redis, store.client).close()  # the pool closes every connection, the one kept aside too
         assert access.decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
         killer = Redis(port=private_server.port)
         try:
@@ -115,7 +116,7 @@ def test_a_capped_pool_keeps_no_connection_aside(single_url: str) -> None:
     try:
         _world(store, "c1")
         assert connect(store).decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
-        assert scripting._reserved[id(store.client.connection_pool)] is None
+        assert scripting._reserved[id(cast(Redis, store.client).connection_pool)] is None
     finally:
         try:
             delete_prefix(store.client, prefix)
