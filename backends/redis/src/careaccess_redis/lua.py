@@ -1,10 +1,12 @@
 """The Lua scripts the store runs (called through :mod:`.scripting`).
 
-Each script's comment gives its KEYS, ARGV and reply.
+Each script's comment gives its KEYS, ARGV and reply. The decisions' scripts, FACTS and
+FACTS_MANY, are in :mod:`.lua_facts` (imported here with the others).
 """
 
 from __future__ import annotations
 
+from careaccess_redis.lua_facts import FACTS, FACTS_MANY
 from careaccess_redis.scripting import Script
 
 __all__ = [
@@ -20,71 +22,6 @@ __all__ = [
     "SCRIPTS",
 ]
 
-
-# Facts for one decision. KEYS: clinic, types, resident hash. ARGV: case type id.
-# Every stored fact, whatever the case type: one string, the texts joined by newlines
-# (stored JSON never holds a raw newline): "" without the clinic, else
-# "<clinic>\n<case type>\n<approval>\n<grant>", each "" where absent. One bulk reply is
-# cheaper for the client to parse than an array.
-FACTS = Script(
-    """#!lua flags=no-writes
-local clinic = redis.call("GET", KEYS[1])
-if not clinic then return "" end
-local held = redis.call("HMGET", KEYS[3], "a", "g:" .. ARGV[1])
-return clinic .. "\\n" .. (redis.call("HGET", KEYS[2], ARGV[1]) or "") .. "\\n" .. (held[1] or "") .. "\\n"
-  .. (held[2] or "")
-"""
-)
-
-# Facts for many decisions. KEYS: one key in the slot of every clinic of the call (routes
-# the call on a cluster; the script reads by the names in ARGV). ARGV: the number c of
-# distinct clinics, their c key bases, the number t of distinct (clinic, case type)
-# pairs, for each pair its clinic's 1-based index (one argument, comma-separated), the
-# t case type ids, the identity numbers run together (12 bytes each), and for each of
-# them its pair's 1-based index (one argument, comma-separated).
-#
-# Reply: {heads, approvals, grants}. heads joins by newlines the c clinics, then the t
-# case types ("" where absent); approvals and grants are JSON arrays with, per identity
-# number in order, the resident's approval at the clinic and grant of the case type id
-# (null where absent, and for a clinic that does not exist).
-FACTS_MANY = Script(
-    """#!lua flags=no-writes
-local clinics = tonumber(ARGV[1])
-local pairs_at = clinics + 2
-local heads, found = {}, {}
-for c = 1, clinics do
-  found[c] = redis.call("GET", ARGV[1 + c] .. "clinic")
-  heads[c] = found[c] or ""
-end
-local fields, residents, t = {}, {}, 0
-for owner in string.gmatch(ARGV[pairs_at + 1], "%d+") do
-  t = t + 1
-  local c, id = tonumber(owner), ARGV[pairs_at + 1 + t]
-  if found[c] then
-    heads[clinics + t] = redis.call("HGET", ARGV[1 + c] .. "types", id) or ""
-    fields[t] = "g:" .. id
-    residents[t] = ARGV[1 + c] .. "r:"
-  else
-    heads[clinics + t] = ""
-  end
-end
-local pnrs, approvals, grants, from = ARGV[pairs_at + 2 + t], {}, {}, 1
-for code in string.gmatch(ARGV[pairs_at + 3 + t], "%d+") do
-  local pair = tonumber(code)
-  local field = fields[pair]
-  if field then
-    local held = redis.call("HMGET", residents[pair] .. string.sub(pnrs, from, from + 11), "a", field)
-    approvals[#approvals + 1] = held[1] or "null"
-    grants[#grants + 1] = held[2] or "null"
-  else
-    approvals[#approvals + 1] = "null"
-    grants[#grants + 1] = "null"
-  end
-  from = from + 12
-end
-return {table.concat(heads, "\\n"), "[" .. table.concat(approvals, ",") .. "]", "[" .. table.concat(grants, ",") .. "]"}
-"""
-)
 
 # A page of the resident list. KEYS: residents zset, names zset, its ready marker. ARGV:
 # resident key prefix, how many wanted, how many residents to examine at most when

@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 from careaccess import converter
 from careaccess.identity import PersonalIdentityNumber
 from careaccess.models import Approval, CaseType, Clinic, Event, Grant, ResidentAccess
@@ -131,25 +132,85 @@ _datetime = dt.datetime.fromisoformat
 _date = dt.date.fromisoformat
 
 
+# Approvals and grants read back are built past the models' __init__ (attrs, with its
+# validators): a new instance, its slots set through their descriptors, in a third of the
+# time. What the validators check is checked here first, on what the JSON can hold: the
+# datetimes are aware (fromisoformat gives an offset or none) and the number is the
+# parsed PersonalIdentityNumber; a record that fails either goes through the model's
+# __init__, which raises as it would have. A model whose fields change is built through
+# its __init__ alone (the fields below no longer match), and a test holds the two
+# paths equal.
+_APPROVAL_FIELDS = ("clinic_id", "pnr", "name", "approved_at", "approved_by")
+_GRANT_FIELDS = (
+    "clinic_id",
+    "pnr",
+    "case_type_id",
+    "until",
+    "version",
+    "granted_at",
+    "granted_by",
+    "changed_at",
+    "name",
+)
+
+
+def _setters(model: type, names: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The slots' setters of *model*'s fields, in order; None unless its fields are exactly *names*."""
+    if tuple(field.name for field in attrs.fields(model)) != names or not hasattr(model, "__slots__"):
+        return None
+    return tuple(vars(model)[name].__set__ for name in names)
+
+
+_new = object.__new__
+_approval_setters = _setters(Approval, _APPROVAL_FIELDS)
+_grant_setters = _setters(Grant, _GRANT_FIELDS)
+
+
 def approval_from(clinic_id: str, pnr: PersonalIdentityNumber, data: Mapping[str, Any]) -> Approval:
     """The approval whose stored JSON decodes to *data*: what ``converter.structure`` builds."""
-    return Approval(clinic_id, pnr, data["name"], _datetime(data["approved_at"]), data["approved_by"])
+    approved_at = _datetime(data["approved_at"])
+    setters = _approval_setters
+    if setters is None or approved_at.tzinfo is None or type(pnr) is not PersonalIdentityNumber:
+        return Approval(clinic_id, pnr, data["name"], approved_at, data["approved_by"])
+    approval = _new(Approval)
+    set_clinic, set_pnr, set_name, set_at, set_by = setters
+    set_clinic(approval, clinic_id)
+    set_pnr(approval, pnr)
+    set_name(approval, data["name"])
+    set_at(approval, approved_at)
+    set_by(approval, data["approved_by"])
+    return approval
 
 
 def grant_from(clinic_id: str, pnr: PersonalIdentityNumber, case_type_id: str, data: Mapping[str, Any]) -> Grant:
     """The grant whose stored JSON decodes to *data*: what ``converter.structure`` builds."""
     until = data["until"]
-    return Grant(
-        clinic_id,
-        pnr,
-        case_type_id,
-        None if until is None else _date(until),
-        data["version"],
-        _datetime(data["granted_at"]),
-        data["granted_by"],
-        _datetime(data["changed_at"]),
-        data.get("name"),  # optional in the model, so possibly absent from older records
-    )
+    until = None if until is None else _date(until)
+    granted_at = _datetime(data["granted_at"])
+    changed_at = _datetime(data["changed_at"])
+    name = data.get("name")  # optional in the model, so possibly absent from older records
+    setters = _grant_setters
+    if (
+        setters is None
+        or granted_at.tzinfo is None
+        or changed_at.tzinfo is None
+        or type(pnr) is not PersonalIdentityNumber
+    ):
+        return Grant(
+            clinic_id, pnr, case_type_id, until, data["version"], granted_at, data["granted_by"], changed_at, name
+        )
+    grant = _new(Grant)
+    set_clinic, set_pnr, set_case_type, set_until, set_version, set_at, set_by, set_changed, set_name = setters
+    set_clinic(grant, clinic_id)
+    set_pnr(grant, pnr)
+    set_case_type(grant, case_type_id)
+    set_until(grant, until)
+    set_version(grant, data["version"])
+    set_at(grant, granted_at)
+    set_by(grant, data["granted_by"])
+    set_changed(grant, changed_at)
+    set_name(grant, name)
+    return grant
 
 
 def load_approval(clinic_id: str, pnr: PersonalIdentityNumber, text: str) -> Approval:

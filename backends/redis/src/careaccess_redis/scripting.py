@@ -3,20 +3,52 @@
 Scripts run by SHA (EVALSHA). When a server has lost its script cache (restart,
 ``SCRIPT FLUSH``, failover) the call fails with NOSCRIPT before doing anything, so the
 script is loaded on every primary and the call repeated.
+
+The decisions' scripts, which only read, are sent on one server by :func:`send_read_only`
+on a connection directly, without redis-py's per-command layer (retry wrapper,
+observability hooks). Taking a connection from redis-py's pool and giving it back
+costs about as much again (its checks, its metrics and events: 9 µs of a 50 µs ``GET``
+measured), so each pool of the plain kind keeps one connection aside for these calls
+(:class:`_Reserved`), used by one caller at a time; a caller that finds it busy takes
+one from the pool as before. The reserved connection is taken from the pool and never
+given back, so the pool counts it in use and closes it with the others
+(``client.close()``); it connects again when next used, as a pooled one would.
+Anything unusual (NOSCRIPT, a lost connection, a timeout) answers :data:`AGAIN`, and the
+caller sends the call again through the client, which loads scripts and retries as for
+every other command: a script that only reads is safe to send twice. A connection on
+which a call was cut short is closed, never used again with a reply still on its way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
+import os
+import threading
+import weakref
 from collections.abc import Sequence
-from typing import Any, Protocol, cast
+from typing import Any, Final, Protocol, cast
 
 from redis import Redis
 from redis.client import Pipeline
 from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
-from redis.exceptions import NoScriptError
+from redis.connection import ConnectionPool
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, TimeoutError
 
-__all__ = ["LOAD_ATTEMPTS", "AnyPipeline", "Client", "Script", "execute", "needs_load", "node_of", "primaries"]
+from careaccess_redis.connection import is_down, unavailable
+
+__all__ = [
+    "AGAIN",
+    "LOAD_ATTEMPTS",
+    "AnyPipeline",
+    "Client",
+    "Script",
+    "execute",
+    "needs_load",
+    "node_of",
+    "primaries",
+    "send_read_only",
+]
 
 Client = Redis | RedisCluster
 AnyPipeline = Pipeline | ClusterPipeline
@@ -106,3 +138,119 @@ class Script:
 def needs_load(results: Sequence[Any]) -> bool:
     """Whether a pipeline's results (run with ``raise_on_error=False``) hit an unloaded script."""
     return any(isinstance(result, NoScriptError) for result in results)
+
+
+# -- read-only calls on a connection directly ---------------------------------------------
+
+#: Answered by :func:`send_read_only` where the call must go through the client.
+AGAIN: Final = object()
+#: A pool capped below this many connections keeps none aside (redis-py 8's ``from_url``
+#: caps at 100 by default).
+RESERVE_BELOW_CAP: Final = 16
+#: redis-py before 5.3 wants a command name from ``ConnectionPool.get_connection``; later ones warn when given one.
+_POOL_WANTS_NAME: Final = (
+    inspect.signature(ConnectionPool.get_connection).parameters["command_name"].default is inspect.Parameter.empty
+)
+
+
+class _Reserved:
+    """The connection a pool keeps aside for read-only calls, and who holds it."""
+
+    __slots__ = ("connection", "lock")
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.lock = threading.Lock()
+
+
+#: id(pool) -> its reserved connection, or None for a pool that keeps none; an entry is
+#: removed when its pool is collected, and all are forgotten in a forked child (whose
+#: pool resets itself: the parent's sockets are never used there).
+_reserved: dict[int, _Reserved | None] = {}
+_reserving = threading.Lock()
+os.register_at_fork(after_in_child=_reserved.clear)
+
+
+def _take(pool: ConnectionPool) -> Any:
+    return pool.get_connection("EVALSHA") if _POOL_WANTS_NAME else pool.get_connection()
+
+
+def _reserve(pool: ConnectionPool) -> _Reserved | None:
+    """The pool's reserved connection, taken from it now (None: it keeps none, or none can be had now)."""
+    # Only redis-py's plain pool on RESP2 without client-side caching: a capped pool
+    # would lose a connection to it, and a blocking pool would make others wait for it.
+    if (
+        type(pool) is not ConnectionPool
+        or pool.max_connections < RESERVE_BELOW_CAP
+        or getattr(pool, "cache", None) is not None
+        or str(pool.connection_kwargs.get("protocol") or 2) != "2"
+    ):
+        _reserved[id(pool)] = None
+        weakref.finalize(pool, _reserved.pop, id(pool), None)
+        return None
+    try:
+        connection = _take(pool)
+    except (ConnectionError, TimeoutError, OSError):
+        return None  # asked again on the next call
+    with _reserving:
+        reserved = _reserved.get(id(pool))
+        if reserved is None:
+            reserved = _reserved[id(pool)] = _Reserved(connection)
+            weakref.finalize(pool, _reserved.pop, id(pool), None)
+            return reserved
+    pool.release(connection)  # another thread reserved one first
+    return reserved
+
+
+def send_read_only(client: Redis, packed: list[bytes] | None, args: tuple[str | int, ...]) -> Any:
+    """The reply of a read-only command sent on a connection of *client* directly.
+
+    The command is *args*, or *packed* (its bytes, as redis-py's packer makes them) when
+    given; the client must be a ``Redis`` without a single connection of its own.
+
+    :returns: the reply, or :data:`AGAIN` where the client's own way must send it
+        (NOSCRIPT, a lost connection, no connection to be had).
+    :raises StoreUnavailable: the server answered that it is down (loading, a replica cut off).
+    """
+    pool = client.connection_pool
+    try:
+        reserved = _reserved[id(pool)]
+    except KeyError:
+        reserved = _reserve(pool)
+    if reserved is not None and reserved.lock.acquire(blocking=False):
+        try:
+            return _exchange(reserved.connection, packed, args)
+        finally:
+            reserved.lock.release()
+    try:
+        connection = _take(pool)
+    except (ConnectionError, TimeoutError, OSError):
+        return AGAIN
+    try:
+        return _exchange(connection, packed, args)
+    finally:
+        pool.release(connection)
+
+
+def _exchange(connection: Any, packed: list[bytes] | None, args: tuple[str | int, ...]) -> Any:
+    """Send the command on *connection* and read its reply whole (see :func:`send_read_only`)."""
+    try:
+        if packed is None:
+            connection.send_command(*args)
+        else:
+            connection.send_packed_command(packed)
+        return connection.read_response()
+    except NoScriptError:
+        return AGAIN  # an error reply, read whole: the connection is clean; the client's way loads the script
+    except (ConnectionError, TimeoutError):
+        # A reply may still be on its way: this connection must never serve another call
+        # as it is (the reserved one connects anew when next used).
+        connection.disconnect()
+        return AGAIN
+    except RedisError as error:
+        if is_down(error):
+            raise unavailable(error) from error
+        raise
+    except BaseException:
+        connection.disconnect()  # interrupted mid-call (a signal): as a lost connection
+        raise
