@@ -46,8 +46,7 @@ def _driver_query(target: stores.Target, access: CareAccess, extra: dict[str, An
         execute = store.client.execute_command
 
         def script(request: Request) -> object:
-            keys = store.keys.of(request[1])
-            return execute("EVALSHA", lua.FACTS.sha, 3, keys.clinic, keys.types, keys.resident(request[0]), request[2])
+            return execute("EVALSHA", lua.FACTS.sha, 1, store.keys.of(request[1]).clinic, request[2], request[0])
 
         return script
     # The SQL store's prepared decision statement (a private attribute: this is a diagnosis).
