@@ -18,7 +18,8 @@ from careaccess.testing.conformance import make_pnr
 
 from careaccess_sql import SqlStore
 from careaccess_sql.driverquery import DriverQuery
-from careaccess_sql.rows import NO_FACTS, FactsReader, facts_of, json_text
+from careaccess_sql.rows import NO_FACTS, FactsReader, facts_of, json_text, sqlite_instant_reader
+from careaccess_sql.schema import UtcDateTime
 from sql_support import Server
 
 ADMIN = Actor("admin", frozenset({"c1"}))
@@ -130,3 +131,61 @@ def test_a_connection_killed_under_a_kept_cursor_is_replaced(server: Server) -> 
         assert store.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2025-01-15 09:30:00.000000",
+        "2025-01-15 09:30:00.123456",
+        "2025-01-15 09:30:00",
+        "2025-01-15T09:30:00.5",
+        "2025-01-15",
+        "2025-01-15 09:30:00.000000+02:00",
+        "2025-01-15 09:30:00.1+0200",
+        "2025-01-15T09:30:00.123456",
+        "2025-01-15 09:30:00Z",
+        None,
+    ],
+)
+def test_the_sqlite_instant_reader_reads_what_sqlalchemy_reads(stored: str | None) -> None:
+    dialect = sa.create_engine("sqlite://").dialect
+    processor = UtcDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert processor is not None
+    fast = sqlite_instant_reader(processor)
+    read = fast(stored)
+    assert read == processor(stored)
+    if read is not None:
+        assert read.tzinfo is dt.UTC
+        assert read.utcoffset() == dt.timedelta(0)
+
+
+def test_an_instant_not_text_is_refused_as_sqlalchemy_refuses_it() -> None:
+    dialect = sa.create_engine("sqlite://").dialect
+    processor = UtcDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert processor is not None
+    with pytest.raises(TypeError):
+        sqlite_instant_reader(processor)(12)
+
+
+def test_a_grant_changed_after_it_was_given_keeps_both_instants(store: SqlStore) -> None:
+    access = careaccess.connect(store, clock=FrozenClock(START))
+    access.put_clinic(ADMIN, Clinic("c1", "Vårdcentralen"))
+    access.put_case_type(ADMIN, CaseType("c1", "restr", "Begränsad", restricted=True))
+    access.approve_resident(ADMIN, "c1", PEOPLE[0])
+    later = careaccess.connect(store, clock=FrozenClock(START + dt.timedelta(days=3, microseconds=7)))
+    later.grant_case_type(ADMIN, "c1", PEOPLE[0], "restr", dt.date(2027, 1, 1))
+    last = careaccess.connect(store, clock=FrozenClock(START + dt.timedelta(days=9)))
+    last.change_grant(ADMIN, "c1", PEOPLE[0], "restr", dt.date(2028, 1, 1))
+    request = FactsRequest(PEOPLE[0].digits, "c1", "restr", PEOPLE[0])
+    facts = store.load_facts(request)
+    assert facts.approval is not None
+    assert facts.grant is not None
+    assert facts.approval.approved_at == START
+    assert facts.grant.changed_at == START + dt.timedelta(days=9)
+    assert facts.grant.granted_at == START + dt.timedelta(days=3, microseconds=7)
+    assert facts.grant.version == 2
+    row = store.driver_queries()[0].first(_params(request))
+    assert row is not None
+    assert facts == facts_of(request, row, 0)
+    assert store.load_facts_many([request]) == [facts]

@@ -94,7 +94,9 @@ class DriverQuery:
         binary: bool = False,
     ) -> None:
         dialect = engine.dialect
-        self._engine = engine
+        # The engine that holds the pool (an engine with other execution options shares its
+        # parent's, behind a property): read afresh at each run, as dispose() replaces it.
+        self._pool_holder: sa.Engine = getattr(engine, "_proxied", engine)
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self._dialect = dialect
@@ -155,13 +157,6 @@ class DriverQuery:
             return self._run_on_pool(arguments, fetch)
 
     def _run_on_pool(self, arguments: Any, fetch: Callable[[Any], Any]) -> Any:
-        # The engine's current pool, each time: dispose() (after a fork, or below) replaces it.
-        pool = self._engine.pool
-        if self._direct and type(pool) in _DIRECT_POOLS and not _has_checkout_hooks(pool):
-            return self._run_direct(pool, arguments, fetch)
-        return self._run_proxied(pool, arguments, fetch)
-
-    def _run_direct(self, pool: Any, arguments: Any, fetch: Callable[[Any], Any]) -> Any:
         """Borrow the pool's connection record itself, without the proxy a checkout builds.
 
         What :meth:`sqlalchemy.pool.Pool.connect` does, less what a single read in
@@ -172,6 +167,10 @@ class DriverQuery:
         Only used when no checkout, reset or pre-ping hook is set on the pool (those
         need the proxy), and only on an autocommit connection (nothing to roll back).
         """
+        # The engine's current pool, each time: dispose() (after a fork, or below) replaces it.
+        pool = self._pool_holder.pool
+        if not self._direct or type(pool) not in _DIRECT_POOLS or _has_checkout_hooks(pool):
+            return self._run_proxied(pool, arguments, fetch)
         record = pool._do_get()
         try:
             connection = record.get_connection()
@@ -180,13 +179,17 @@ class DriverQuery:
             raise
         cursor = None
         try:
-            cursor = self._cursor(record, connection)
-            cursor.execute(self.sql, arguments, **self._execute_options)
-            result = fetch(cursor)
             if self._cursor_key is None:
+                cursor = connection.cursor()
+                cursor.execute(self.sql, arguments)
+                result = fetch(cursor)
                 cursor.close()  # an open SQLite statement would pin its read snapshot
-            if self._sqlite and connection.in_transaction:  # pragma: no cover - reads never begin one
-                connection.rollback()
+                if self._sqlite and connection.in_transaction:  # pragma: no cover - reads never begin one
+                    connection.rollback()
+            else:
+                cursor = self._cursor(record, connection)
+                cursor.execute(self.sql, arguments, **self._execute_options)
+                result = fetch(cursor)
         except BaseException as error:
             self._failed(pool, record, connection, cursor, error)
         record.checkin(_fairy_was_created=False)
@@ -269,9 +272,21 @@ class DriverQuery:
             found[index] = processor
         return found
 
+    @property
+    def types(self) -> list[sa.types.TypeEngine[Any]]:
+        """The SQL type of each result column."""
+        return [column.type for column in self._columns]
+
     def first_raw(self, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The first row as the driver returns it (see :attr:`processors`), or None."""
-        return self._run(params, _fetchone)  # type: ignore[no-any-return]
+        # _run, inlined: this is the hot path.
+        arguments = params if self._pick is None and not self._fixed else self._arguments(params)
+        for listener in self.listeners:
+            listener(self.sql, arguments)
+        if self._lock is None:
+            return self._run_on_pool(arguments, _fetchone)  # type: ignore[no-any-return]
+        with self._lock:
+            return self._run_on_pool(arguments, _fetchone)  # type: ignore[no-any-return]
 
     def all_raw(self, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         """Every row as the driver returns it (see :attr:`processors`)."""

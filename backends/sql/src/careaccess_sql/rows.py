@@ -37,6 +37,7 @@ __all__ = [
     "like_pattern",
     "record_row",
     "residents_of",
+    "sqlite_instant_reader",
 ]
 
 NO_FACTS = DecisionFacts(None, None, None, None)
@@ -191,19 +192,61 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+_from_iso = dt.datetime.fromisoformat
+#: The length of an instant as SQLAlchemy stores it in SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff``.
+_STORED_INSTANT = 26
+
+
+def sqlite_instant_reader(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLite: what *processor* (:class:`~careaccess_sql.schema.UtcDateTime`'s, over SQLite's
+    ``DATETIME``) makes of a stored instant, in a tenth of its time.
+
+    SQLite keeps an instant as its naive UTC wall clock in ISO 8601 text,
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` as SQLAlchemy writes it, which SQLAlchemy parses
+    (``datetime.fromisoformat``) and ``UtcDateTime`` then marks as UTC with
+    ``replace(tzinfo=UTC)``, the slower step by far. Such a text with ``+00:00`` appended
+    parses straight into the same aware datetime (``tzinfo`` is ``datetime.UTC`` itself).
+    Anything else (None, any other form, a text with an offset of its own) goes to
+    *processor*, so the result is always *processor*'s.
+    """
+
+    def read(value: Any) -> Any:
+        if type(value) is str and len(value) == _STORED_INSTANT and value[19] == ".":
+            try:
+                return _from_iso(value + "+00:00")
+            except ValueError:
+                pass  # not an instant after all: as SQLAlchemy reads it
+        return processor(value)
+
+    return read
+
+
 class FactsReader:
     """:func:`facts_of` of rows as the driver returns them, converting only what a record uses.
 
     :param processors: SQLAlchemy's result processor of each column of the rows (None: as
         is), e.g. :attr:`careaccess_sql.driverquery.DriverQuery.processors`.
     :param at: where the facts columns start in a row.
+    :param types: the columns' SQL types, if known: where the three instants (approved,
+        granted, changed) share one type, a value equal to one already converted in the
+        row is not converted again (a grant not changed since it was given, records
+        written by one change).
+    :param sqlite_instants: the rows are SQLite's and their three instants are
+        :class:`~careaccess_sql.schema.UtcDateTime` columns: read by :func:`sqlite_instant_reader`.
 
     The same facts as :func:`facts_of` of the converted row; a processor is run only on a
     value a record is built from (none for the columns of an absent approval or grant). A
     row whose other columns need converting is converted whole first.
     """
 
-    def __init__(self, processors: Sequence[Callable[[Any], Any] | None], at: int) -> None:
+    def __init__(
+        self,
+        processors: Sequence[Callable[[Any], Any] | None],
+        at: int,
+        types: Sequence[object] | None = None,
+        *,
+        sqlite_instants: bool = False,
+    ) -> None:
         self.at = at
         own = processors[at : at + _FACTS_COLUMNS]
         used = {_RESTRICTED, _APPROVED_AT, _UNTIL, _GRANTED_AT, _CHANGED_AT}
@@ -212,10 +255,14 @@ class FactsReader:
         #: Processors of other columns: then every row is converted whole, and read as such.
         self._whole = others
         self._restricted = own[_RESTRICTED] or _as_is
-        self._approved_at = own[_APPROVED_AT] or _as_is
         self._until = own[_UNTIL] or _as_is
-        self._granted_at = own[_GRANTED_AT] or _as_is
-        self._changed_at = own[_CHANGED_AT] or _as_is
+        instants = (_APPROVED_AT, _GRANTED_AT, _CHANGED_AT)
+        #: The three instants are of one type, so one processor gives equal values equal results.
+        self._one_instant_type = types is not None and len({type(types[at + i]) for i in instants}) == 1 and not others
+        readers = [own[i] or _as_is for i in instants]
+        if sqlite_instants:
+            readers = [sqlite_instant_reader(reader) for reader in readers]
+        self._instant, self._granted_at, self._changed_at = readers
 
     def __call__(self, request: FactsRequest, row: Sequence[Any]) -> DecisionFacts:
         """The facts of *request* in *row* (a row as the driver returns it)."""
@@ -242,25 +289,31 @@ class FactsReader:
         pnr = request.person
         if pnr is None:
             pnr = PersonalIdentityNumber.from_digits(request.digits)
-        approval = (
-            Approval(clinic_id, pnr, row[at + 6], self._approved_at(row[at + _APPROVED_AT]), row[at + 8])
-            if approved
-            else None
-        )
-        grant = (
-            None
-            if grant_type is None
-            else Grant(
-                clinic_id,
-                pnr,
-                grant_type,
-                self._until(row[at + _UNTIL]),
-                row[at + 11],
-                self._granted_at(row[at + _GRANTED_AT]),
-                row[at + 13],
-                self._changed_at(row[at + _CHANGED_AT]),
-                row[at + 15],
-            )
+        approval = None
+        if approved:
+            approved_text = row[at + _APPROVED_AT]
+            approved_at = self._instant(approved_text)
+            approval = Approval(clinic_id, pnr, row[at + 6], approved_at, row[at + 8])
+        if grant_type is None:
+            return _new_facts(DecisionFacts, (clinic, case_type, approval, None))
+        granted_text = row[at + _GRANTED_AT]
+        changed_text = row[at + _CHANGED_AT]
+        if not self._one_instant_type:
+            granted_at = self._granted_at(granted_text)
+            changed_at = self._changed_at(changed_text)
+        else:
+            granted_at = approved_at if approved and granted_text == approved_text else self._instant(granted_text)
+            changed_at = granted_at if changed_text == granted_text else self._instant(changed_text)
+        grant = Grant(
+            clinic_id,
+            pnr,
+            grant_type,
+            self._until(row[at + _UNTIL]),
+            row[at + 11],
+            granted_at,
+            row[at + 13],
+            changed_at,
+            row[at + 15],
         )
         return _new_facts(DecisionFacts, (clinic, case_type, approval, grant))
 

@@ -72,6 +72,8 @@ class Statements:
             g.c.name,
         ]
         facts_cols = [*self.clinic_cols, *self.case_type_cols, *self.approval_cols, *self.grant_cols]
+        #: The instants among the facts columns: approved, granted, changed.
+        self.instant_columns = [a.c.approved_at, g.c.granted_at, g.c.changed_at]
 
         self.get_clinic = sa.select(c.c.id, *self.clinic_cols).where(c.c.id == bp("clinic_id"))
         self.list_case_types = (

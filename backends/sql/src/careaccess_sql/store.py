@@ -33,7 +33,7 @@ from careaccess_sql.namesearch import IndexingWriter, NameSearch
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.reach import SqlReach
 from careaccess_sql.rows import NO_FACTS, FactsReader, clinic_of, event_of, like_pattern, residents_of
-from careaccess_sql.schema import Tables, make_tables
+from careaccess_sql.schema import Tables, UtcDateTime, make_tables
 from careaccess_sql.searchindex import TAIL_SIZE
 from careaccess_sql.statements import Statements, prefix_range
 from careaccess_sql.transactions import Runner
@@ -82,8 +82,14 @@ class SqlStore:
         self._facts_query = DriverQuery(self._reader, self._statements.load_facts, self._serial, binary=True)
         self._facts_many_query = DriverQuery(self._reader, self._statements.load_facts_many, self._serial, binary=True)
         # Their rows as the driver returns them, each value converted only if a record uses it.
-        self._facts_of = FactsReader(self._facts_query.processors, 0)
-        self._facts_of_many = FactsReader(self._facts_many_query.processors, 1)
+        # (The three instants of the facts rows are UtcDateTime columns, whose SQLite text has a fast reader.)
+        sqlite = self.flavour == "sqlite" and all(
+            isinstance(column.type, UtcDateTime) for column in self._statements.instant_columns
+        )
+        self._facts_of = FactsReader(self._facts_query.processors, 0, self._facts_query.types, sqlite_instants=sqlite)
+        self._facts_of_many = FactsReader(
+            self._facts_many_query.processors, 1, self._facts_many_query.types, sqlite_instants=sqlite
+        )
         _forget_connections_in_forked_children(self)
 
     @classmethod
