@@ -168,7 +168,7 @@ class DriverQuery:
         need the proxy), and only on an autocommit connection (nothing to roll back).
         """
         # The engine's current pool, each time: dispose() (after a fork, or below) replaces it.
-        pool = self._pool_holder.pool
+        pool: Any = self._pool_holder.pool  # its records are used below their public type
         if not self._direct or type(pool) not in _DIRECT_POOLS or _has_checkout_hooks(pool):
             return self._run_proxied(pool, arguments, fetch)
         record = pool._do_get()
