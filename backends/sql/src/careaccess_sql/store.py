@@ -32,8 +32,8 @@ from careaccess_sql.engine import make_engines
 from careaccess_sql.namesearch import IndexingWriter, NameSearch
 from careaccess_sql.options import StoreOptions, parse_url
 from careaccess_sql.reach import SqlReach
-from careaccess_sql.rows import NO_FACTS, clinic_of, event_of, facts_of, like_pattern, residents_of
-from careaccess_sql.schema import Tables, make_tables
+from careaccess_sql.rows import NO_FACTS, FactsReader, clinic_of, event_of, like_pattern, residents_of
+from careaccess_sql.schema import Tables, UtcDateTime, make_tables
 from careaccess_sql.searchindex import TAIL_SIZE
 from careaccess_sql.statements import Statements, prefix_range
 from careaccess_sql.transactions import Runner
@@ -42,6 +42,8 @@ from careaccess_sql.writes import Prepared
 __all__ = ["SqlStore"]
 
 _EVENT_ID = re.compile(r"[0-9]{16}")
+#: A decide_many's batch as JSON text (one encoder, built once: ``json.dumps`` builds one per call).
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class SqlStore:
@@ -79,6 +81,15 @@ class SqlStore:
         # The decision reads, the hot path, run on the driver directly (see driverquery).
         self._facts_query = DriverQuery(self._reader, self._statements.load_facts, self._serial, binary=True)
         self._facts_many_query = DriverQuery(self._reader, self._statements.load_facts_many, self._serial, binary=True)
+        # Their rows as the driver returns them, each value converted only if a record uses it.
+        # (The three instants of the facts rows are UtcDateTime columns, whose SQLite text has a fast reader.)
+        sqlite = self.flavour == "sqlite" and all(
+            isinstance(column.type, UtcDateTime) for column in self._statements.instant_columns
+        )
+        self._facts_of = FactsReader(self._facts_query.processors, 0, self._facts_query.types, sqlite_instants=sqlite)
+        self._facts_of_many = FactsReader(
+            self._facts_many_query.processors, 1, self._facts_many_query.types, sqlite_instants=sqlite
+        )
         _forget_connections_in_forked_children(self)
 
     @classmethod
@@ -149,29 +160,21 @@ class SqlStore:
 
     def load_facts(self, request: FactsRequest) -> DecisionFacts:
         params = {"clinic_id": request.clinic_id, "case_type_id": request.case_type_id, "pnr": request.digits}
-        row = self._runner.driver_read(self._facts_query.first, params)
-        return NO_FACTS if row is None else facts_of(request, row, 0)
+        row = self._runner.driver_read(self._facts_query.first_raw, params)
+        return NO_FACTS if row is None else self._facts_of(request, row)
 
     def load_facts_many(self, requests: Sequence[FactsRequest]) -> list[DecisionFacts]:
         if not requests:
             return []
-        params: dict[str, Any]
-        if self.flavour == "postgresql":
-            params = {
-                "pnrs": [r.digits for r in requests],
-                "clinic_ids": [r.clinic_id for r in requests],
-                "case_type_ids": [r.case_type_id for r in requests],
-            }
-            base = 1  # WITH ORDINALITY counts from 1
-        else:
-            params = {"batch": json.dumps([[r.digits, r.clinic_id, r.case_type_id] for r in requests])}
-            # SQLite's json_each keys count from 0, MariaDB's FOR ORDINALITY from 1.
-            base = 1 if self.flavour == "mariadb" else 0
-        rows = self._runner.driver_read(self._facts_many_query.all, params)
+        params = {"batch": _dumps([[r.digits, r.clinic_id, r.case_type_id] for r in requests])}
+        # SQLite's json_each keys count from 0, PostgreSQL's WITH ORDINALITY and MariaDB's FOR ORDINALITY from 1.
+        base = 0 if self.flavour == "sqlite" else 1
+        rows = self._runner.driver_read(self._facts_many_query.all_raw, params)
         facts: list[DecisionFacts] = [NO_FACTS] * len(requests)
+        facts_of = self._facts_of_many
         for row in rows:
             index = int(row[0]) - base
-            facts[index] = facts_of(requests[index], row, 1)
+            facts[index] = facts_of(requests[index], row)
         return facts
 
     def get_clinic(self, clinic_id: str) -> Clinic | None:
