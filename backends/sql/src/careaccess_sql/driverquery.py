@@ -34,10 +34,11 @@ transaction.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import operator
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn, cast
+from typing import Any, Final, NoReturn, cast
 
 import sqlalchemy as sa
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool, StaticPool
@@ -49,7 +50,7 @@ Processor = Callable[[Any], Any]
 _fetchone = operator.methodcaller("fetchone")
 _fetchall = operator.methodcaller("fetchall")
 
-#: The pools whose connection records :meth:`DriverQuery._run_direct` borrows (exact types:
+#: The pools whose connection records :meth:`DriverQuery._run_on_pool` borrows (exact types:
 #: a subclass may get and return connections its own way).
 _DIRECT_POOLS = (QueuePool, AsyncAdaptedQueuePool, StaticPool)
 
@@ -59,6 +60,26 @@ def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, 
     if len(names) > 1:
         return operator.itemgetter(*names)
     return lambda params: tuple(params[name] for name in names)
+
+
+def _pool_internals_known() -> bool:
+    """Whether this SQLAlchemy has the pool internals :meth:`DriverQuery._run_on_pool` borrows
+    (as 2.0 and 2.1 do); without them every read takes the public checkout."""
+    try:
+        from sqlalchemy.pool.base import _ConnectionRecord  # noqa: PLC0415 -- probed once, at import
+
+        checkin = inspect.signature(_ConnectionRecord.checkin).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return False
+    return (
+        "_fairy_was_created" in checkin
+        and all(hasattr(_ConnectionRecord, name) for name in ("get_connection", "_checkin_failed", "invalidate"))
+        and all(hasattr(pool, "_do_get") for pool in _DIRECT_POOLS)
+    )
+
+
+#: Whether records are borrowed directly at all (see :func:`_pool_internals_known`).
+_POOL_INTERNALS: Final = _pool_internals_known()
 
 
 def _has_checkout_hooks(pool: Any) -> bool:
@@ -116,7 +137,7 @@ class DriverQuery:
         # (which the store runs without implicit transactions; checked after each read)
         # and pools whose connections are in autocommit.
         isolation = getattr(dialect, "_on_connect_isolation_level", None)
-        self._direct = self._sqlite or isolation == "AUTOCOMMIT"
+        self._direct = _POOL_INTERNALS and (self._sqlite or isolation == "AUTOCOMMIT")
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         #: The positional arguments, in the statement's order, of the parameters by name.
         self._pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
