@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import cast
 
@@ -95,7 +97,7 @@ def test_the_connection_kept_aside_comes_back_after_a_close_and_a_kill(private_s
         _world(store, "c1")
         access = connect(store)
         assert access.decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
-        assert scripting._reserved[id(cast(Redis, store.client).connection_pool)] is not None
+        assert isinstance(getattr(cast(Redis, store.client).connection_pool, scripting._ATTRIBUTE), scripting._Reserved)
         cast(Redis, store.client).close()  # the pool closes every connection, the one kept aside too
         assert access.decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
         killer = Redis(port=private_server.port)
@@ -116,9 +118,26 @@ def test_a_capped_pool_keeps_no_connection_aside(single_url: str) -> None:
     try:
         _world(store, "c1")
         assert connect(store).decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
-        assert scripting._reserved[id(cast(Redis, store.client).connection_pool)] is None
+        assert getattr(cast(Redis, store.client).connection_pool, scripting._ATTRIBUTE) is False
     finally:
         try:
             delete_prefix(store.client, prefix)
         finally:
             store.close()
+
+
+def test_a_store_dropped_without_closing_lets_its_pool_go(single_url: str) -> None:
+    # The connection kept aside lives on its pool: nothing global holds the pool (or its
+    # sockets) once the store and its client are gone.
+    prefix = fresh_prefix()
+    store = RedisStore.from_url(f"{single_url}?prefix={prefix}")
+    try:
+        _world(store, "c1")
+        assert connect(store).decide(APPROVED, "c1", "kbt").reason is Reason.GRANTED
+        pool = weakref.ref(cast(Redis, store.client).connection_pool)
+        assert isinstance(getattr(pool(), scripting._ATTRIBUTE), scripting._Reserved)
+    finally:
+        delete_prefix(store.client, prefix)
+    del store
+    gc.collect()
+    assert pool() is None

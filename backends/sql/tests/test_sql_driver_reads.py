@@ -20,7 +20,7 @@ from careaccess_sql import SqlStore
 from careaccess_sql.driverquery import DriverQuery
 from careaccess_sql.rows import NO_FACTS, FactsReader, facts_of, json_text, sqlite_instant_reader
 from careaccess_sql.schema import UtcDateTime
-from sql_support import Server
+from sql_support import Server, postgresql_server_url
 
 ADMIN = Actor("admin", frozenset({"c1"}))
 START = dt.datetime(2026, 1, 15, 8, 30, 0, 123456, tzinfo=dt.UTC)
@@ -189,3 +189,17 @@ def test_a_grant_changed_after_it_was_given_keeps_both_instants(store: SqlStore)
     assert row is not None
     assert facts == facts_of(request, row, 0)
     assert store.load_facts_many([request]) == [facts]
+
+
+def test_a_static_pool_without_a_lock_shares_no_kept_cursor_between_threads() -> None:
+    # A StaticPool hands its one connection to every thread: a cursor kept on it would let
+    # one thread's fetch read another's row, so reads there take a cursor of their own.
+    engine = sa.create_engine(postgresql_server_url(), poolclass=sa.pool.StaticPool, isolation_level="AUTOCOMMIT")
+    try:
+        query = DriverQuery(engine, sa.select(sa.literal_column("1")), binary=True)
+        assert query.first({}) == (1,)
+        with engine.connect() as connection:
+            kept = [key for key in connection.connection.info if isinstance(key, tuple)]
+        assert kept == []
+    finally:
+        engine.dispose()

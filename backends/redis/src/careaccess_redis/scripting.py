@@ -12,7 +12,9 @@ measured), so each pool of the plain kind keeps one connection aside for these c
 (:class:`_Reserved`), used by one caller at a time; a caller that finds it busy takes
 one from the pool as before. The reserved connection is taken from the pool and never
 given back, so the pool counts it in use and closes it with the others
-(``client.close()``); it connects again when next used, as a pooled one would.
+(``client.close()``); it connects again when next used, as a pooled one would. The
+reservation is kept on the pool object (so it is collected with the pool) and belongs to
+the process that made it: a forked child reserves its own.
 Anything unusual (NOSCRIPT, a lost connection, a timeout) answers :data:`AGAIN`, and the
 caller sends the call again through the client, which loads scripts and retries as for
 every other command: a script that only reads is safe to send twice. A connection on
@@ -25,9 +27,8 @@ import hashlib
 import inspect
 import os
 import threading
-import weakref
 from collections.abc import Sequence
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Literal, Protocol, cast
 
 from redis import Redis
 from redis.client import Pipeline
@@ -154,52 +155,71 @@ _POOL_WANTS_NAME: Final = (
 
 
 class _Reserved:
-    """The connection a pool keeps aside for read-only calls, and who holds it."""
+    """The connection a pool keeps aside for read-only calls, who holds it, and in which process."""
 
-    __slots__ = ("connection", "lock")
+    __slots__ = ("connection", "lock", "pid")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.lock = threading.Lock()
+        self.pid = os.getpid()
 
 
-#: id(pool) -> its reserved connection, or None for a pool that keeps none; an entry is
-#: removed when its pool is collected, and all are forgotten in a forked child (whose
-#: pool resets itself: the parent's sockets are never used there).
-_reserved: dict[int, _Reserved | None] = {}
+#: The pool attribute the reservation is kept in: on the pool itself, so it goes with the
+#: pool (a global table would keep every pool alive through its connection's references
+#: back to it). False: this pool keeps none.
+_ATTRIBUTE: Final = "_careaccess_reserved"
+#: Serializes reserving (one connection per pool); made anew in a forked child.
 _reserving = threading.Lock()
-os.register_at_fork(after_in_child=_reserved.clear)
+
+
+def _new_lock_in_child() -> None:
+    global _reserving  # noqa: PLW0603 -- a lock held by another thread at fork time stays held in the child
+    _reserving = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _take(pool: ConnectionPool) -> Any:
     return pool.get_connection("EVALSHA") if _POOL_WANTS_NAME else pool.get_connection()
 
 
-def _reserve(pool: ConnectionPool) -> _Reserved | None:
-    """The pool's reserved connection, taken from it now (None: it keeps none, or none can be had now)."""
-    # Only redis-py's plain pool on RESP2 without client-side caching: a capped pool
-    # would lose a connection to it, and a blocking pool would make others wait for it.
-    if (
-        type(pool) is not ConnectionPool
-        or pool.max_connections < RESERVE_BELOW_CAP
-        or getattr(pool, "cache", None) is not None
-        or str(pool.connection_kwargs.get("protocol") or 2) != "2"
-    ):
-        _reserved[id(pool)] = None
-        weakref.finalize(pool, _reserved.pop, id(pool), None)
+def _keeps_one(pool: ConnectionPool) -> bool:
+    """Only redis-py's plain, uncapped pool without client-side caching keeps a connection aside:
+    a capped pool would lose one to it, a blocking pool would make others wait for it."""
+    return (
+        type(pool) is ConnectionPool
+        and pool.max_connections >= RESERVE_BELOW_CAP
+        and getattr(pool, "cache", None) is None
+    )
+
+
+def _reserved_of(pool: ConnectionPool) -> _Reserved | Literal[False] | None:
+    """The pool's reserved connection in this process, reserving it on first use.
+
+    :returns: the reservation; None where the pool keeps none; False where no connection
+        can be had now (the caller goes the client's way at once, not trying again here).
+    """
+    held = pool.__dict__.get(_ATTRIBUTE)
+    if held is False:
+        return None
+    if held is not None and held.pid == os.getpid():
+        return cast(_Reserved, held)
+    if not _keeps_one(pool):
+        pool.__dict__[_ATTRIBUTE] = False
         return None
     try:
-        connection = _take(pool)
+        connection = _take(pool)  # in a forked child the pool resets itself first
     except (ConnectionError, TimeoutError, OSError):
-        return None  # asked again on the next call
+        return False  # reserved on a later call
     with _reserving:
-        reserved = _reserved.get(id(pool))
-        if reserved is None:
-            reserved = _reserved[id(pool)] = _Reserved(connection)
-            weakref.finalize(pool, _reserved.pop, id(pool), None)
-            return reserved
+        held = pool.__dict__.get(_ATTRIBUTE)
+        if held is None or held is False or held.pid != os.getpid():
+            held = pool.__dict__[_ATTRIBUTE] = _Reserved(connection)
+            return held
     pool.release(connection)  # another thread reserved one first
-    return reserved
+    return cast(_Reserved, held)
 
 
 def send_read_only(client: Redis, packed: list[bytes] | None, args: tuple[str | int, ...]) -> Any:
@@ -213,10 +233,9 @@ def send_read_only(client: Redis, packed: list[bytes] | None, args: tuple[str | 
     :raises StoreUnavailable: the server answered that it is down (loading, a replica cut off).
     """
     pool = client.connection_pool
-    try:
-        reserved = _reserved[id(pool)]
-    except KeyError:
-        reserved = _reserve(pool)
+    reserved = _reserved_of(pool)
+    if reserved is False:
+        return AGAIN
     if reserved is not None and reserved.lock.acquire(blocking=False):
         try:
             return _exchange(reserved.connection, packed, args)

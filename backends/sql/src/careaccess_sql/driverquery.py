@@ -190,7 +190,14 @@ class DriverQuery:
         """
         # The engine's current pool, each time: dispose() (after a fork, or below) replaces it.
         pool: Any = self._pool_holder.pool  # its records are used below their public type
-        if not self._direct or type(pool) not in _DIRECT_POOLS or _has_checkout_hooks(pool):
+        if (
+            not self._direct
+            or type(pool) not in _DIRECT_POOLS
+            # A StaticPool hands its one record to every thread: borrowed directly (its kept
+            # cursor shared) only under the store's lock, as the in-memory SQLite store runs it.
+            or (type(pool) is StaticPool and self._lock is None)
+            or _has_checkout_hooks(pool)
+        ):
             return self._run_proxied(pool, arguments, fetch)
         record = pool._do_get()
         try:
