@@ -598,7 +598,9 @@ def _country_lines(results: Results, plots: dict[str, str], folder: str) -> list
         "process of its own (`benchmarks/bench_country.py`; the in-memory store up to 1M): every clinic "
         "and case type is set up, 1,000 residents are loaded through `import_residents` and measured, then "
         "the store grows through the same bulk path, 1.2 million residents a step, and is measured again at "
-        "the size it reached. `decide` is timed call by call on random requests, a page of 50 "
+        "the size it reached (`--threads N`: N import calls, of different clinics and each atomic on its own, "
+        "at once from a pool of threads, as a loader of many clinics would run them). "
+        "`decide` is timed call by call on random requests, a page of 50 "
         "(`list_residents`) at up to 40 positions of five clinics' lists; *wrong answers* compares every "
         "request's answer with the data set.",
         "",
@@ -625,6 +627,7 @@ def _country_lines(results: Results, plots: dict[str, str], folder: str) -> list
                 _num(records),
                 f"{seconds:,.1f} s" if seconds < 120 else f"{seconds / 60:,.1f} min",
                 _num(records / seconds) if seconds else "–",
+                str(data.get("threads", 1)),
                 _num(stored.get("per_resident"), 1),
                 _ended(data),
                 f"{_load_average(data.get('load_average_before'))} → {_load_average(data.get('load_average_after'))}",
@@ -667,6 +670,7 @@ def _country_lines(results: Results, plots: dict[str, str], folder: str) -> list
                 "records",
                 "load time",
                 "records/s",
+                "import calls at once",
                 "bytes per resident",
                 "ended",
                 "load average before → after",

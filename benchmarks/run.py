@@ -155,13 +155,16 @@ def run_workers(stores: list[str], work: Path, *, quick: bool) -> dict[str, Any]
     return results
 
 
-def run_country(stores: list[str], work: Path, residents: int, max_minutes: float | None) -> dict[str, Any]:
+def run_country(
+    stores: list[str], work: Path, residents: int, max_minutes: float | None, threads: int = 1
+) -> dict[str, Any]:
     """The whole country on SQLite, PostgreSQL and Redis, and the in-memory store at 1M (``bench_country.py``)."""
     results: dict[str, Any] = {}
     for store in (name for name in ("memory", "sqlite", "postgresql", "redis") if name in stores):
         size = min(residents, 1_000_000) if store == "memory" else residents
         print(f"== the whole country: {store}, {size:,} residents", file=sys.stderr, flush=True)
         command = [str(HERE / "bench_country.py"), "--store", store, "--residents", str(size)]
+        command += ["--threads", str(threads)]
         if max_minutes is not None:
             command += ["--max-load-minutes", str(max_minutes)]
         results[store] = run_script(command, work / f"country-{store}.json", timeout=4 * 3600)
@@ -183,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--country", action="store_true", help="also the whole country: 10.5M residents (hours)")
     parser.add_argument("--country-residents", type=int, default=10_500_000, help="residents of --country")
     parser.add_argument("--country-max-load-minutes", type=float, help="stop each country load after this long")
+    parser.add_argument(
+        "--country-threads", type=int, default=1, help="import calls of different clinics at once (bench_country.py)"
+    )
     args = parser.parse_args(argv)
     # The measuring modules import the peers (casbin, cedarpy, oso, pyperf): only once asked to run.
     import bench_aio  # noqa: PLC0415
@@ -221,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         results["workers"] = run_workers(args.stores.split(","), Path(work), quick=args.quick)
         if args.country:
             results["country"] = run_country(
-                args.stores.split(","), Path(work), args.country_residents, args.country_max_load_minutes
+                args.stores.split(","),
+                Path(work),
+                args.country_residents,
+                args.country_max_load_minutes,
+                args.country_threads,
             )
     print("== identity numbers", file=sys.stderr, flush=True)
     results["identity"] = bench_identity.measure()
