@@ -50,11 +50,12 @@ def _country(tmp: Path, store: str, *args: str) -> Path:
 
 @pytest.fixture(scope="module")
 def country_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """bench_country.py outputs: the in-memory store grown to 2,000 residents, and Redis asked for the
-    whole country but stopped after its first 1,000 residents (a zero load-time limit)."""
+    """bench_country.py outputs: the in-memory store grown to 2,000 residents by two import calls at
+    once, and Redis asked for the whole country but stopped after its first 1,000 residents (a zero
+    load-time limit)."""
     tmp = tmp_path_factory.mktemp("country")
     return {
-        "memory": _country(tmp, "memory", "--residents", "2000"),
+        "memory": _country(tmp, "memory", "--residents", "2000", "--threads", "2"),
         "redis": _country(tmp, "redis", "--max-load-minutes", "0"),
     }
 
@@ -174,11 +175,12 @@ def test_merged_country_measurements_show_per_store(
     seconds = memory["load_seconds"]  # 0.0 at this size: its steps' times are rounded to 0.1 s
     assert row[3] == f"{seconds:,.1f} s"
     assert row[4] == (f"{memory['records'] / seconds:,.0f}" if seconds else "–")
-    assert row[5] == f"{memory['stored']['per_resident']:,.1f}"
-    assert row[6] == "reached the size asked for"
-    assert row[7].startswith(", ".join(f"{x:g}" for x in memory["load_average_before"]) + " → ")
+    assert row[5] == "2" == str(memory["threads"])  # import calls at once
+    assert row[6] == f"{memory['stored']['per_resident']:,.1f}"
+    assert row[7] == "reached the size asked for"
+    assert row[8].startswith(", ".join(f"{x:g}" for x in memory["load_average_before"]) + " → ")
     (row,) = [r for r in _rows(markdown, "Redis") if r[1] == "1k of 10.5M"]
-    assert row[6] == redis["stopped_early"]
+    assert row[7] == redis["stopped_early"]
     assert f"- Redis: {redis['stored']['how']} ({redis['stored']['bytes']:,} bytes at 1k)." in markdown
 
     # decide and a page of 50 at 1,000 against the size reached, with the ratio and wrong answers
@@ -267,9 +269,9 @@ def test_a_country_run_cut_short_says_why(bench: dict[str, ModuleType], tmp_path
     results = _results(bench)
     bench["report"].merge_country(results, [path])
     markdown = bench["report"].render(results, PLOTS, tmp_path)
-    (row,) = [r for r in _rows(markdown, "SQLite") if len(r) == 8]
+    (row,) = [r for r in _rows(markdown, "SQLite") if len(r) == 9]
     assert row[1] == "0 of 10.5M"
-    assert row[6] == "KeyboardInterrupt"
+    assert row[7] == "KeyboardInterrupt"
     for target in results["targets"]:
         if target["id"].startswith("country-"):
             assert _verdict(markdown, target["text"])[1] == "not measured (no store finished: see the whole country)"
