@@ -317,6 +317,10 @@ def _foreign_cursors(access: CareAccess) -> dict[str, object]:
     flipped = made[:-2] + ("A" if made[-2] != "A" else "B") + made[-1]
     other_store = Cursors(b"\x01" * 32).encode(APPROVED.digits, CLINIC, Search())
     digits = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+    # A cursor is random text: about one in 160 holds no ASCII digit to translate, and then
+    # its first character becomes one (an Arabic-Indic one) so it is always altered.
+    translated = made.translate(digits)
+    non_ascii = translated if translated != made else "\u0661" + made[1:]
     return {
         "int": 1,
         "bytes": made.encode(),
@@ -333,7 +337,7 @@ def _foreign_cursors(access: CareAccess) -> dict[str, object]:
         "other-store": other_store,
         "readable-old-format": "cjE6MTkxMjEyMTIxMjEy",
         "non-ascii-digits": "\u0661" * 30,
-        "digits-made-non-ascii": made.translate(digits),
+        "digits-made-non-ascii": non_ascii,
         "NUL": made[:-1] + "\x00",
         "1MB": "A" * ONE_MB,
     }
