@@ -6,15 +6,16 @@ import gc
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from careaccess import Actor, CaseType, Clinic, Reason, connect
 from careaccess.store import DecisionFacts, FactsRequest
 from careaccess.testing.conformance import make_pnr
 from redis import Redis
+from redis.connection import Connection
 
-from careaccess_redis import RedisStore, facts, scripting
+from careaccess_redis import RedisStore, facts, lua, scripting
 from careaccess_redis.scripting import execute
 from conftest import delete_prefix, fresh_prefix
 from redis_servers import RedisServer
@@ -141,3 +142,12 @@ def test_a_store_dropped_without_closing_lets_its_pool_go(single_url: str) -> No
     del store
     gc.collect()
     assert pool() is None
+
+
+@pytest.mark.parametrize(("clinic_key", "case_type_id"), [("p:{c1}:clinic", "kbt"), ("å-p:{vård}:clinic", "Ärende 1")])
+def test_the_packed_facts_call_is_what_redis_py_would_send(clinic_key: str, case_type_id: str) -> None:
+    digits = "191212121212"
+    ours = facts._facts_head(clinic_key, case_type_id) + digits.encode() + b"\r\n"
+    packer: Any = Connection  # redis-py leaves it untyped
+    theirs = packer().pack_command("EVALSHA", lua.FACTS.sha, 1, clinic_key, case_type_id, digits)
+    assert ours == b"".join(theirs)
